@@ -1,0 +1,26 @@
+import { Command, CommanderError } from "commander";
+import { registerEnvdCommand } from "./commands/envd/run.js";
+
+/** Builds the `cove` program. Commands return or throw; errors are printed once, here. */
+export function createProgram(): Command {
+  const program = new Command("cove")
+    .description("Self-hosted sandboxes for untrusted code")
+    .showHelpAfterError()
+    .exitOverride();
+  registerEnvdCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`cove: ${message}\n`);
+    process.exitCode = 1;
+  }
+}

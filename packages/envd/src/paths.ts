@@ -1,0 +1,34 @@
+import { isAbsolute, join, posix, resolve } from "node:path";
+import { EnvdError } from "./errors.js";
+import type { OsUser } from "./users.js";
+
+/**
+ * Resolves a path the way envd's clients expect: `~` and `~/x` expand to the
+ * user's home, relative paths resolve against the home (or the given base).
+ * The result is an absolute path as seen inside the sandbox.
+ */
+export function resolveSandboxPath(path: string, user: OsUser, base?: string): string {
+  if (path.includes("\0")) throw new EnvdError("invalid_argument", "path contains a NUL byte");
+  if (path === "~") return posix.normalize(user.home);
+  if (path.startsWith("~/")) return posix.join(user.home, path.slice(2));
+  if (isAbsolute(path)) return posix.normalize(path);
+  return posix.resolve(base ?? user.home, path);
+}
+
+/**
+ * Maps an absolute sandbox path to the host path that backs it. In a real
+ * sandbox root is "/" and this is the identity; a development envd started
+ * with --root serves a directory tree instead (not a security boundary).
+ */
+export function toHostPath(root: string, sandboxPath: string): string {
+  if (root === "/") return sandboxPath;
+  return join(resolve(root), sandboxPath);
+}
+
+/** Inverse of toHostPath for paths found by walking the host tree. */
+export function toSandboxPath(root: string, hostPath: string): string {
+  if (root === "/") return hostPath;
+  const prefix = resolve(root);
+  if (hostPath === prefix) return "/";
+  return hostPath.startsWith(prefix + "/") ? hostPath.slice(prefix.length) : hostPath;
+}

@@ -1,0 +1,105 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { EnvdError } from "./errors.js";
+
+export interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Supplementary group ids from /etc/group, including the primary gid. */
+  groups: number[];
+  home: string;
+  shell: string;
+}
+
+export interface UserDb {
+  /** Resolves a user by name; throws EnvdError("unauthenticated") when unknown, as upstream envd does. */
+  lookup(name: string): Promise<OsUser>;
+  /** Name for a uid, or the number as text when unknown (for EntryInfo.owner). */
+  userName(uid: number): Promise<string>;
+  /** Name for a gid, or the number as text when unknown (for EntryInfo.group). */
+  groupName(gid: number): Promise<string>;
+}
+
+interface Parsed {
+  users: Map<string, OsUser>;
+  uidNames: Map<number, string>;
+  gidNames: Map<number, string>;
+}
+
+/**
+ * Reads users and groups from <root>/etc/passwd and <root>/etc/group with node:fs
+ * (no NSS, so it works in any root filesystem). Files are re-read when their
+ * mtime changes, so users added after start (useradd) are found.
+ */
+export function createUserDb(root: string): UserDb {
+  const passwdPath = join(root, "etc/passwd");
+  const groupPath = join(root, "etc/group");
+  let cache: { key: string; parsed: Parsed } | undefined;
+
+  async function load(): Promise<Parsed> {
+    const [passwd, group] = await Promise.all([readText(passwdPath), readText(groupPath)]);
+    const key = `${passwd.length}:${hash(passwd)}|${group.length}:${hash(group)}`;
+    if (cache?.key === key) return cache.parsed;
+    const parsed = parse(passwd, group);
+    cache = { key, parsed };
+    return parsed;
+  }
+
+  return {
+    async lookup(name) {
+      const user = (await load()).users.get(name);
+      if (!user) throw new EnvdError("unauthenticated", `invalid username: '${name}'`);
+      return user;
+    },
+    async userName(uid) {
+      return (await load()).uidNames.get(uid) ?? String(uid);
+    },
+    async groupName(gid) {
+      return (await load()).gidNames.get(gid) ?? String(gid);
+    },
+  };
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function hash(text: string): number {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+function parse(passwd: string, group: string): Parsed {
+  const gidNames = new Map<number, string>();
+  const members = new Map<string, number[]>();
+  for (const line of group.split("\n")) {
+    const [name, , gidText, memberText] = line.split(":");
+    const gid = Number(gidText);
+    if (!name || !Number.isInteger(gid)) continue;
+    if (!gidNames.has(gid)) gidNames.set(gid, name);
+    for (const member of (memberText ?? "").split(",")) {
+      if (!member) continue;
+      const list = members.get(member) ?? [];
+      list.push(gid);
+      members.set(member, list);
+    }
+  }
+  const users = new Map<string, OsUser>();
+  const uidNames = new Map<number, string>();
+  for (const line of passwd.split("\n")) {
+    const [name, , uidText, gidText, , home, shell] = line.split(":");
+    const uid = Number(uidText);
+    const gid = Number(gidText);
+    if (!name || !Number.isInteger(uid) || !Number.isInteger(gid)) continue;
+    const groups = [...new Set([gid, ...(members.get(name) ?? [])])];
+    users.set(name, { name, uid, gid, groups, home: home || "/", shell: shell || "/bin/sh" });
+    if (!uidNames.has(uid)) uidNames.set(uid, name);
+  }
+  return { users, uidNames, gidNames };
+}
