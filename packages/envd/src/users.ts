@@ -13,7 +13,7 @@ export interface OsUser {
 }
 
 export interface UserDb {
-  /** Resolves a user by name; throws EnvdError("unauthenticated") when unknown, as upstream envd does. */
+  /** Resolves a user by name; throws EnvdError("invalid_argument") when unknown (the SDK shows InvalidArgumentError). */
   lookup(name: string): Promise<OsUser>;
   /** Name for a uid, or the number as text when unknown (for EntryInfo.owner). */
   userName(uid: number): Promise<string>;
@@ -49,7 +49,7 @@ export function createUserDb(root: string): UserDb {
   return {
     async lookup(name) {
       const user = (await load()).users.get(name);
-      if (!user) throw new EnvdError("unauthenticated", `invalid username: '${name}'`);
+      if (!user) throw new EnvdError("invalid_argument", `invalid username: '${name}'`);
       return user;
     },
     async userName(uid) {
