@@ -35,7 +35,7 @@ export interface SdkHandle {
  * initialised through POST /init (as the node does) and the SDK receives the
  * token from the stand-in API, so it signs URLs and sends X-Access-Token.
  */
-export async function connectSdk(envd: TestEnvd, options: { accessToken?: string; defaultUser?: string } = {}): Promise<SdkHandle> {
+export async function connectSdk(envd: Pick<TestEnvd, "url">, options: { accessToken?: string; defaultUser?: string } = {}): Promise<SdkHandle> {
   const init: Record<string, unknown> = {};
   if (options.accessToken) init.accessToken = options.accessToken;
   if (options.defaultUser) init.defaultUser = options.defaultUser;

@@ -1,0 +1,14 @@
+// The one way to start the portable envd runtime (build/runtime). The target
+// root may have no shell, so this is an argv, not a script: the bundled glibc
+// loader runs the bundled node against the bundled libraries.
+
+/** Node flags the runtime starts with; why each one is here: docs/benchmarks.md. */
+export const RUNTIME_NODE_FLAGS = [];
+
+/**
+ * argv that starts envd from the runtime folder `rt` (as seen inside the
+ * target root, e.g. "/.cove") with envd flags `envdArgs` (e.g. ["--port", "49983"]).
+ */
+export function runtimeCommand(rt, envdArgs = []) {
+  return [`${rt}/lib/ld-linux-x86-64.so.2`, "--library-path", `${rt}/lib`, `${rt}/node`, ...RUNTIME_NODE_FLAGS, `${rt}/envd.js`, ...envdArgs];
+}
