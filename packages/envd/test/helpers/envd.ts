@@ -91,6 +91,11 @@ export function ensureTestUser(): void {
   try {
     execFileSync("id", ["user"], { stdio: "ignore" });
   } catch {
-    execFileSync("useradd", ["--create-home", "--uid", "1000", "--shell", "/bin/bash", "user"], { stdio: "inherit" });
+    try {
+      execFileSync("useradd", ["--create-home", "--uid", "1000", "--shell", "/bin/bash", "user"], { stdio: "pipe" });
+    } catch {
+      // uid 1000 already belongs to someone else on this machine: any free uid will do.
+      execFileSync("useradd", ["--create-home", "--shell", "/bin/bash", "user"], { stdio: "inherit" });
+    }
   }
 }
