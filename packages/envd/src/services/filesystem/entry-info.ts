@@ -1,0 +1,115 @@
+import type { BigIntStats } from "node:fs";
+import { lstat, readlink, realpath, stat } from "node:fs/promises";
+import { posix } from "node:path";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type EntryInfoSchema, FileType } from "@cove/protocol/filesystem";
+import type { EnvdContext } from "../../context.js";
+import { fromErrno } from "../../errors.js";
+import { toHostPath, toSandboxPath } from "../../paths.js";
+import type { UserDb } from "../../users.js";
+import { fileModeString, permissionBits } from "./file-mode.js";
+
+export type EntryInfoInit = MessageInitShape<typeof EntryInfoSchema>;
+
+/**
+ * Owner and group names memoised for one request, so listing a large tree
+ * does not re-read /etc/passwd per entry.
+ */
+export interface OwnerNames {
+  user(uid: number): Promise<string>;
+  group(gid: number): Promise<string>;
+}
+
+export function createOwnerNames(users: UserDb): OwnerNames {
+  const userNames = new Map<number, Promise<string>>();
+  const groupNames = new Map<number, Promise<string>>();
+  const memo = (cache: Map<number, Promise<string>>, id: number, load: (id: number) => Promise<string>) => {
+    let name = cache.get(id);
+    if (!name) {
+      name = load(id);
+      cache.set(id, name);
+    }
+    return name;
+  };
+  return {
+    user: (uid) => memo(userNames, uid, (id) => users.userName(id)),
+    group: (gid) => memo(groupNames, gid, (id) => users.groupName(id)),
+  };
+}
+
+/**
+ * EntryInfo for an absolute sandbox path, from lstat (the entry itself, not
+ * what it points to). Semantics follow upstream envd: a symlink reports the
+ * type and permission bits of its final target plus `symlinkTarget` (the
+ * fully resolved path); a broken link reports FILE_TYPE_UNSPECIFIED, mode 0
+ * and the raw link text. `permissions` is always the entry's own Go mode
+ * string ("Lrwxrwxrwx" for links). Metadata comes from `user.e2b.*` xattrs
+ * upstream; node:fs cannot read xattrs, so it is always empty here.
+ * Throws not_found (and friends) through fromErrno.
+ */
+export async function buildEntryInfo(ctx: EnvdContext, sandboxPath: string, names?: OwnerNames): Promise<EntryInfoInit> {
+  const hostPath = toHostPath(ctx.config.root, sandboxPath);
+  let stats: BigIntStats;
+  try {
+    stats = await lstat(hostPath, { bigint: true });
+  } catch (err) {
+    throw fromErrno(err, sandboxPath);
+  }
+  return entryFromStats(ctx, sandboxPath, stats, names ?? createOwnerNames(ctx.users));
+}
+
+export async function entryFromStats(
+  ctx: EnvdContext,
+  sandboxPath: string,
+  stats: BigIntStats,
+  names: OwnerNames,
+): Promise<EntryInfoInit> {
+  const mode = Number(stats.mode);
+  let type = fileTypeOf(stats);
+  let perm = permissionBits(mode);
+  let symlinkTarget: string | undefined;
+  if (stats.isSymbolicLink()) {
+    const hostPath = toHostPath(ctx.config.root, sandboxPath);
+    const target = await resolveLink(hostPath);
+    if (target) {
+      type = fileTypeOf(target.stats);
+      perm = permissionBits(Number(target.stats.mode));
+      symlinkTarget = toSandboxPath(ctx.config.root, target.path);
+    } else {
+      type = FileType.UNSPECIFIED;
+      perm = 0;
+      symlinkTarget = await readlink(hostPath).catch(() => sandboxPath);
+    }
+  }
+  const [owner, group] = await Promise.all([names.user(Number(stats.uid)), names.group(Number(stats.gid))]);
+  const entry: EntryInfoInit = {
+    name: posix.basename(sandboxPath) || "/",
+    type,
+    path: sandboxPath,
+    size: stats.size,
+    mode: perm,
+    permissions: fileModeString(mode),
+    owner,
+    group,
+    modifiedTime: { seconds: stats.mtimeNs / 1_000_000_000n, nanos: Number(stats.mtimeNs % 1_000_000_000n) },
+    metadata: {},
+  };
+  if (symlinkTarget !== undefined) entry.symlinkTarget = symlinkTarget;
+  return entry;
+}
+
+function fileTypeOf(stats: BigIntStats): FileType {
+  if (stats.isFile()) return FileType.FILE;
+  if (stats.isDirectory()) return FileType.DIRECTORY;
+  if (stats.isSymbolicLink()) return FileType.SYMLINK;
+  return FileType.UNSPECIFIED;
+}
+
+async function resolveLink(hostPath: string): Promise<{ path: string; stats: BigIntStats } | undefined> {
+  try {
+    const path = await realpath(hostPath);
+    return { path, stats: await stat(path, { bigint: true }) };
+  } catch {
+    return undefined;
+  }
+}

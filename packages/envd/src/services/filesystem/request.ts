@@ -1,0 +1,46 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
+import type { EnvdContext } from "../../context.js";
+import { userFromAuthorization } from "../../context.js";
+import { EnvdError, toConnectError } from "../../errors.js";
+import { resolveSandboxPath, toHostPath } from "../../paths.js";
+import type { OsUser } from "../../users.js";
+
+/** A request path resolved for one user: as the client sees it, and on the host. */
+export interface ResolvedPath {
+  /** Absolute path inside the sandbox; what errors and EntryInfo.path show. */
+  path: string;
+  /** The same path on the host (differs only when envd serves a --root). */
+  hostPath: string;
+}
+
+/** The user a filesystem request acts as (spec 2.4). */
+export function requestUser(ctx: EnvdContext, handler: HandlerContext): Promise<OsUser> {
+  return userFromAuthorization(ctx, handler.requestHeader.get("authorization"));
+}
+
+/** Resolves `~`, relative and absolute paths for `user`; relative (and empty) paths resolve against the default workdir or home. */
+export function resolvePath(ctx: EnvdContext, user: OsUser, path: string): ResolvedPath {
+  const sandboxPath = resolveSandboxPath(path, user, ctx.state.defaultWorkdir);
+  return { path: sandboxPath, hostPath: toHostPath(ctx.config.root, sandboxPath) };
+}
+
+/**
+ * Runs a handler body and converts what it throws into a ConnectError with a
+ * client-safe message; internal causes go to the log only.
+ */
+export async function guard<T>(ctx: EnvdContext, rpc: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw connectErrorFor(ctx, rpc, err);
+  }
+}
+
+export function connectErrorFor(ctx: EnvdContext, rpc: string, err: unknown): ConnectError {
+  const connectError = toConnectError(err);
+  if (!(err instanceof EnvdError) || err.code === "internal") {
+    ctx.log.error({ rpc, err: err instanceof EnvdError ? err.cause : err }, "filesystem rpc failed");
+  }
+  return connectError;
+}

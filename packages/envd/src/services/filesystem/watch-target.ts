@@ -1,0 +1,69 @@
+import { stat, statfs } from "node:fs/promises";
+import { posix } from "node:path";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { FilesystemEventSchema } from "@cove/protocol/filesystem";
+import type { EnvdContext } from "../../context.js";
+import { EnvdError, fromErrno } from "../../errors.js";
+import { buildEntryInfo } from "./entry-info.js";
+import { requestUser, resolvePath } from "./request.js";
+import type { RawWatchEvent } from "./watch-helper.js";
+
+export type FilesystemEventInit = MessageInitShape<typeof FilesystemEventSchema>;
+
+/** What WatchDir and CreateWatcher ask for. */
+export interface WatchRequest {
+  path: string;
+  recursive: boolean;
+  includeEntry: boolean;
+  allowNetworkMounts: boolean;
+}
+
+export interface WatchTarget {
+  /** Absolute sandbox path of the watched directory. */
+  path: string;
+  hostPath: string;
+  recursive: boolean;
+  includeEntry: boolean;
+}
+
+// statfs f_type magic numbers (linux/magic.h) of network and FUSE filesystems,
+// where inotify misses changes made by other machines.
+const networkFsTypes = new Set([0x6969, 0xff534d42, 0x517b, 0xfe534d42, 0x65735546]);
+
+/**
+ * Resolves and validates a watch request: the path must exist (not_found)
+ * and be a directory (invalid_argument); network mounts need
+ * allowNetworkMounts (invalid_argument otherwise, as upstream).
+ */
+export async function resolveWatchTarget(ctx: EnvdContext, handler: HandlerContext, req: WatchRequest): Promise<WatchTarget> {
+  const user = await requestUser(ctx, handler);
+  const { path, hostPath } = resolvePath(ctx, user, req.path);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(hostPath)).isDirectory();
+  } catch (err) {
+    throw fromErrno(err, path);
+  }
+  if (!isDir) throw new EnvdError("invalid_argument", `path '${path}' is not a directory`);
+  if (!req.allowNetworkMounts) {
+    const fs = await statfs(hostPath).catch(() => undefined);
+    if (fs && networkFsTypes.has(fs.type)) {
+      throw new EnvdError("invalid_argument", `cannot watch '${path}': it is on a network filesystem`);
+    }
+  }
+  return { path, hostPath, recursive: req.recursive, includeEntry: req.includeEntry };
+}
+
+/**
+ * The wire event for a helper event. With includeEntry, the entry is attached
+ * when the path still exists (a removed or renamed-away path has none).
+ */
+export async function toFilesystemEvent(ctx: EnvdContext, target: WatchTarget, raw: RawWatchEvent): Promise<FilesystemEventInit> {
+  const event: FilesystemEventInit = { name: raw.name, type: raw.type };
+  if (target.includeEntry) {
+    const entry = await buildEntryInfo(ctx, posix.join(target.path, raw.name)).catch(() => undefined);
+    if (entry) event.entry = entry;
+  }
+  return event;
+}
