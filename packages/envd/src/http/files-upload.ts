@@ -1,0 +1,159 @@
+import busboy from "busboy";
+import { posix } from "node:path";
+import type { Readable } from "node:stream";
+import type { EnvdContext } from "../context.js";
+import { EnvdError } from "../errors.js";
+import type { OsUser } from "../users.js";
+import { authorizeFileRequest, resolveFilePath } from "./file-access.js";
+import { openRequestBody, RequestAborted, type RequestBody } from "./request-body.js";
+import { sendJson, type HttpHandler, type HttpRequest } from "./respond.js";
+import { writeFileAtomically } from "./write-file.js";
+
+/** What POST /files answers per written file (spec 5.3). */
+interface UploadedEntry {
+  path: string;
+  name: string;
+  type: "file";
+}
+
+const PART_CHUNK = 1024 * 1024;
+
+/**
+ * POST /files (spec 5.3): multipart/form-data (one `file` part per file, the
+ * filename being the destination unless ?path= is given) or a raw
+ * application/octet-stream body to ?path=. Both may be gzip-encoded. Bodies are
+ * streamed to disk part by part, never buffered whole.
+ */
+export const postFiles: HttpHandler = async (req, res, ctx, url) => {
+  const { user, rawPath } = await authorizeFileRequest(ctx, req, url, "write");
+  rejectMetadata(req);
+  const mediaType = (headerText(req.headers["content-type"]) ?? "").split(";")[0]!.trim().toLowerCase();
+  const isMultipart = mediaType.startsWith("multipart/");
+  if (mediaType !== "application/octet-stream" && !isMultipart) {
+    throw new EnvdError(
+      "invalid_argument",
+      `unsupported content type '${mediaType}', expected multipart/form-data or application/octet-stream`,
+    );
+  }
+  if (!isMultipart && !rawPath) throw new EnvdError("invalid_argument", "the path query parameter is required for an application/octet-stream upload");
+
+  const body = openRequestBody(req);
+  const entries = isMultipart ? await receiveMultipart(ctx, req, body, user, rawPath) : [await receiveRaw(ctx, body, user, rawPath!)];
+  sendJson(res, 200, entries);
+};
+
+async function receiveRaw(ctx: EnvdContext, body: RequestBody, user: OsUser, rawPath: string): Promise<UploadedEntry> {
+  try {
+    const path = resolveFilePath(ctx, user, rawPath);
+    await writeFileAtomically(ctx.config.root, path, user, body.stream);
+    return entryFor(path);
+  } catch (err) {
+    body.release();
+    throw bodyError(err);
+  }
+}
+
+function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody, user: OsUser, rawPath: string | undefined): Promise<UploadedEntry[]> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        preservePath: true,
+        defParamCharset: "utf8",
+        fileHwm: PART_CHUNK,
+        highWaterMark: PART_CHUNK,
+      });
+    } catch (err) {
+      body.release();
+      reject(new EnvdError("invalid_argument", `malformed multipart request: ${(err as Error).message}`));
+      return;
+    }
+    const entries: UploadedEntry[] = [];
+    const seen = new Set<string>();
+    let failed = false;
+    let current: Readable | undefined;
+    // Parts are written one after another; busboy's backpressure holds the next one meanwhile.
+    let queue = Promise.resolve();
+
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      body.stream.unpipe(parser);
+      body.release();
+      current?.destroy();
+      reject(bodyError(err));
+    };
+
+    parser.on("file", (field, file, info) => {
+      if (failed || field !== "file") {
+        file.resume();
+        return;
+      }
+      let path: string;
+      try {
+        const target = rawPath ?? info.filename;
+        if (!target) throw new EnvdError("invalid_argument", "a file part has no filename and no path query parameter was given");
+        path = resolveFilePath(ctx, user, target);
+        if (seen.has(path)) {
+          throw new EnvdError("invalid_argument", `you cannot upload multiple files to the same path '${path}' in one upload request`);
+        }
+        seen.add(path);
+      } catch (err) {
+        file.resume();
+        fail(err);
+        return;
+      }
+      queue = queue
+        .then(async () => {
+          if (failed) return void file.resume();
+          current = file;
+          await writeFileAtomically(ctx.config.root, path, user, file);
+          entries.push(entryFor(path));
+        })
+        .catch(fail);
+    });
+    parser.on("error", (err: Error) => fail(new EnvdError("invalid_argument", `malformed multipart body: ${err.message}`)));
+    parser.on("close", () => {
+      void queue.then(() => {
+        if (failed) return;
+        if (entries.length === 0) return fail(new EnvdError("invalid_argument", "the multipart body contains no 'file' part"));
+        resolve(entries);
+      });
+    });
+    body.stream.on("error", fail);
+    body.stream.pipe(parser);
+  });
+}
+
+/**
+ * File metadata (X-Metadata-* → user.e2b.* xattrs) needs an xattr API that
+ * node:fs lacks; refusing is better than silently dropping what was sent.
+ */
+function rejectMetadata(req: HttpRequest): void {
+  if (Object.keys(req.headers).some((name) => name.toLowerCase().startsWith("x-metadata-"))) {
+    throw new EnvdError("invalid_argument", "file metadata is not supported by this envd");
+  }
+}
+
+/** Maps failures of the body itself (abort, corrupt gzip) to client errors; file errors pass through. */
+function bodyError(err: unknown): unknown {
+  if (err instanceof EnvdError) return err;
+  if (err instanceof RequestAborted) return new EnvdError("invalid_argument", err.message, { cause: err });
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === "string" && code.startsWith("Z_")) {
+    return new EnvdError("invalid_argument", "the request body is not valid gzip data", { cause: err });
+  }
+  if (code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") {
+    return new EnvdError("invalid_argument", "request body aborted by the client", { cause: err });
+  }
+  return err;
+}
+
+function entryFor(path: string): UploadedEntry {
+  return { path, name: posix.basename(path), type: "file" };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,82 @@
+import { readFile, statfs } from "node:fs/promises";
+import { cpus } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { sendJson, type HttpHandler } from "./respond.js";
+
+/** GET /metrics body (spec 5.5), snake_case as the orchestrator reads it. */
+export interface MetricsBody {
+  ts: number;
+  cpu_count: number;
+  cpu_used_pct: number;
+  mem_total: number;
+  mem_used: number;
+  mem_cache: number;
+  mem_total_mib: number;
+  mem_used_mib: number;
+  disk_used: number;
+  disk_total: number;
+}
+
+interface CpuSample {
+  busy: number;
+  total: number;
+}
+
+/** Used when there is no earlier sample to compare with. */
+const FIRST_SAMPLE_MS = 100;
+
+/**
+ * CPU usage is the busy share of jiffies between this call and the previous
+ * one (a short sample on the first call); the previous sample lives in this
+ * route instance, one per server.
+ */
+export function createMetricsRoute(procDir = "/proc"): HttpHandler {
+  let previous: CpuSample | undefined;
+  return async (_req, res, ctx) => {
+    if (!previous) {
+      previous = await readCpu(procDir);
+      await sleep(FIRST_SAMPLE_MS);
+    }
+    const [cpu, mem, disk] = await Promise.all([readCpu(procDir), readMem(procDir), statfs(ctx.config.root)]);
+    const total = cpu.total - previous.total;
+    const busy = cpu.busy - previous.busy;
+    previous = cpu;
+    const pct = total > 0 ? Math.min(100, Math.max(0, (busy / total) * 100)) : 0;
+    const body: MetricsBody = {
+      ts: Math.floor(Date.now() / 1000),
+      cpu_count: cpus().length,
+      cpu_used_pct: Math.round(pct * 100) / 100,
+      mem_total: mem.total,
+      mem_used: mem.used,
+      mem_cache: mem.cache,
+      mem_total_mib: Math.floor(mem.total / 1024 / 1024),
+      mem_used_mib: Math.floor(mem.used / 1024 / 1024),
+      disk_used: (disk.blocks - disk.bfree) * disk.bsize,
+      disk_total: disk.blocks * disk.bsize,
+    };
+    sendJson(res, 200, body);
+  };
+}
+
+/** Aggregate "cpu" line of /proc/stat: user nice system idle iowait irq softirq steal (guest is inside user). */
+async function readCpu(procDir: string): Promise<CpuSample> {
+  const text = await readFile(`${procDir}/stat`, "utf8");
+  const line = text.split("\n").find((l) => l.startsWith("cpu "));
+  const values = (line ?? "").trim().split(/\s+/).slice(1, 9).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = values;
+  const idleAll = idle + iowait;
+  const total = user + nice + system + idle + iowait + irq + softirq + steal;
+  return { busy: total - idleAll, total };
+}
+
+/** Bytes from /proc/meminfo; used = total - available, as free(1) reports it. */
+async function readMem(procDir: string): Promise<{ total: number; used: number; cache: number }> {
+  const text = await readFile(`${procDir}/meminfo`, "utf8");
+  const kib = (key: string): number => {
+    const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
+    return match ? Number(match[1]) * 1024 : 0;
+  };
+  const total = kib("MemTotal");
+  const available = kib("MemAvailable") || kib("MemFree") + kib("Buffers") + kib("Cached");
+  return { total, used: Math.max(0, total - available), cache: kib("Cached") };
+}
