@@ -34,12 +34,17 @@ describe("envd /files through the SDK", () => {
     assert.equal(await sdk.sandbox.files.read(path), "héllo wörld\n");
   });
 
-  it("round-trips every byte value as Uint8Array and as Blob", async () => {
+  it("round-trips every byte value as Uint8Array, ArrayBuffer and Blob", async () => {
     const bytes = new Uint8Array(Array.from({ length: 512 }, (_, i) => i % 256));
     const path = join(dir, "bytes.bin");
-    await sdk.sandbox.files.write(path, bytes);
+    // Plain-JS callers pass Uint8Array (the SDK turns it into a Blob); its types only list ArrayBuffer.
+    await sdk.sandbox.files.write(path, bytes as unknown as ArrayBuffer);
     assert.deepEqual(new Uint8Array(await readFile(path)), bytes);
     assert.deepEqual(await sdk.sandbox.files.read(path, { format: "bytes" }), bytes);
+
+    const bufferPath = join(dir, "buffer.bin");
+    await sdk.sandbox.files.write(bufferPath, bytes.buffer);
+    assert.deepEqual(new Uint8Array(await readFile(bufferPath)), bytes);
 
     const blobPath = join(dir, "blob.bin");
     await sdk.sandbox.files.write(blobPath, new Blob([bytes]));
@@ -78,7 +83,7 @@ describe("envd /files through the SDK", () => {
     const files = [
       { path: join(dir, "multi/a.txt"), data: "A" },
       { path: join(dir, "multi/deep/b.txt"), data: "B" },
-      { path: join(dir, "multi/c.bin"), data: new Uint8Array([0, 1, 2]) },
+      { path: join(dir, "multi/c.bin"), data: new Uint8Array([0, 1, 2]).buffer },
     ];
     const result = await sdk.sandbox.files.write(files);
     assert.deepEqual(
