@@ -38,14 +38,14 @@ function parseFlags(argv: string[]) {
   };
 }
 
-try {
+async function main(): Promise<void> {
   const { help, flags } = parseFlags(process.argv.slice(2));
-  if (help) {
-    process.stdout.write(USAGE);
-  } else {
-    await runEnvd(flags);
-  }
-} catch (err) {
+  if (help) process.stdout.write(USAGE);
+  else await runEnvd(flags);
+}
+
+// No top-level await: the bundle is CommonJS (see bundle.mjs).
+main().catch((err: unknown) => {
   process.stderr.write(`envd: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exitCode = 2;
-}
+});

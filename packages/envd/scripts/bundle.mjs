@@ -47,25 +47,27 @@ if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, "env
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "lib"), { recursive: true });
 
-// 1. envd.js. ESM because config.ts finds native/ through import.meta.url;
-// the banner gives bundled CommonJS dependencies (pino, busboy) a real require.
+// 1. envd.js. CommonJS, not ESM: Node's ESM loader costs ~50 ms of start-up
+// (docs/benchmarks.md). config.ts finds native/ through import.meta.url, which
+// CommonJS lacks, so it is defined as this file's URL.
 const esbuild = await import(require.resolve("esbuild"));
 await esbuild.build({
   entryPoints: [join(pkg, "scripts/bundle-entry.ts")],
   outfile: join(out, "envd.js"),
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
+  define: { "import.meta.url": "__coveModuleUrl" },
   target: "node20",
   external: ["node-pty"],
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: "none",
   logLevel: "warning",
-  banner: { js: 'import { createRequire as __coveRequire } from "node:module"; const require = __coveRequire(import.meta.url);' },
+  banner: { js: 'var __coveModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 // Keeps Node from searching parent folders for a package.json to learn the module type.
-writeFileSync(join(out, "package.json"), JSON.stringify({ name: "envd-runtime", private: true, type: "module" }, null, 2) + "\n");
+writeFileSync(join(out, "package.json"), JSON.stringify({ name: "envd-runtime", private: true, type: "commonjs" }, null, 2) + "\n");
 log(`envd.js ${kib(join(out, "envd.js"))} KiB`);
 
 // 2. node-pty: package.json, lib/ without its tests, and the compiled addon.

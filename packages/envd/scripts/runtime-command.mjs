@@ -8,7 +8,8 @@ export const RUNTIME_NODE_FLAGS = [];
 /**
  * argv that starts envd from the runtime folder `rt` (as seen inside the
  * target root, e.g. "/.cove") with envd flags `envdArgs` (e.g. ["--port", "49983"]).
+ * `nodeFlags` replaces RUNTIME_NODE_FLAGS (the benchmark compares sets).
  */
-export function runtimeCommand(rt, envdArgs = []) {
-  return [`${rt}/lib/ld-linux-x86-64.so.2`, "--library-path", `${rt}/lib`, `${rt}/node`, ...RUNTIME_NODE_FLAGS, `${rt}/envd.js`, ...envdArgs];
+export function runtimeCommand(rt, envdArgs = [], nodeFlags = RUNTIME_NODE_FLAGS) {
+  return [`${rt}/lib/ld-linux-x86-64.so.2`, "--library-path", `${rt}/lib`, `${rt}/node`, ...nodeFlags, `${rt}/envd.js`, ...envdArgs];
 }

@@ -80,6 +80,21 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
     assert.equal(result.stdout, "hi\n");
   });
 
+  it("runs a command as the root's own `user` from its /etc/passwd", async () => {
+    const result = await sdk!.sandbox.commands.run("id -u; pwd", { user: "user" });
+    assert.equal(result.stdout, "1000\n/home/user\n");
+  });
+
+  it("serves a PTY through the SDK", async () => {
+    let output = "";
+    const decoder = new TextDecoder();
+    const handle = await sdk!.sandbox.pty.create({ cols: 80, rows: 24, timeoutMs: 0, onData: (data) => (output += decoder.decode(data)) });
+    await sdk!.sandbox.pty.sendInput(handle.pid, new TextEncoder().encode("echo pty-$((40+2)); exit 0\n"));
+    const result = await handle.wait();
+    assert.equal(result.exitCode, 0);
+    assert.match(output, /^pty-42\r?$/m);
+  });
+
   it("loads the bundled PTY addon inside the root", () => {
     // node-pty is native and links libstdc++: prove the bundled copy loads and forks a PTY there.
     const script =
