@@ -167,6 +167,8 @@ describe("envd filesystem service through the e2b SDK", () => {
     assert.equal(info.path, "/root");
     const asUser = await sdk.sandbox.files.getInfo(".", { user: "user" });
     assert.equal(asUser.path, "/home/user");
+    const slashed = await sdk.sandbox.files.getInfo(`${dir}/`);
+    assert.equal(slashed.path, dir);
   });
 
   it("entries created for user `user` are owned by user", async () => {

@@ -109,6 +109,16 @@ describe("envd polling watchers over binary Connect on HTTP/2", () => {
     await iterator.return?.();
   });
 
+  it("sends keepalive messages at the Keepalive-Ping-Interval the client asks for", async () => {
+    const abort = new AbortController();
+    const stream = client.watchDir({ path: dir }, { signal: abort.signal, headers: { "keepalive-ping-interval": "1" } });
+    const iterator = stream[Symbol.asyncIterator]();
+    assert.equal((await iterator.next()).value?.event.case, "start");
+    assert.equal((await iterator.next()).value?.event.case, "keepalive");
+    abort.abort();
+    await iterator.return?.();
+  });
+
   it("envd close() stops polling watchers and open watch streams", async () => {
     const other = await startEnvd();
     const helper = other.server.context.config.watchHelper;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FileNotFoundError, InvalidArgumentError, type FilesystemEvent, type WatchHandle } from "e2b";
+import { FileNotFoundError, InvalidArgumentError, TimeoutError, type FilesystemEvent, type WatchHandle } from "e2b";
 import { connectSdk, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
 
 /** Polls until `check` passes; the bound only keeps a broken build from hanging the suite. */
@@ -146,7 +146,7 @@ describe("envd WatchDir through the e2b SDK", () => {
     let exited: { err: Error | undefined } | undefined;
     handles.push(
       await sdk.sandbox.files.watchDir(path, () => {}, {
-        timeoutMs: 300,
+        timeoutMs: 1000,
         onExit: (err) => {
           exited = { err };
         },
@@ -155,6 +155,7 @@ describe("envd WatchDir through the e2b SDK", () => {
     const pids = childPidsRunning(helper).filter((pid) => !before.has(pid));
     assert.equal(pids.length, 1);
     await eventually(() => exited !== undefined, "the watch to end");
+    assert.ok(exited?.err instanceof TimeoutError, `expected a TimeoutError, got ${exited?.err}`);
     await eventually(() => !pidAlive(pids[0]!), "cove-watch to exit");
   });
 

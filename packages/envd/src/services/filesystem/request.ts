@@ -21,7 +21,10 @@ export function requestUser(ctx: EnvdContext, handler: HandlerContext): Promise<
 
 /** Resolves `~`, relative and absolute paths for `user`; relative (and empty) paths resolve against the default workdir or home. */
 export function resolvePath(ctx: EnvdContext, user: OsUser, path: string): ResolvedPath {
-  const sandboxPath = resolveSandboxPath(path, user, ctx.state.defaultWorkdir);
+  // Like Go's filepath.Clean upstream: "/a/b/" names the entry "/a/b" (so a
+  // trailing slash does not make lstat follow a symlink).
+  const resolved = resolveSandboxPath(path, user, ctx.state.defaultWorkdir);
+  const sandboxPath = resolved.length > 1 && resolved.endsWith("/") ? resolved.replace(/\/+$/, "") || "/" : resolved;
   return { path: sandboxPath, hostPath: toHostPath(ctx.config.root, sandboxPath) };
 }
 
