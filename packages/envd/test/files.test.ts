@@ -165,6 +165,9 @@ describe("envd /files through the SDK", () => {
       return true;
     });
     await assert.rejects(sdk.sandbox.files.read(dir), InvalidArgumentError);
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    await assert.rejects(sdk.sandbox.files.read(fifo), InvalidArgumentError, "a FIFO is refused, not waited on");
     await assert.rejects(sdk.sandbox.files.write(dir, "x"), InvalidArgumentError);
     await assert.rejects(sdk.sandbox.files.read("/etc/passwd", { user: "no-such-user" }), InvalidArgumentError);
   });

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { constants as zlibConstants, createGzip } from "node:zlib";
 import { EnvdError, fromErrno } from "../errors.js";
@@ -21,8 +21,12 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
   const path = resolveFilePath(ctx, user, rawPath ?? "");
   const hostPath = toHostPath(ctx.config.root, path);
 
+  // Check the type before opening: opening a FIFO for reading would block a libuv thread.
   let handle;
   try {
+    const before = await stat(hostPath);
+    if (before.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
+    if (!before.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
     handle = await open(hostPath, "r");
   } catch (err) {
     throw fromErrno(err, path);
@@ -30,7 +34,6 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
   let streaming = false;
   try {
     const info = await handle.stat();
-    if (info.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
     if (!info.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
 
     const acceptEncoding = headerText(req.headers["accept-encoding"]);
