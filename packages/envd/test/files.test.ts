@@ -168,6 +168,7 @@ describe("envd /files through the SDK", () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
     await assert.rejects(sdk.sandbox.files.read(fifo), InvalidArgumentError, "a FIFO is refused, not waited on");
+    await assert.rejects(sdk.sandbox.files.write(fifo, "x"), InvalidArgumentError, "a FIFO is not replaced");
     await assert.rejects(sdk.sandbox.files.write(dir, "x"), InvalidArgumentError);
     await assert.rejects(sdk.sandbox.files.read("/etc/passwd", { user: "no-such-user" }), InvalidArgumentError);
   });

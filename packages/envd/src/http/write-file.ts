@@ -18,17 +18,14 @@ export const TEMP_MARKER = ".cove-upload-";
  * over it only once complete, so a failed or aborted upload leaves the previous
  * content intact; the temporary file is removed on any failure. A symlink is
  * followed (its target is replaced), the mode of an existing file is kept.
- * Non-regular targets (devices, FIFOs) are written in place.
  */
 export async function writeFileAtomically(root: string, path: string, owner: OsUser, source: Readable): Promise<void> {
   await ensureParentDirs(root, posix.dirname(path), owner);
   const target = await resolveTarget(root, path);
   const existing = await statOrUndefined(target, path);
   if (existing?.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
-  if (existing && !existing.isFile()) {
-    await writeInPlace(target, path, source);
-    return;
-  }
+  // Devices, FIFOs and sockets are not files to replace (and opening a FIFO would block).
+  if (existing && !existing.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
 
   const temp = posix.join(posix.dirname(target), `.${posix.basename(target)}${TEMP_MARKER}${randomBytes(6).toString("hex")}`);
   let handle;
@@ -114,21 +111,6 @@ async function statOrUndefined(host: string, path: string) {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw fromErrno(err, path);
-  }
-}
-
-async function writeInPlace(host: string, path: string, source: Readable): Promise<void> {
-  let handle;
-  try {
-    handle = await open(host, "w");
-  } catch (err) {
-    throw fromErrno(err, path);
-  }
-  try {
-    await pipeline(source, handle.createWriteStream({ highWaterMark: WRITE_CHUNK }));
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    throw isStreamError(err) ? err : fromErrno(err, path);
   }
 }
 
