@@ -88,10 +88,10 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
   it("serves a PTY through the SDK", async () => {
     let output = "";
     const decoder = new TextDecoder();
-    const handle = await sdk!.sandbox.pty.create({ cols: 80, rows: 24, timeoutMs: 0, onData: (data) => {
-        output += decoder.decode(data);
-      },
-    });
+    const onData = (data: Uint8Array) => {
+      output += decoder.decode(data);
+    };
+    const handle = await sdk!.sandbox.pty.create({ cols: 80, rows: 24, timeoutMs: 0, onData });
     await sdk!.sandbox.pty.sendInput(handle.pid, new TextEncoder().encode("echo pty-$((40+2)); exit 0\n"));
     const result = await handle.wait();
     assert.equal(result.exitCode, 0);
