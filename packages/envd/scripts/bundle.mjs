@@ -1,7 +1,7 @@
 // Builds the portable envd runtime in packages/envd/build/runtime/: a folder
 // that runs envd in any x86-64 Linux root filesystem, with or without glibc.
 //
-//   envd.js        envd and its JS dependencies in one ESM file (esbuild)
+//   envd.js        envd and its JS dependencies in one CommonJS file (esbuild)
 //   node           the host's node binary (symbol table stripped)
 //   lib/           every shared library node and pty.node load, and the glibc loader
 //   native/        the static helpers (cove-exec, cove-watch, ...)
