@@ -2,9 +2,9 @@
 # Installs the Debian packages Cove's build and tests need (idempotent).
 # - build-essential, python3: node-gyp builds node-pty; static glibc for the envd helpers
 # - busybox-static: the glibc-free root filesystem in the envd bundle test
-# - procps: `top`/`ps` used by PTY tests; util-linux: unshare/chroot
+# - procps, vim: full-screen programs in the PTY tests; util-linux: unshare/chroot
 set -euo pipefail
-packages=(build-essential python3 busybox-static procps util-linux passwd)
+packages=(build-essential python3 busybox-static procps util-linux passwd vim)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
