@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, lstat, mkdir, open, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
+import { chmod, chown, lstat, open, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { ensureDirs } from "../ensure-dirs.js";
 import { EnvdError, fromErrno } from "../errors.js";
 import { toHostPath, toSandboxPath } from "../paths.js";
 import type { OsUser } from "../users.js";
@@ -20,7 +21,7 @@ export const TEMP_MARKER = ".cove-upload-";
  * followed (its target is replaced), the mode of an existing file is kept.
  */
 export async function writeFileAtomically(root: string, path: string, owner: OsUser, source: Readable): Promise<void> {
-  await ensureParentDirs(root, posix.dirname(path), owner);
+  await ensureDirs(root, posix.dirname(path), owner);
   const target = await resolveTarget(root, path);
   const existing = await statOrUndefined(target, path);
   if (existing?.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
@@ -44,42 +45,6 @@ export async function writeFileAtomically(root: string, path: string, owner: OsU
     await unlink(temp).catch(() => undefined);
     throw err instanceof EnvdError || isStreamError(err) ? err : fromErrno(err, path);
   }
-}
-
-/** Creates missing directories from the top down, each owned by the user; existing ones are left alone. */
-async function ensureParentDirs(root: string, dir: string, owner: OsUser): Promise<void> {
-  const missing: string[] = [];
-  for (let current = dir; ; current = posix.dirname(current)) {
-    let info;
-    try {
-      info = await stat(toHostPath(root, current));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT") throw code === "ENOTDIR" ? notADirectory(current) : fromErrno(err, current);
-    }
-    if (info) {
-      if (!info.isDirectory()) throw notADirectory(current);
-      break;
-    }
-    missing.unshift(current);
-    if (current === "/") break;
-  }
-  for (const current of missing) {
-    const host = toHostPath(root, current);
-    try {
-      await mkdir(host, { mode: 0o755 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fromErrno(err, current);
-      continue;
-    }
-    await chown(host, owner.uid, owner.gid).catch((err: unknown) => {
-      throw fromErrno(err, current);
-    });
-  }
-}
-
-function notADirectory(path: string): EnvdError {
-  return new EnvdError("invalid_argument", `path '${path}' is not a directory`);
 }
 
 /** The host path to replace: the file itself, or what a symlink (even a dangling one) points at. */

@@ -5,7 +5,7 @@ import type { Filesystem } from "@cove/protocol/filesystem";
 import type { EnvdContext } from "../../context.js";
 import { fromErrno } from "../../errors.js";
 import { buildEntryInfo } from "./entry-info.js";
-import { ensureDirs } from "./ensure-dirs.js";
+import { ensureDirs } from "../../ensure-dirs.js";
 import { guard, requestUser, resolvePath } from "./request.js";
 
 /**

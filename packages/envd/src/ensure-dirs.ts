@@ -1,8 +1,8 @@
 import { chown, mkdir, stat } from "node:fs/promises";
 import { posix } from "node:path";
-import { EnvdError, fromErrno } from "../../errors.js";
-import { toHostPath } from "../../paths.js";
-import type { OsUser } from "../../users.js";
+import { EnvdError, fromErrno } from "./errors.js";
+import { toHostPath } from "./paths.js";
+import type { OsUser } from "./users.js";
 
 /**
  * Creates `sandboxPath` and any missing parents, each owned by `owner` (what
