@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EnvdError } from "./errors.js";
@@ -37,10 +38,13 @@ export function createUserDb(root: string): UserDb {
   const groupPath = join(root, "etc/group");
   let cache: { key: string; parsed: Parsed } | undefined;
 
+  // Hot path (every request resolves a user): a synchronous stat of two small
+  // files costs microseconds, while re-reading them through the libuv pool
+  // costs most of a millisecond here. Re-read only when they changed.
   async function load(): Promise<Parsed> {
-    const [passwd, group] = await Promise.all([readText(passwdPath), readText(groupPath)]);
-    const key = `${passwd.length}:${hash(passwd)}|${group.length}:${hash(group)}`;
+    const key = `${fileKey(passwdPath)}|${fileKey(groupPath)}`;
     if (cache?.key === key) return cache.parsed;
+    const [passwd, group] = await Promise.all([readText(passwdPath), readText(groupPath)]);
     const parsed = parse(passwd, group);
     cache = { key, parsed };
     return parsed;
@@ -69,10 +73,14 @@ async function readText(path: string): Promise<string> {
   }
 }
 
-function hash(text: string): number {
-  let h = 0;
-  for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
-  return h;
+/** Identity of a file's current content: inode, size and change time (missing → "-"). */
+function fileKey(path: string): string {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return "-";
+  }
 }
 
 function parse(passwd: string, group: string): Parsed {
