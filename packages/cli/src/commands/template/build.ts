@@ -1,0 +1,64 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { buildBaseTemplate, type BuildProgress } from "@cove/node";
+
+/** Where Cove keeps its state unless told otherwise. */
+export function defaultDataDir(): string {
+  return resolve(".cove");
+}
+
+export function registerTemplateCommands(program: Command): void {
+  const template = program.command("template").description("manage sandbox templates");
+  template
+    .command("build")
+    .argument("<name>", "template to build (today: base)")
+    .description("build a template, or reuse the cached build")
+    .option("--data-dir <dir>", "Cove's data directory", defaultDataDir())
+    .option("--force", "rebuild even when a cached build exists", false)
+    .option("--mirror <url>", "Debian mirror (default: the one apt uses on this machine)")
+    .action(async (name: string, opts: { dataDir: string; force: boolean; mirror?: string }) => {
+      if (name !== "base") throw new Error(`unknown template '${name}': only 'base' can be built so far`);
+      const started = Date.now();
+      const show = createProgressPrinter(process.stderr);
+      const result = await buildBaseTemplate({
+        dataDir: resolve(opts.dataDir),
+        force: opts.force,
+        ...(opts.mirror ? { mirror: opts.mirror } : {}),
+        onProgress: show,
+      });
+      show.done();
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      process.stdout.write(
+        result.reused
+          ? `template base: reused the build from ${result.manifest.builtAt} (${result.dir}); --force rebuilds\n`
+          : `template base: built in ${seconds} s (${result.dir})\n`,
+      );
+    });
+}
+
+/**
+ * Prints "[n/m] title" once per step; on a terminal the tool's latest line is
+ * shown after it and rewritten in place, elsewhere (CI logs) it is left out.
+ */
+function createProgressPrinter(out: NodeJS.WriteStream): ((p: BuildProgress) => void) & { done(): void } {
+  let step = 0;
+  let live = false;
+  const width = Math.max(40, (out.columns ?? 100) - 1);
+  const clear = () => {
+    if (live) out.write("\r\x1b[2K");
+    live = false;
+  };
+  const print = (p: BuildProgress) => {
+    if (p.step !== step) {
+      clear();
+      step = p.step;
+      out.write(`[${p.step}/${p.steps}] ${p.title}\n`);
+    }
+    if (p.detail && out.isTTY) {
+      clear();
+      out.write(`      ${p.detail}`.slice(0, width));
+      live = true;
+    }
+  };
+  return Object.assign(print, { done: clear });
+}

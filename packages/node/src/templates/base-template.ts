@@ -1,0 +1,128 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NodeError } from "../errors.js";
+import { findDebianMirror, readAptSources } from "./apt-mirror.js";
+import { runCommand, runInChroot } from "./run-command.js";
+
+/** What a template is: a root filesystem plus the defaults sandboxes get from it. */
+export interface TemplateManifest {
+  name: string;
+  /** Bumped when the recipe changes, so a cached build of an older recipe is rebuilt. */
+  recipe: number;
+  builtAt: string;
+  rootfs: string;
+  defaults: { user: string; workdir: string; env: Record<string, string>; cpuCount: number; memoryMB: number; diskMB: number };
+}
+
+export interface BuildProgress {
+  step: number;
+  steps: number;
+  title: string;
+  /** A line printed by the tool doing the step, when there is one. */
+  detail?: string;
+}
+
+export interface BuildBaseOptions {
+  dataDir: string;
+  /** Rebuild even when a build of the current recipe exists. */
+  force?: boolean;
+  /** Debian mirror; defaults to the one this machine's apt uses. */
+  mirror?: string;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+export interface BuildResult {
+  manifest: TemplateManifest;
+  reused: boolean;
+  dir: string;
+}
+
+const RECIPE = 1;
+const SUITE = "bookworm";
+/** What the e2b SDK expects of its `base` template. */
+const PACKAGES = ["bash", "coreutils", "python3", "python3-pip", "nodejs", "npm", "git", "curl", "ca-certificates", "sudo", "procps"];
+
+export function templateDir(dataDir: string, name: string): string {
+  return join(dataDir, "templates", name);
+}
+
+export async function readManifest(dir: string): Promise<TemplateManifest | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, "template.json"), "utf8")) as TemplateManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds (or reuses) the `base` template: Debian minbase by debootstrap, then
+ * the SDK's expected tools installed by apt inside it (debootstrap's own
+ * --include cannot configure npm's dependency tree), and the user `user`
+ * (uid 1000, passwordless sudo). Builds in a scratch dir and renames into
+ * place, so an interrupted build never leaves a half template behind.
+ */
+export async function buildBaseTemplate(options: BuildBaseOptions): Promise<BuildResult> {
+  const dir = templateDir(options.dataDir, "base");
+  const existing = await readManifest(dir);
+  if (existing && existing.recipe === RECIPE && !options.force) return { manifest: existing, reused: true, dir };
+
+  const mirror = options.mirror ?? findDebianMirror(readAptSources(), SUITE);
+  if (!mirror) throw new NodeError("unavailable", `no Debian ${SUITE} mirror found in /etc/apt; pass one explicitly`);
+  const steps = 5;
+  const report = (step: number, title: string, detail?: string) =>
+    options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
+
+  const scratch = join(options.dataDir, "templates", `.build-base-${randomBytes(4).toString("hex")}`);
+  const rootfs = join(scratch, "rootfs");
+  await mkdir(scratch, { recursive: true });
+  try {
+    report(1, "debootstrap (Debian minbase)");
+    await runCommand(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], {
+      onLine: (line) => report(1, "debootstrap (Debian minbase)", line),
+    });
+
+    report(2, `apt-get install ${PACKAGES.length} packages`);
+    // No service may start inside the build.
+    await writeFile(join(rootfs, "usr/sbin/policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+    await writeFile(join(rootfs, "etc/resolv.conf"), await readFile("/etc/resolv.conf").catch(() => Buffer.alloc(0)));
+    const aptEnv = { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C" };
+    await runInChroot(rootfs, ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...PACKAGES], {
+      env: aptEnv,
+      onLine: (line) => report(2, `apt-get install ${PACKAGES.length} packages`, line),
+    });
+
+    report(3, "user `user` (uid 1000, passwordless sudo)");
+    await runInChroot(rootfs, ["useradd", "--create-home", "--uid", "1000", "--shell", "/bin/bash", "--groups", "sudo", "user"]);
+    await writeFile(join(rootfs, "etc/sudoers.d/90-user"), "user ALL=(ALL) NOPASSWD:ALL\n");
+    await chmod(join(rootfs, "etc/sudoers.d/90-user"), 0o440);
+
+    report(4, "clean up apt caches");
+    await runInChroot(rootfs, ["apt-get", "clean"], { env: aptEnv });
+    await rm(join(rootfs, "var/lib/apt/lists"), { recursive: true, force: true });
+    await mkdir(join(rootfs, "var/lib/apt/lists/partial"), { recursive: true });
+    await rm(join(rootfs, "usr/sbin/policy-rc.d"), { force: true });
+
+    report(5, "install template");
+    const manifest: TemplateManifest = {
+      name: "base",
+      recipe: RECIPE,
+      builtAt: new Date().toISOString(),
+      rootfs: "rootfs",
+      defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
+    };
+    await writeFile(join(scratch, "template.json"), JSON.stringify(manifest, null, 2) + "\n");
+    const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
+    // Whatever sits at the final path (an older recipe, a forced rebuild's
+    // predecessor, a damaged dir) is moved aside first, then removed.
+    const replacing = existsSync(dir);
+    if (replacing) await rename(dir, old);
+    await rename(scratch, dir);
+    if (replacing) await rm(old, { recursive: true, force: true });
+    return { manifest, reused: false, dir };
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
