@@ -3,8 +3,9 @@
 # - build-essential, python3: node-gyp builds node-pty; static glibc for the envd helpers
 # - busybox-static: the glibc-free root filesystem in the envd bundle test
 # - procps, vim: full-screen programs in the PTY tests; util-linux: unshare/chroot
+# - debootstrap: the base template; crun, runc, tini: container sandboxes
 set -euo pipefail
-packages=(build-essential python3 busybox-static procps util-linux passwd vim)
+packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
