@@ -10,3 +10,23 @@ export {
   type TemplateManifest,
 } from "./templates/base-template.js";
 export { findDebianMirror, readAptSources } from "./templates/apt-mirror.js";
+export {
+  buildOciSpec,
+  sandboxCapabilities,
+  maskedPaths,
+  readonlyPaths,
+  type BindMount,
+  type OciSpec,
+  type OciSpecOptions,
+  type SandboxLimits,
+} from "./runtime/container/oci-spec.js";
+export { sandboxSeccompProfile, seccompArchitectures, deniedSyscalls, type SeccompProfile } from "./runtime/container/seccomp.js";
+export {
+  detectCgroupMode,
+  detectOciRuntime,
+  findOnPath,
+  ociRunArgv,
+  type CgroupMode,
+  type OciRuntime,
+  type OciRuntimeName,
+} from "./runtime/container/host-detect.js";
