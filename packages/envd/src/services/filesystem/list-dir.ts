@@ -1,12 +1,12 @@
-import { lstat, readdir, stat } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { posix } from "node:path";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Filesystem } from "@cove/protocol/filesystem";
 import type { EnvdContext } from "../../context.js";
-import { EnvdError, fromErrno } from "../../errors.js";
+import { fromErrno } from "../../errors.js";
 import { toHostPath } from "../../paths.js";
 import { createOwnerNames, entryFromStats, type EntryInfoInit, type OwnerNames } from "./entry-info.js";
-import { guard, requestUser, resolvePath } from "./request.js";
+import { guard, resolveDirectory } from "./request.js";
 
 /**
  * ListDir: entries below a directory down to `depth` levels (0 means 1;
@@ -19,16 +19,8 @@ import { guard, requestUser, resolvePath } from "./request.js";
 export function createListDir(ctx: EnvdContext): ServiceImpl<typeof Filesystem>["listDir"] {
   return (req, handler) =>
     guard(ctx, "ListDir", async () => {
-      const user = await requestUser(ctx, handler);
-      const { path, hostPath } = resolvePath(ctx, user, req.path);
+      const { path } = await resolveDirectory(ctx, handler, req.path);
       const depth = req.depth === 0 ? 1 : req.depth;
-      let isDir: boolean;
-      try {
-        isDir = (await stat(hostPath)).isDirectory();
-      } catch (err) {
-        throw fromErrno(err, path);
-      }
-      if (!isDir) throw new EnvdError("invalid_argument", `path '${path}' is not a directory`);
       const entries: EntryInfoInit[] = [];
       await walk(ctx, path, depth, createOwnerNames(ctx.users), entries, true);
       return { entries };

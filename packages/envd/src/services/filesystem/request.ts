@@ -1,8 +1,9 @@
+import { stat } from "node:fs/promises";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
 import type { EnvdContext } from "../../context.js";
 import { userFromAuthorization } from "../../context.js";
-import { EnvdError, toConnectError } from "../../errors.js";
+import { EnvdError, fromErrno, toConnectError } from "../../errors.js";
 import { resolveSandboxPath, toHostPath } from "../../paths.js";
 import type { OsUser } from "../../users.js";
 
@@ -26,6 +27,23 @@ export function resolvePath(ctx: EnvdContext, user: OsUser, path: string): Resol
   const resolved = resolveSandboxPath(path, user, ctx.state.defaultWorkdir);
   const sandboxPath = resolved.length > 1 && resolved.endsWith("/") ? resolved.replace(/\/+$/, "") || "/" : resolved;
   return { path: sandboxPath, hostPath: toHostPath(ctx.config.root, sandboxPath) };
+}
+
+/**
+ * Resolves a request path for the request's user and requires an existing
+ * directory: missing → not_found, anything else → invalid_argument.
+ */
+export async function resolveDirectory(ctx: EnvdContext, handler: HandlerContext, requestPath: string): Promise<ResolvedPath> {
+  const user = await requestUser(ctx, handler);
+  const resolved = resolvePath(ctx, user, requestPath);
+  let isDir: boolean;
+  try {
+    isDir = (await stat(resolved.hostPath)).isDirectory();
+  } catch (err) {
+    throw fromErrno(err, resolved.path);
+  }
+  if (!isDir) throw new EnvdError("invalid_argument", `path '${resolved.path}' is not a directory`);
+  return resolved;
 }
 
 /**

@@ -1,12 +1,12 @@
-import { stat, statfs } from "node:fs/promises";
+import { statfs } from "node:fs/promises";
 import { posix } from "node:path";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { FilesystemEventSchema } from "@cove/protocol/filesystem";
 import type { EnvdContext } from "../../context.js";
-import { EnvdError, fromErrno } from "../../errors.js";
+import { EnvdError } from "../../errors.js";
 import { buildEntryInfo } from "./entry-info.js";
-import { requestUser, resolvePath } from "./request.js";
+import { resolveDirectory } from "./request.js";
 import type { RawWatchEvent } from "./watch-helper.js";
 
 export type FilesystemEventInit = MessageInitShape<typeof FilesystemEventSchema>;
@@ -37,15 +37,7 @@ const networkFsTypes = new Set([0x6969, 0xff534d42, 0x517b, 0xfe534d42, 0x657355
  * allowNetworkMounts (invalid_argument otherwise, as upstream).
  */
 export async function resolveWatchTarget(ctx: EnvdContext, handler: HandlerContext, req: WatchRequest): Promise<WatchTarget> {
-  const user = await requestUser(ctx, handler);
-  const { path, hostPath } = resolvePath(ctx, user, req.path);
-  let isDir: boolean;
-  try {
-    isDir = (await stat(hostPath)).isDirectory();
-  } catch (err) {
-    throw fromErrno(err, path);
-  }
-  if (!isDir) throw new EnvdError("invalid_argument", `path '${path}' is not a directory`);
+  const { path, hostPath } = await resolveDirectory(ctx, handler, req.path);
   if (!req.allowNetworkMounts) {
     const fs = await statfs(hostPath).catch(() => undefined);
     if (fs && networkFsTypes.has(fs.type)) {
