@@ -4,7 +4,7 @@
 //   envd.js        envd and its JS dependencies in one CommonJS file (esbuild)
 //   node           the host's node binary (symbol table stripped)
 //   lib/           every shared library node and pty.node load, and the glibc loader
-//   native/        the static helpers (cove-exec, cove-watch, ...)
+//   native/        the static helpers (cove-exec, cove-watch, ...) and tini, the sandbox init
 //   node_modules/node-pty/  the PTY addon, kept outside the bundle because it is native
 //
 // The root may have no shell, so there is no start script; the command is
@@ -114,6 +114,17 @@ const helpers = existsSync(nativeSrc) ? readdirSync(nativeSrc).filter((f) => sta
 for (const helper of helpers) {
   copyFileSync(join(nativeSrc, helper), join(out, "native", helper));
   chmodSync(join(out, "native", helper), 0o755);
+}
+// tini as the sandbox's PID 1: it reaps orphaned zombies (which would otherwise
+// fill the pids limit) and forwards signals to envd. Debian's tini-static runs
+// in any root filesystem, like the helpers above.
+const tini = ["/usr/bin/tini-static", "/usr/sbin/tini-static"].find((p) => existsSync(p));
+if (tini) {
+  copyFileSync(tini, join(out, "native", "tini"));
+  chmodSync(join(out, "native", "tini"), 0o755);
+  helpers.push("tini");
+} else {
+  log("tini-static not found (apt-get install tini); sandboxes need it as PID 1");
 }
 log(`native/ ${helpers.join(" ") || "(none)"}`);
 

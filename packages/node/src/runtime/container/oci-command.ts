@@ -1,0 +1,79 @@
+import { execFile, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
+import { NodeError } from "../../errors.js";
+
+export interface OciCommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Failure of an OCI runtime command, with what the runtime printed. */
+export class OciCommandError extends NodeError {
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
+    super("runtime_failed", `${argv[0]} ${argv.slice(1).join(" ")} failed (exit ${exitCode}): ${output.trim().slice(-2000)}`);
+  }
+}
+
+/** Runs a short runtime command (state, kill, pause, ...) and captures its output. */
+export function runOci(argv: readonly string[], timeoutMs = 30_000): Promise<OciCommandResult> {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new NodeError("invalid_argument", "empty command");
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const code = typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : null;
+        reject(new OciCommandError(argv, code, `${stderr}${stdout}` || err.message));
+        return;
+      }
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs `create`/`run --detach`, whose container keeps the command's stdout and
+ * stderr open after the runtime exits. They therefore go to `logFile` (never
+ * to a pipe we would wait on, and never to a pipe whose reader could die and
+ * SIGPIPE the sandbox); on failure the runtime's own lines are read back from
+ * the file's new tail.
+ */
+export function runOciDetached(argv: readonly string[], logFile: string, timeoutMs = 60_000): Promise<void> {
+  const [cmd, ...args] = argv;
+  if (!cmd) throw new NodeError("invalid_argument", "empty command");
+  const fd = openSync(logFile, "a");
+  const startSize = fileSize(logFile);
+  return new Promise<void>((resolve, reject) => {
+    // detached: the sandbox must not share our session or process group, or a
+    // Ctrl-C (SIGINT to the terminal's group) aimed at the node would reach it.
+    const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], timeout: timeoutMs, detached: true });
+    child.once("error", (err) => reject(new NodeError("runtime_failed", `cannot run ${cmd}: ${err.message}`, { cause: err })));
+    child.once("exit", (code, signal) => {
+      if (code === 0) {
+        resolve();
+        return;
+      }
+      const output = tailSince(logFile, startSize) || (signal ? `killed by ${signal}` : "");
+      reject(new OciCommandError(argv, code, output));
+    });
+  }).finally(() => closeSync(fd));
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function tailSince(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString("utf8");
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,49 @@
+import type { BindMount, SandboxLimits } from "./container/oci-spec.js";
+
+/** What a runtime driver needs to start one sandbox. */
+export interface RuntimeSandboxSpec {
+  sandboxId: string;
+  /** Directory the driver may write its files to (bundle, logs); it exists. */
+  dir: string;
+  /** The mounted root filesystem. */
+  rootfs: string;
+  /** Network namespace to join (already set up by the node). */
+  netnsPath: string;
+  limits: SandboxLimits;
+  /** The init command, e.g. tini running envd. */
+  args: string[];
+  env: Record<string, string>;
+  binds: BindMount[];
+  /** File that receives the init process's stdout and stderr. */
+  logFile: string;
+}
+
+/** The runtime's view of a sandbox. */
+export type RuntimeStatus = "creating" | "created" | "running" | "paused" | "stopped";
+
+export interface RuntimeSandboxState {
+  sandboxId: string;
+  status: RuntimeStatus;
+  /** Host pid of the sandbox's init, while it has one. */
+  pid?: number;
+}
+
+/**
+ * One isolation technology (containers today, VMs later) behind the
+ * operations the node needs. Every method throws NodeError; kill is
+ * idempotent so it can clean up half-created sandboxes.
+ */
+export interface SandboxRuntime {
+  /** e.g. "crun 1.8.1", shown in `cove node` output. */
+  readonly description: string;
+  create(spec: RuntimeSandboxSpec): Promise<void>;
+  start(sandboxId: string): Promise<void>;
+  pause(sandboxId: string): Promise<void>;
+  resume(sandboxId: string): Promise<void>;
+  /** Changes cpu/memory/pids limits of a live sandbox. */
+  update(sandboxId: string, limits: SandboxLimits): Promise<void>;
+  /** Kills every process of the sandbox and removes the runtime's state and cgroups. */
+  kill(sandboxId: string): Promise<void>;
+  inspect(sandboxId: string): Promise<RuntimeSandboxState | undefined>;
+  list(): Promise<RuntimeSandboxState[]>;
+}
