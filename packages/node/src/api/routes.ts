@@ -1,0 +1,67 @@
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { NodeService } from "@cove/protocol/nodeapi";
+import type { SandboxService } from "../sandbox/types.js";
+import { toConnectError } from "./connect-error.js";
+import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire } from "./convert.js";
+import type { NodeApiLogger, NodeInfo } from "./types.js";
+
+export interface NodeApiRoutesOptions {
+  /** Where unexpected errors go; their text never reaches the caller. */
+  logger?: NodeApiLogger;
+}
+
+/** Used when the caller passes no logger; unexpected errors must land somewhere. */
+export const consoleLogger: NodeApiLogger = { error: (details, message) => console.error(message, details) };
+
+/**
+ * NodeService on a Connect router: each RPC calls the matching SandboxService
+ * method and converts both ways. Authentication is not done here; see
+ * createBearerAuth (the server installs it as an interceptor).
+ */
+export function createNodeApiRoutes(
+  service: SandboxService,
+  info: () => NodeInfo,
+  options: NodeApiRoutesOptions = {},
+): (router: ConnectRouter) => void {
+  const log = options.logger ?? consoleLogger;
+  async function guard<T>(rpc: string, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toConnectError(err, log, rpc);
+    }
+  }
+
+  return (router) => {
+    router.service(NodeService, {
+      createSandbox: (req) =>
+        guard("CreateSandbox", async () => ({ sandbox: sandboxToWire(await service.create(createRequestFromWire(req))) })),
+      listSandboxes: () => guard("ListSandboxes", () => ({ sandboxes: service.list().map(sandboxToWire) })),
+      getSandbox: (req) => guard("GetSandbox", () => ({ sandbox: sandboxToWire(service.get(req.sandboxId)) })),
+      killSandbox: (req) =>
+        guard("KillSandbox", async () => {
+          await service.kill(req.sandboxId);
+          return {};
+        }),
+      setTimeout: (req) =>
+        guard("SetTimeout", async () => ({ sandbox: sandboxToWire(await service.setTimeout(req.sandboxId, req.timeoutMs)) })),
+      pauseSandbox: (req) => guard("PauseSandbox", async () => ({ sandbox: sandboxToWire(await service.pause(req.sandboxId)) })),
+      resumeSandbox: (req) =>
+        guard("ResumeSandbox", async () => ({ sandbox: sandboxToWire(await service.resume(req.sandboxId, req.timeoutMs)) })),
+      resolveRoute: (req) => guard("ResolveRoute", () => routeToWire(service.route(req.sandboxId, req.port))),
+      getNodeInfo: () => guard("GetNodeInfo", () => nodeInfoToWire(info())),
+      watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
+    });
+  };
+}
+
+/** Streams events until the caller goes away or the server shuts down (both abort ctx.signal). */
+async function* watchEvents(service: SandboxService, ctx: HandlerContext, log: NodeApiLogger) {
+  try {
+    for await (const event of service.events(ctx.signal)) yield { event: eventToWire(event) };
+  } catch (err) {
+    // An abort is the normal end of a watch, however the service surfaces it.
+    if (ctx.signal.aborted) return;
+    throw toConnectError(err, log, "WatchEvents");
+  }
+}

@@ -1,0 +1,83 @@
+import http from "node:http";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { SandboxService } from "../sandbox/types.js";
+import { createBearerAuth } from "./auth.js";
+import { consoleLogger, createNodeApiRoutes } from "./routes.js";
+import type { NodeApiLogger, NodeInfo } from "./types.js";
+
+export interface NodeApiServerOptions {
+  service: SandboxService;
+  info: () => NodeInfo;
+  /** Shared with the api and the proxy; every request must send `Authorization: Bearer <secret>`. */
+  secret: string;
+  /** Default 127.0.0.1: exposing the node API beyond the host is an explicit choice. */
+  host?: string;
+  /** Default 0: any free port (listen() reports it). */
+  port?: number;
+  logger?: NodeApiLogger;
+  /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
+  closeGraceMs?: number;
+}
+
+export interface NodeApiServer {
+  listen(): Promise<{ host: string; port: number }>;
+  /** Ends open WatchEvents streams, stops accepting, waits for calls in flight (up to closeGraceMs). */
+  close(): Promise<void>;
+}
+
+/** The node API on node:http, HTTP/1.1: no RPC streams from the client, so HTTP/2 buys nothing here. */
+export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServer {
+  const log = options.logger ?? consoleLogger;
+  // Aborting this aborts every handler context's signal, which ends the watch streams.
+  const shutdown = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: createNodeApiRoutes(options.service, options.info, { logger: log }),
+    interceptors: [createBearerAuth(options.secret, log)],
+    shutdownSignal: shutdown.signal,
+    // Requests are small (ids, maps of env vars and metadata); refuse anything large.
+    readMaxBytes: 1 << 20,
+  });
+  // Responses in flight. close() waits for these, then cuts every connection:
+  // a keep-alive socket that goes idle after server.close() would otherwise
+  // hold the close open until the keep-alive timeout.
+  const inFlight = new Set<http.ServerResponse>();
+  let drained: (() => void) | undefined;
+  const server = http.createServer((req, res) => {
+    inFlight.add(res);
+    res.once("close", () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) drained?.();
+    });
+    handler(req, res);
+  });
+  const host = options.host ?? "127.0.0.1";
+
+  return {
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(options.port ?? 0, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          if (address === null || typeof address === "string") reject(new Error("node api: no TCP address"));
+          else resolve({ host: address.address, port: address.port });
+        });
+      });
+    },
+    async close() {
+      shutdown.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, options.closeGraceMs ?? 5000))),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
