@@ -20,10 +20,10 @@ describe("buildOciSpec", () => {
     assert.equal(buildOciSpec({ ...base, readonlyRoot: true }).root.readonly, true);
   });
 
-  it("creates pid, ipc, uts, mount and a new network namespace", () => {
+  it("creates pid, ipc, uts, mount, cgroup and a new network namespace", () => {
     const types = buildOciSpec(base).linux.namespaces;
-    assert.deepEqual(types, [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "network" }]);
-    assert.ok(!types.some((n) => n.type === "user" || n.type === "cgroup"));
+    assert.deepEqual(types, [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }, { type: "network" }]);
+    assert.ok(!types.some((n) => n.type === "user"), "no user namespace (decision 0005)");
   });
 
   it("joins a given network namespace", () => {
@@ -78,9 +78,10 @@ describe("buildOciSpec", () => {
     const mounts = buildOciSpec(base).mounts;
     assert.deepEqual(
       mounts.map((m) => m.destination),
-      ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"],
+      ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup"],
     );
     assert.ok(mounts.find((m) => m.destination === "/sys")?.options?.includes("ro"));
+    assert.ok(mounts.find((m) => m.destination === "/sys/fs/cgroup")?.options?.includes("ro"), "the cgroup view is read-only");
     assert.ok(!mounts.some((m) => m.destination === "/tmp"));
   });
 

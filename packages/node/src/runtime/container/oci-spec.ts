@@ -179,6 +179,9 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
       { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      // The sandbox's own cgroup, read-only (a cgroup namespace hides the host's
+      // tree): runtimes and tools size themselves from the limits they find here.
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
       ...(options.binds ?? []).map(
         (b): OciMount => ({
           destination: b.destination,
@@ -194,6 +197,7 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
         { type: "ipc" },
         { type: "uts" },
         { type: "mount" },
+        { type: "cgroup" },
         options.netnsPath ? { type: "network", path: options.netnsPath } : { type: "network" },
       ],
       ...(options.cgroupsPath ? { cgroupsPath: options.cgroupsPath } : {}),
