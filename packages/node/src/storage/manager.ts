@@ -1,0 +1,250 @@
+import { chmod, chown, mkdir, readdir, readFile, realpath, rm, rmdir, stat, statfs } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { NodeError } from "../errors.js";
+import { createExt4Image, mountExt4Image } from "./ext4-image.js";
+import { detachLoopsUnder, listLoopDevices } from "./loop-devices.js";
+import { isAtOrBelow, readMounts } from "./mountinfo.js";
+import { mountOverlay } from "./overlay.js";
+import { sandboxesRoot, sandboxPaths, storageRoot, type SandboxPaths } from "./paths.js";
+import type { PrepareOptions, SandboxRootfs, StorageHandle, StorageManager, StorageOptions } from "./types.js";
+import { unmountUnder } from "./unmount.js";
+import { isSandboxId, validateDiskBytes, validateLowerDir, validateMountPath, validateSandboxId } from "./validate.js";
+
+/**
+ * One sparse ext4 image per sandbox, loop-mounted, holding the overlay's upper and work dirs.
+ * The image's size is the disk limit: a full disk is a real ENOSPC and `df` inside shows it.
+ * Why this and not a shared pool with project quotas: docs/decisions/0007-sandbox-disk-limits.md.
+ */
+export function createStorageManager(options: StorageOptions): StorageManager {
+  validateMountPath(options.dataDir, "dataDir");
+  const logger = options.logger;
+  const inUse = new Set<string>();
+  /** Per-sandbox queue, so prepare/release/adopt of one id never interleave. */
+  const locks = new Map<string, Promise<void>>();
+  let initialized: Promise<string> | undefined;
+
+  /** Resolves to the real data dir path: mountinfo shows resolved paths, and we compare against it. */
+  function ready(): Promise<string> {
+    initialized ??= initialize().catch((err: unknown) => {
+      initialized = undefined;
+      throw err;
+    });
+    return initialized;
+  }
+
+  async function initialize(): Promise<string> {
+    const filesystems = await readFile("/proc/filesystems", "utf8");
+    for (const fs of ["ext4", "overlay"]) {
+      if (!new RegExp(`\\s${fs}$`, "m").test(filesystems)) throw new NodeError("unavailable", `the kernel has no ${fs} filesystem`);
+    }
+    if (!(await exists("/dev/loop-control"))) throw new NodeError("unavailable", "no /dev/loop-control: the kernel has no loop devices");
+    await mkdir(storageRoot(options.dataDir), { recursive: true });
+    const dataDir = await realpath(options.dataDir);
+    validateMountPath(dataDir, "dataDir (resolved)");
+    return dataDir;
+  }
+
+  async function withLock<T>(sandboxId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = locks.get(sandboxId) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    locks.set(sandboxId, tail);
+    try {
+      return await result;
+    } finally {
+      if (locks.get(sandboxId) === tail) locks.delete(sandboxId);
+    }
+  }
+
+  /** Free space on the host's data dir must cover the whole disk: a sparse image that outgrows the host turns into EIO inside. */
+  async function checkHostSpace(dataDir: string, diskBytes: number): Promise<void> {
+    const fsStats = await statfs(dataDir);
+    const available = fsStats.bavail * fsStats.bsize;
+    if (available < diskBytes) {
+      throw new NodeError("unavailable", `the node has ${available} bytes of disk free, less than the ${diskBytes} asked for`);
+    }
+  }
+
+  async function teardown(paths: SandboxPaths): Promise<void> {
+    const left = await unmountUnder([paths.rootfs, paths.storageDir], logger);
+    if (left.length > 0) throw new NodeError("runtime_failed", `still mounted after unmount: ${left.join(", ")}`);
+    // A loop can be attached without a mount: mount(8) died between attach and mount, or the mount failed.
+    const detached = await detachLoopsUnder(paths.storageDir).catch(async (err: unknown) => {
+      const stillAttached = (await listLoopDevices()).filter((d) => isAtOrBelow(d.backingFile, paths.storageDir));
+      if (stillAttached.length > 0) throw err;
+      return [];
+    });
+    if (detached.length > 0) logger?.warn({ devices: detached, storageDir: paths.storageDir }, "detached stale loop devices");
+    // Nothing is mounted below these any more, so recursive removal stays on the host fs we own.
+    await rm(paths.rootfs, { recursive: true, force: true });
+    await rmdirIfEmpty(paths.sandboxDir);
+    await rm(paths.storageDir, { recursive: true, force: true });
+  }
+
+  function handleOf(paths: SandboxPaths, lowerDir: string): StorageHandle {
+    return { kind: "ext4-image", lowerDir, image: paths.image, diskDir: paths.diskDir };
+  }
+
+  return {
+    async init() {
+      await ready();
+    },
+
+    async prepare(sandboxId: string, { lowerDir, diskBytes }: PrepareOptions): Promise<SandboxRootfs> {
+      validateSandboxId(sandboxId);
+      validateDiskBytes(diskBytes);
+      await validateLowerDir(lowerDir);
+      const dataDir = await ready();
+      const lower = await realpath(lowerDir);
+      validateMountPath(lower, "lowerDir (resolved)");
+      return withLock(sandboxId, async () => {
+        const paths = sandboxPaths(dataDir, sandboxId);
+        const [taken, lowerRoot] = await Promise.all([exists(paths.storageDir), stat(lower), checkHostSpace(dataDir, diskBytes)]);
+        if (inUse.has(sandboxId) || taken) {
+          throw new NodeError("invalid_argument", `sandbox ${sandboxId} already has storage; release it first`);
+        }
+        try {
+          await Promise.all([mkdir(paths.diskDir, { recursive: true }), mkdir(paths.rootfs, { recursive: true })]);
+          await createExt4Image(paths.image, diskBytes);
+          await mountExt4Image(paths.image, paths.diskDir);
+          await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir)]);
+          // The upper dir's owner and mode are what the sandbox sees as "/".
+          await chown(paths.upperDir, lowerRoot.uid, lowerRoot.gid);
+          await chmod(paths.upperDir, lowerRoot.mode & 0o7777);
+          await mountOverlay({ lowerDir: lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+        } catch (err) {
+          await teardown(paths).catch((cleanupErr: unknown) =>
+            logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"),
+          );
+          throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
+        }
+        inUse.add(sandboxId);
+        return { sandboxId, rootfs: paths.rootfs, diskBytes, handle: handleOf(paths, lower) };
+      });
+    },
+
+    async release(sandboxId: string, rootfs?: SandboxRootfs): Promise<void> {
+      validateSandboxId(sandboxId);
+      if (rootfs && rootfs.sandboxId !== sandboxId) {
+        throw new NodeError("invalid_argument", `rootfs of ${rootfs.sandboxId} passed to release ${sandboxId}`);
+      }
+      const dataDir = await ready();
+      await withLock(sandboxId, async () => {
+        try {
+          await teardown(sandboxPaths(dataDir, sandboxId));
+        } catch (err) {
+          throw asNodeError(err, `cannot release storage of sandbox ${sandboxId}`);
+        }
+        inUse.delete(sandboxId);
+      });
+    },
+
+    async adopt(rootfs: SandboxRootfs): Promise<void> {
+      validateSandboxId(rootfs.sandboxId);
+      const { handle } = rootfs;
+      if (handle.kind !== "ext4-image") throw new NodeError("invalid_argument", `unknown storage handle kind ${String(handle.kind)}`);
+      const dataDir = await ready();
+      const paths = sandboxPaths(dataDir, rootfs.sandboxId);
+      if (rootfs.rootfs !== paths.rootfs || handle.image !== paths.image) {
+        throw new NodeError("invalid_argument", `sandbox ${rootfs.sandboxId} was prepared under another data dir (${rootfs.rootfs})`);
+      }
+      await withLock(rootfs.sandboxId, async () => {
+        const mounts = await readMounts();
+        const mountedAt = (path: string, fsType: string) => mounts.some((m) => m.mountPoint === path && m.fsType === fsType);
+        try {
+          if (!mountedAt(paths.rootfs, "overlay")) {
+            await validateLowerDir(handle.lowerDir);
+            if (!mountedAt(paths.diskDir, "ext4")) {
+              if (!(await exists(paths.image))) throw new NodeError("not_found", `sandbox ${rootfs.sandboxId} has no disk image`);
+              await mountExt4Image(paths.image, paths.diskDir);
+            }
+            await mountOverlay({ lowerDir: handle.lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+            logger?.info({ sandboxId: rootfs.sandboxId }, "remounted sandbox storage");
+          }
+        } catch (err) {
+          throw asNodeError(err, `cannot adopt storage of sandbox ${rootfs.sandboxId}`);
+        }
+        inUse.add(rootfs.sandboxId);
+      });
+    },
+
+    async usage(sandboxId: string): Promise<number> {
+      validateSandboxId(sandboxId);
+      const paths = sandboxPaths(await ready(), sandboxId);
+      // A mount point has another device than its parent; without this check statfs would report the host's disk.
+      const [disk, parent] = await Promise.all([stat(paths.diskDir).catch(() => undefined), stat(paths.storageDir).catch(() => undefined)]);
+      if (!disk || !parent || disk.dev === parent.dev) throw new NodeError("not_found", `sandbox ${sandboxId} has no mounted disk`);
+      const fsStats = await statfs(paths.diskDir);
+      return (fsStats.blocks - fsStats.bfree) * fsStats.bsize;
+    },
+
+    async cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]> {
+      const dataDir = await ready();
+      const candidates = await findSandboxIds(dataDir);
+      const orphans = [...candidates].filter((id) => !keep.has(id) && !inUse.has(id) && !locks.has(id)).sort();
+      const removed: string[] = [];
+      for (const sandboxId of orphans) {
+        await withLock(sandboxId, () => teardown(sandboxPaths(dataDir, sandboxId)));
+        removed.push(sandboxId);
+      }
+      if (removed.length > 0) logger?.info({ sandboxIds: removed }, "removed orphaned sandbox storage");
+      return removed;
+    },
+
+    async destroy(): Promise<void> {
+      if (inUse.size > 0 || locks.size > 0) {
+        throw new NodeError("unavailable", `storage still in use by ${[...inUse, ...locks.keys()].join(", ")}`);
+      }
+      const dataDir = await ready();
+      await rmdirIfEmpty(storageRoot(dataDir));
+      await rmdirIfEmpty(join(dataDir, "storage"));
+      initialized = undefined;
+    },
+  };
+}
+
+/**
+ * Every sandbox id that has anything of ours on this host: a storage dir, a rootfs dir, a
+ * mount or a loop device. Names that are not valid ids are not ours and are left alone.
+ */
+async function findSandboxIds(dataDir: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const isId = (name: string | undefined): name is string => name !== undefined && isSandboxId(name);
+  const firstSegment = (path: string, root: string) => (isAtOrBelow(path, root) ? relative(root, path).split(sep)[0] : undefined);
+  for (const name of await readdir(storageRoot(dataDir)).catch(() => [])) if (isId(name)) ids.add(name);
+  for (const name of await readdir(sandboxesRoot(dataDir)).catch(() => [])) {
+    if (isId(name) && (await exists(sandboxPaths(dataDir, name).rootfs))) ids.add(name);
+  }
+  for (const { mountPoint } of await readMounts()) {
+    for (const root of [storageRoot(dataDir), sandboxesRoot(dataDir)]) {
+      const id = firstSegment(mountPoint, root);
+      if (isId(id)) ids.add(id);
+    }
+  }
+  for (const { backingFile } of await listLoopDevices()) {
+    const id = firstSegment(backingFile, storageRoot(dataDir));
+    if (isId(id)) ids.add(id);
+  }
+  return ids;
+}
+
+function asNodeError(err: unknown, context: string): NodeError {
+  if (err instanceof NodeError) return err;
+  return new NodeError("runtime_failed", `${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function rmdirIfEmpty(path: string): Promise<void> {
+  await rmdir(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT" && err.code !== "ENOTEMPTY") throw err;
+  });
+}

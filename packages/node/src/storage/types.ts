@@ -1,0 +1,64 @@
+export interface StorageLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface StorageOptions {
+  /**
+   * The node's data dir. Storage keeps each sandbox's disk image and its mount point under
+   * `${dataDir}/storage/sandboxes/<id>/`, and mounts the sandbox's root at
+   * `${dataDir}/sandboxes/<id>/rootfs` (that dir may already exist: the caller keeps
+   * config.json etc. beside it). Must be an absolute path without `,` `:` `\` or whitespace,
+   * because it ends up inside overlayfs mount options.
+   */
+  dataDir: string;
+  logger?: StorageLogger;
+}
+
+/** What prepare hands back; JSON-serializable so the caller can persist it and adopt after a restart. */
+export interface SandboxRootfs {
+  sandboxId: string;
+  /** The mounted overlay: pass as the OCI root.path. */
+  rootfs: string;
+  /** The size of the sandbox's disk as asked for; `df` inside shows this less ext4's own overhead. */
+  diskBytes: number;
+  /** What adopt needs to remount after a host reboot. */
+  handle: StorageHandle;
+}
+
+/** The persisted part of a SandboxRootfs; `kind` lets a future backend refuse handles it did not make. */
+export interface StorageHandle extends Record<string, string | number> {
+  kind: "ext4-image";
+  lowerDir: string;
+  image: string;
+  diskDir: string;
+}
+
+export interface PrepareOptions {
+  /** The template's root filesystem: an existing absolute directory, never written to. */
+  lowerDir: string;
+  /** Disk limit in bytes: writes past it fail with ENOSPC inside the sandbox. */
+  diskBytes: number;
+}
+
+export interface StorageManager {
+  /** Creates the storage dirs and checks the host can do what prepare needs (idempotent). */
+  init(): Promise<void>;
+  prepare(sandboxId: string, options: PrepareOptions): Promise<SandboxRootfs>;
+  /**
+   * Unmounts the overlay and the sandbox disk and deletes the disk image. Idempotent: works on
+   * half-prepared state and after a restart, with or without the persisted SandboxRootfs.
+   */
+  release(sandboxId: string, rootfs?: SandboxRootfs): Promise<void>;
+  /** After a node restart: remounts whatever of the sandbox's disk and overlay is not mounted, and records it as in use. */
+  adopt(rootfs: SandboxRootfs): Promise<void>;
+  /** Bytes used on the sandbox's disk (its writable layer). */
+  usage(sandboxId: string): Promise<number>;
+  /**
+   * Releases the storage of sandbox ids that are neither in `keep` nor in use by this manager
+   * (crash leftovers); returns the ids removed.
+   */
+  cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]>;
+  /** Removes the storage dirs; refuses while any sandbox is in use (tests). */
+  destroy(): Promise<void>;
+}
