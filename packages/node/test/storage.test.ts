@@ -230,6 +230,10 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
 
     const restarted = newManager();
     await restarted.init();
+    await assert.rejects(
+      restarted.adopt({ ...kept, handle: { kind: "zfs" } }),
+      (err: unknown) => err instanceof NodeError && err.code === "invalid_argument",
+    );
     await restarted.adopt(kept);
     assert.equal(await readFile(join(kept.rootfs, "state.txt"), "utf8"), "survives\n");
 

@@ -144,8 +144,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
 
     async adopt(rootfs: SandboxRootfs): Promise<void> {
       validateSandboxId(rootfs.sandboxId);
-      const { handle } = rootfs;
-      if (handle.kind !== "ext4-image") throw new NodeError("invalid_argument", `unknown storage handle kind ${String(handle.kind)}`);
+      const handle = parseHandle(rootfs.handle);
       const dataDir = await ready();
       const paths = sandboxPaths(dataDir, rootfs.sandboxId);
       if (rootfs.rootfs !== paths.rootfs || handle.image !== paths.image) {
@@ -229,6 +228,16 @@ async function findSandboxIds(dataDir: string): Promise<Set<string>> {
     if (isId(id)) ids.add(id);
   }
   return ids;
+}
+
+/** A handle as persisted by the caller: checked, since it went through a file. */
+function parseHandle(handle: Record<string, string | number>): StorageHandle {
+  const { kind, lowerDir, image, diskDir } = handle;
+  if (kind !== "ext4-image") throw new NodeError("invalid_argument", `unknown storage handle kind ${JSON.stringify(kind)}`);
+  if (typeof lowerDir !== "string" || typeof image !== "string" || typeof diskDir !== "string") {
+    throw new NodeError("invalid_argument", "storage handle lacks lowerDir, image or diskDir");
+  }
+  return { kind, lowerDir, image, diskDir };
 }
 
 function asNodeError(err: unknown, context: string): NodeError {

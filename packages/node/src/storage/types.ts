@@ -22,11 +22,11 @@ export interface SandboxRootfs {
   rootfs: string;
   /** The size of the sandbox's disk as asked for; `df` inside shows this less ext4's own overhead. */
   diskBytes: number;
-  /** What adopt needs to remount after a host reboot. */
-  handle: StorageHandle;
+  /** What adopt needs to remount after a host reboot: a StorageHandle, typed loosely because it comes back from JSON. */
+  handle: Record<string, string | number>;
 }
 
-/** The persisted part of a SandboxRootfs; `kind` lets a future backend refuse handles it did not make. */
+/** What this backend puts in SandboxRootfs.handle; `kind` lets a future backend refuse handles it did not make. */
 export interface StorageHandle extends Record<string, string | number> {
   kind: "ext4-image";
   lowerDir: string;
