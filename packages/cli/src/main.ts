@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerEnvdCommand } from "./commands/envd/run.js";
+import { registerNodeCommand } from "./commands/node/run.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
 
 /** Builds the `cove` program. Commands return or throw; errors are printed once, here. */
@@ -9,6 +10,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerEnvdCommand(program);
+  registerNodeCommand(program);
   registerTemplateCommands(program);
   return program;
 }

@@ -46,4 +46,6 @@ export interface SandboxRuntime {
   kill(sandboxId: string): Promise<void>;
   inspect(sandboxId: string): Promise<RuntimeSandboxState | undefined>;
   list(): Promise<RuntimeSandboxState[]>;
+  /** Removes state shared by all sandboxes (cgroup parents, state dir); only when none remain. */
+  destroy(): Promise<void>;
 }

@@ -40,7 +40,7 @@ export function registerTemplateCommands(program: Command): void {
  * Prints "[n/m] title" once per step; on a terminal the tool's latest line is
  * shown after it and rewritten in place, elsewhere (CI logs) it is left out.
  */
-function createProgressPrinter(out: NodeJS.WriteStream): ((p: BuildProgress) => void) & { done(): void } {
+export function createProgressPrinter(out: NodeJS.WriteStream): ((p: BuildProgress) => void) & { done(): void } {
   let step = 0;
   let live = false;
   const width = Math.max(40, (out.columns ?? 100) - 1);

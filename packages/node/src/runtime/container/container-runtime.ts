@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "../../errors.js";
@@ -109,6 +109,17 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
     },
 
     inspect,
+
+    async destroy() {
+      for (const dir of cgroupDirs(cgroupRoot, cgroupMode, "", options.cgroupParent)) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // absent, or still holding a sandbox: leave it
+        }
+      }
+      await rm(stateRoot, { recursive: true, force: true });
+    },
 
     async list() {
       if (!existsSync(stateRoot)) return [];

@@ -1,0 +1,59 @@
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+import type { Command } from "commander";
+import { pino } from "pino";
+import { buildBaseTemplate, loadNodeConfig, readManifest, startNode } from "@cove/node";
+import { createProgressPrinter } from "../template/build.js";
+
+/** The portable envd runtime that `npm run build` puts beside the envd package. */
+export function defaultEnvdRuntimeDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("@cove/envd")), "..", "build", "runtime");
+}
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command("node")
+    .description("run the node (the per-host sandbox service) in the foreground")
+    .option("--data-dir <dir>", "where the node keeps sandboxes, templates and its secret (env COVE_DATA_DIR; default ./.cove)")
+    .option("--listen <host:port>", "node API address (env COVE_NODE_LISTEN; default 127.0.0.1:5008)")
+    .option("--runtime <name>", "OCI runtime: crun, runc or auto (env COVE_OCI_RUNTIME)")
+    .option("--pool-size <n>", "pre-started sandboxes kept warm (env COVE_POOL_SIZE; default 2)")
+    .option("--envd-runtime <dir>", "portable envd folder mounted into sandboxes (env COVE_ENVD_RUNTIME)")
+    .option("--log-level <level>", "pino log level (env COVE_LOG_LEVEL; default info)")
+    .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)
+    .action(async (opts: { dataDir?: string; listen?: string; runtime?: string; poolSize?: string; envdRuntime?: string; logLevel?: string; killOnExit: boolean }) => {
+      const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
+      const log = pino({ level: config.logLevel, base: { svc: "node" } }, pino.destination({ dest: 2, sync: false }));
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      out(`cove node: data dir ${config.dataDir}`);
+
+      // A fresh data dir gets the base template first (minutes, once; cached after).
+      if (!(await readManifest(join(config.templatesDir, "base"))) && config.templatesDir === join(config.dataDir, "templates")) {
+        out("cove node: building the base template (first start only)");
+        const show = createProgressPrinter(process.stderr);
+        await buildBaseTemplate({ dataDir: config.dataDir, onProgress: show });
+        show.done();
+      }
+
+      const node = await startNode(config, log);
+      out(`cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`);
+      out(`cove node: re-adopted ${node.recovery.adopted.length} sandbox(es), removed ${node.recovery.removed.length} leftover(s)`);
+      out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplate}`);
+      out(`cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`);
+      out("cove node: ready");
+
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          out(`cove node: ${signal}, shutting down (${opts.killOnExit ? "killing" : "keeping"} sandboxes)`);
+          node.close({ killAll: opts.killOnExit }).then(resolve, (err: unknown) => {
+            log.error({ err }, "shutdown failed");
+            resolve();
+          });
+        };
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+      log.flush();
+    });
+}

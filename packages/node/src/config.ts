@@ -1,0 +1,101 @@
+import { cpus, totalmem } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import { NodeError } from "./errors.js";
+import type { OciRuntimeName } from "./runtime/container/host-detect.js";
+
+/** Everything `cove node` can be told, after flags, environment and defaults are merged. */
+export interface NodeConfig {
+  dataDir: string;
+  templatesDir: string;
+  listenHost: string;
+  listenPort: number;
+  /** Shared secret the api presents; undefined = read or create `<dataDir>/node-secret`. */
+  secret: string | undefined;
+  /** Preferred OCI runtime; undefined = detect (crun, then runc). */
+  ociRuntime: OciRuntimeName | undefined;
+  /** The portable envd folder mounted into sandboxes. */
+  envdRuntimeDir: string;
+  sandboxCidr: string;
+  /** Prefix of this node's veths, netns and nft table; two nodes on one host need different ones. */
+  networkPrefix: string;
+  allowedCidrs: string[];
+  dnsServers: string[] | undefined;
+  poolSize: number;
+  poolTemplate: string;
+  pidsLimit: number;
+  maxCpus: number;
+  maxMemoryMB: number;
+  logLevel: string;
+}
+
+export interface NodeFlags {
+  dataDir?: string | undefined;
+  listen?: string | undefined;
+  runtime?: string | undefined;
+  envdRuntime?: string | undefined;
+  poolSize?: string | number | undefined;
+  logLevel?: string | undefined;
+}
+
+export class NodeConfigError extends NodeError {
+  constructor(message: string) {
+    super("invalid_argument", message);
+  }
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const i = text.lastIndexOf(":");
+  const host = i > 0 ? text.slice(0, i).replace(/^\[|\]$/g, "") : "127.0.0.1";
+  const port = Number(i >= 0 ? text.slice(i + 1) : text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new NodeConfigError(`invalid listen address '${text}': expected host:port`);
+  return { host, port };
+}
+
+function parseInt10(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new NodeConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+  return n;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The node's configuration: flags win over environment variables, which win
+ * over defaults. The only place the node reads process.env; every option is
+ * in the operator guide's table.
+ */
+export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, defaults: { envdRuntimeDir: string }): NodeConfig {
+  const dataDir = resolve(flags.dataDir ?? env.COVE_DATA_DIR ?? ".cove");
+  const listen = parseListen(flags.listen ?? env.COVE_NODE_LISTEN ?? "127.0.0.1:5008");
+  const runtime = flags.runtime ?? env.COVE_OCI_RUNTIME;
+  if (runtime !== undefined && runtime !== "crun" && runtime !== "runc" && runtime !== "auto") {
+    throw new NodeConfigError(`runtime must be crun, runc or auto, got '${runtime}'`);
+  }
+  const prefix = env.COVE_NETWORK_PREFIX ?? "cv";
+  if (!/^[a-z][a-z0-9]{0,5}$/.test(prefix)) throw new NodeConfigError(`COVE_NETWORK_PREFIX must be 1-6 characters [a-z0-9], got '${prefix}'`);
+  const templatesDir = env.COVE_TEMPLATES_DIR ? resolve(env.COVE_TEMPLATES_DIR) : join(dataDir, "templates");
+  const envdRuntimeDir = resolve(flags.envdRuntime ?? env.COVE_ENVD_RUNTIME ?? defaults.envdRuntimeDir);
+  if (!isAbsolute(envdRuntimeDir)) throw new NodeConfigError("envd runtime dir must be absolute");
+  const dns = list(env.COVE_SANDBOX_DNS);
+  return {
+    dataDir,
+    templatesDir,
+    listenHost: listen.host,
+    listenPort: listen.port,
+    secret: env.COVE_NODE_SECRET || undefined,
+    ociRuntime: runtime === "auto" ? undefined : (runtime as OciRuntimeName | undefined),
+    envdRuntimeDir,
+    sandboxCidr: env.COVE_SANDBOX_CIDR ?? "10.201.0.0/16",
+    networkPrefix: prefix,
+    allowedCidrs: list(env.COVE_SANDBOX_ALLOW_CIDRS),
+    dnsServers: dns.length > 0 ? dns : undefined,
+    poolSize: parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100),
+    poolTemplate: env.COVE_POOL_TEMPLATE ?? "base",
+    pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
+    maxCpus: cpus().length,
+    maxMemoryMB: Math.floor(totalmem() / 1024 / 1024),
+    logLevel: flags.logLevel ?? env.COVE_LOG_LEVEL ?? "info",
+  };
+}

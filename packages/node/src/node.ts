@@ -1,0 +1,131 @@
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createNodeApiServer } from "./api/server.js";
+import type { NodeInfo } from "./api/types.js";
+import type { NodeConfig } from "./config.js";
+import { NodeError } from "./errors.js";
+import { createNetworkManager, hostDnsServers } from "./network/index.js";
+import type { SandboxRuntime } from "./runtime/runtime.js";
+import { createContainerRuntime } from "./runtime/container/container-runtime.js";
+import { detectCgroupMode, detectOciRuntime, type CgroupMode } from "./runtime/container/host-detect.js";
+import { createEnvdControl } from "./sandbox/envd-control.js";
+import type { Logger } from "./sandbox/logger.js";
+import { createSandboxManager, type RecoveryReport, type SandboxManager } from "./sandbox/manager.js";
+import { createRecordStore } from "./sandbox/records.js";
+import { createStorageManager } from "./storage/index.js";
+import { createTemplateStore } from "./templates/template-store.js";
+
+export const NODE_VERSION = "0.1.0";
+
+export interface RunningNode {
+  manager: SandboxManager;
+  /** Where the node API listens. */
+  address: { host: string; port: number };
+  secret: string;
+  /** Where the secret is kept when it was generated (undefined when it came from the environment). */
+  secretFile: string | undefined;
+  runtime: string;
+  cgroupMode: CgroupMode;
+  /** The cgroup directory holding this node's sandboxes (under each hierarchy). */
+  cgroupParent: string;
+  sandboxRuntime: SandboxRuntime;
+  /** crun on a hybrid host: creates run with the cgroup2 mount hidden. */
+  hybridWorkaround: boolean;
+  recovery: RecoveryReport;
+  /** Stops serving; sandboxes keep running (a new node re-adopts them) unless `killAll`. */
+  close(options?: { killAll?: boolean }): Promise<void>;
+}
+
+/** Reads `<dataDir>/node-secret`, creating it (0600) with a random secret the first time. */
+async function loadSecret(dataDir: string): Promise<{ secret: string; file: string }> {
+  const file = join(dataDir, "node-secret");
+  if (existsSync(file)) return { secret: (await readFile(file, "utf8")).trim(), file };
+  const secret = randomBytes(32).toString("base64url");
+  await writeFile(file, `${secret}\n`, { mode: 0o600, flag: "wx" }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
+  return { secret: (await readFile(file, "utf8")).trim(), file };
+}
+
+/**
+ * Starts a node: detects the host (cgroup layout, OCI runtime), re-adopts the
+ * sandboxes a previous node left, and serves the node API.
+ */
+export async function startNode(config: NodeConfig, logger: Logger): Promise<RunningNode> {
+  if (process.getuid?.() !== 0) throw new NodeError("unavailable", "the node must run as root (namespaces, mounts, cgroups, nftables)");
+  if (!existsSync(join(config.envdRuntimeDir, "envd.js"))) {
+    throw new NodeError("unavailable", `no envd runtime at ${config.envdRuntimeDir} (run npm run build)`);
+  }
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const cgroupMode = detectCgroupMode();
+  const oci = await detectOciRuntime(config.ociRuntime, cgroupMode);
+  // One state dir and cgroup parent per data dir, so two nodes on one host never see each other's sandboxes.
+  const tag = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
+  const runtime = createContainerRuntime({
+    runtime: oci,
+    cgroupMode,
+    stateRoot: `/run/cove/${tag}/${oci.name}`,
+    cgroupParent: `cove-${tag}`,
+  });
+  const dnsServers = config.dnsServers ?? hostDnsServers();
+  const network = createNetworkManager({
+    pool: config.sandboxCidr,
+    prefix: config.networkPrefix,
+    allowedCidrs: config.allowedCidrs,
+    dnsServers,
+    logger,
+  });
+  const storage = createStorageManager({ dataDir: config.dataDir, logger });
+  const manager = createSandboxManager({
+    templates: createTemplateStore(config.templatesDir),
+    runtime,
+    network,
+    storage,
+    envd: createEnvdControl(),
+    records: createRecordStore(config.dataDir),
+    logger,
+    envdRuntimeDir: config.envdRuntimeDir,
+    envdVersion: "0.6.13",
+    dnsServers,
+    pidsLimit: config.pidsLimit,
+    maxCpus: config.maxCpus,
+    maxMemoryMB: config.maxMemoryMB,
+    ...(config.poolSize > 0 ? { pool: { templateId: config.poolTemplate, size: config.poolSize } } : {}),
+  });
+  const recovery = await manager.start();
+  const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
+  const nodeId = `node-${tag}`;
+  const info = (): NodeInfo => ({
+    nodeId,
+    version: NODE_VERSION,
+    runtime: runtime.description,
+    cgroupMode,
+    capacity: { cpuCount: config.maxCpus, memoryBytes: config.maxMemoryMB * 1024 * 1024, sandboxCount: manager.list().length },
+  });
+  const api = createNodeApiServer({ service: manager, info, secret, host: config.listenHost, port: config.listenPort, logger });
+  let address: { host: string; port: number };
+  try {
+    address = await api.listen();
+  } catch (err) {
+    await manager.close();
+    throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    manager,
+    address,
+    secret,
+    secretFile: file,
+    runtime: runtime.description,
+    cgroupMode,
+    hybridWorkaround: oci.needsHybridWorkaround,
+    cgroupParent: `cove-${tag}`,
+    sandboxRuntime: runtime,
+    recovery,
+    async close(options = {}) {
+      await api.close();
+      await manager.close(options);
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { readFileSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NodeError } from "../errors.js";
+import type { SandboxState } from "../lifecycle/state-table.js";
+import type { SandboxNetwork } from "../network/index.js";
+import type { SandboxRootfs } from "../storage/index.js";
+import { sandboxIdPattern } from "./ids.js";
+
+/** What the node persists per sandbox, so a restarted node can re-adopt or clean it up. */
+export interface SandboxRecord {
+  sandboxId: string;
+  templateId: string;
+  state: SandboxState;
+  cpuCount: number;
+  memoryMB: number;
+  diskMB: number;
+  startedAt: string;
+  endAt: string;
+  /** The lifetime asked for at create (or the last set timeout); resume renews it. */
+  timeoutMs: number;
+  metadata: Record<string, string>;
+  allowInternetAccess: boolean;
+  autoPause: boolean;
+  envdVersion: string;
+  network?: SandboxNetwork;
+  rootfs?: SandboxRootfs;
+  /** Pre-started for the warm pool and not yet handed to a caller. */
+  pooled?: boolean;
+}
+
+/** One directory per sandbox under `<dataDir>/sandboxes/`, holding sandbox.json and the bundle. */
+export interface RecordStore {
+  dir(sandboxId: string): string;
+  save(record: SandboxRecord): Promise<void>;
+  load(): Promise<SandboxRecord[]>;
+  /** Ids of every sandbox directory, with a readable record or not. */
+  ids(): Promise<string[]>;
+  /** Removes the sandbox's directory; refuses while anything is mounted inside it. */
+  remove(sandboxId: string): Promise<void>;
+}
+
+export function createRecordStore(dataDir: string): RecordStore {
+  const root = join(dataDir, "sandboxes");
+  const dir = (id: string) => {
+    if (!sandboxIdPattern.test(id)) throw new NodeError("invalid_argument", `invalid sandbox id '${id}'`);
+    return join(root, id);
+  };
+  return {
+    dir,
+    async save(record) {
+      const d = dir(record.sandboxId);
+      await mkdir(d, { recursive: true, mode: 0o700 });
+      // Write-then-rename: a crash leaves the old record or the new, never half of one.
+      const tmp = join(d, "sandbox.json.tmp");
+      await writeFile(tmp, JSON.stringify(record, null, 1));
+      await rename(tmp, join(d, "sandbox.json"));
+    },
+    async load() {
+      const records: SandboxRecord[] = [];
+      for (const id of await this.ids()) {
+        try {
+          records.push(JSON.parse(await readFile(join(root, id, "sandbox.json"), "utf8")) as SandboxRecord);
+        } catch {
+          // no record (crash before the first save): the caller cleans the dir up by id
+        }
+      }
+      return records;
+    },
+    async ids() {
+      try {
+        return (await readdir(root)).filter((n) => sandboxIdPattern.test(n));
+      } catch {
+        return [];
+      }
+    },
+    async remove(sandboxId) {
+      const d = dir(sandboxId);
+      const busy = mountsUnder(d);
+      if (busy.length > 0) throw new NodeError("runtime_failed", `not removing ${d}: still mounted: ${busy.join(", ")}`);
+      await rm(d, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Mount points at or below `dir`, from /proc/self/mountinfo (field 5, octal-escaped). */
+export function mountsUnder(dir: string, mountinfo: string = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const point = line.split(" ")[4];
+    if (!point) continue;
+    const path = point.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (path === dir || path.startsWith(`${dir}/`)) out.push(path);
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { NodeError } from "../errors.js";
+import { readManifest, type TemplateManifest } from "./base-template.js";
+
+export interface ResolvedTemplate {
+  manifest: TemplateManifest;
+  /** Absolute path of the template's root filesystem (the overlay's lower dir). */
+  rootfs: string;
+}
+
+/** Finds built templates by name in a templates directory (`<dir>/<name>/template.json`). */
+export interface TemplateStore {
+  resolve(templateId: string): Promise<ResolvedTemplate>;
+  list(): Promise<TemplateManifest[]>;
+}
+
+const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export function createTemplateStore(templatesDir: string): TemplateStore {
+  // No cache: the manifest is one small file, and a rebuild replaces it.
+  return {
+    async resolve(templateId) {
+      if (!templateName.test(templateId)) throw new NodeError("invalid_argument", `invalid template id '${templateId}'`);
+      const dir = join(templatesDir, templateId);
+      const manifest = await readManifest(dir);
+      if (!manifest) throw new NodeError("not_found", `template '${templateId}' not found (build it with: cove template build ${templateId})`);
+      return { manifest, rootfs: join(dir, manifest.rootfs) };
+    },
+    async list() {
+      let names: string[] = [];
+      try {
+        names = (await readdir(templatesDir)).filter((n) => templateName.test(n));
+      } catch {
+        return [];
+      }
+      const manifests = await Promise.all(names.map((n) => readManifest(join(templatesDir, n))));
+      return manifests.filter((m): m is TemplateManifest => m !== undefined);
+    },
+  };
+}

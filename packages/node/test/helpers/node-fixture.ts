@@ -1,0 +1,116 @@
+// Test fixtures: a real node (real crun sandboxes, netns, nftables, overlay
+// mounts) in this process, and the official e2b SDK connected to a sandbox's
+// envd through a tiny stand-in for the control-plane API. The api package
+// does not exist yet, so that stand-in (which only answers the SDK's connect
+// call with the sandbox's id and token) is the one mock here.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Sandbox } from "e2b";
+import { buildBaseTemplate } from "../../src/templates/base-template.js";
+import { loadNodeConfig, type NodeConfig } from "../../src/config.js";
+import { startNode, type RunningNode } from "../../src/node.js";
+import { silentLogger } from "../../src/sandbox/logger.js";
+import type { SandboxInfo } from "../../src/sandbox/types.js";
+
+/** Where the base template is built once and reused by every suite and CI run on this machine. */
+export const testTemplatesRoot = process.env.COVE_TEST_DATA_DIR ?? "/var/tmp/cove-test";
+export const envdRuntimeDir = join(import.meta.dirname, "../../../envd/build/runtime");
+
+export function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (namespaces, mounts, cgroups, nftables)";
+  return undefined;
+}
+
+export async function ensureBaseTemplate(): Promise<void> {
+  await buildBaseTemplate({ dataDir: testTemplatesRoot });
+}
+
+export interface TestNodeOptions {
+  /** Network prefix (≤ 6 chars) and pool, unique per suite so suites never collide. */
+  prefix: string;
+  cidr: string;
+  poolSize?: number;
+  allowedCidrs?: string[];
+  runtime?: "crun" | "runc";
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface TestNode {
+  node: RunningNode;
+  config: NodeConfig;
+  dataDir: string;
+  /** Kills every sandbox, removes host state and the data dir. */
+  close(): Promise<void>;
+}
+
+export function testNodeConfig(options: TestNodeOptions, dataDir: string): NodeConfig {
+  return loadNodeConfig(
+    { dataDir, listen: "127.0.0.1:0", poolSize: options.poolSize ?? 0, runtime: options.runtime, logLevel: "silent" },
+    {
+      COVE_TEMPLATES_DIR: join(testTemplatesRoot, "templates"),
+      COVE_NETWORK_PREFIX: options.prefix,
+      COVE_SANDBOX_CIDR: options.cidr,
+      COVE_SANDBOX_ALLOW_CIDRS: (options.allowedCidrs ?? []).join(","),
+      // No traffic leaves this machine in tests; the resolver address is never used.
+      COVE_SANDBOX_DNS: "127.0.0.1",
+      COVE_NODE_SECRET: "test-secret",
+      ...options.env,
+    },
+    { envdRuntimeDir },
+  );
+}
+
+export async function startTestNode(options: TestNodeOptions): Promise<TestNode> {
+  await ensureBaseTemplate();
+  const dataDir = options.dataDir ?? mkdtempSync("/var/tmp/cove-node-test-");
+  const config = testNodeConfig(options, dataDir);
+  const node = await startNode(config, silentLogger);
+  return {
+    node,
+    config,
+    dataDir,
+    async close() {
+      await node.close({ killAll: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SdkConnection {
+  sandbox: Sandbox;
+  close(): Promise<void>;
+}
+
+/** Connects the official SDK to a sandbox's envd, as the api will (id, token, envd version). */
+export async function connectSdk(info: SandboxInfo, accessToken?: string): Promise<SdkConnection> {
+  const record = {
+    sandboxID: info.sandboxId,
+    templateID: info.templateId,
+    clientID: "6532622b",
+    envdVersion: info.envdVersion,
+    envdAccessToken: accessToken,
+    domain: null,
+    trafficAccessToken: null,
+  };
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.method === "DELETE") {
+        res.writeHead(204).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(record));
+    });
+  });
+  server.keepAliveTimeout = 100;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sandbox = await Sandbox.connect(info.sandboxId, { apiKey: "test-key", apiUrl, sandboxUrl: `http://${info.envdAddress}` });
+  return {
+    sandbox,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
