@@ -156,7 +156,6 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
   });
 
   it("30 prepare/release cycles leave no mounts, dirs or loop devices", async () => {
-    const loopsBefore = (await listLoopDevices()).length;
     const prepareMs: number[] = [];
     const releaseMs: number[] = [];
     for (let i = 0; i < 30; i++) {
@@ -170,8 +169,8 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
     }
     console.log("# prepare ms (1 GiB disk) p50", median(prepareMs).toFixed(1), "max", Math.max(...prepareMs).toFixed(1));
     console.log("# release ms p50", median(releaseMs).toFixed(1), "max", Math.max(...releaseMs).toFixed(1));
+    // Other processes on the host may attach loop devices meanwhile: only ours must be gone.
     await assertNothingLeft(dataDir);
-    assert.equal((await listLoopDevices()).length, loopsBefore, "loop devices back to where they were");
   });
 
   it("concurrent prepares get distinct loop devices; concurrent releases clean up", async () => {

@@ -10,7 +10,11 @@ export interface LoopDevice {
 /** The kernel appends this to backing_file once the file has been unlinked. */
 const deletedSuffix = " (deleted)";
 
-/** Attached loop devices and their backing files, from sysfs (no losetup process needed). */
+/**
+ * Attached loop devices and their backing files, from sysfs (no losetup process needed).
+ * Costs a read per loop device ever created on the host (a few ms with a hundred): for
+ * recovery paths, not for every release.
+ */
 export async function listLoopDevices(): Promise<LoopDevice[]> {
   const names = (await readdir("/sys/block")).filter((name) => /^loop\d+$/.test(name));
   const devices = await Promise.all(
@@ -24,6 +28,20 @@ export async function listLoopDevices(): Promise<LoopDevice[]> {
     }),
   );
   return devices.filter((d): d is LoopDevice => d !== undefined);
+}
+
+/**
+ * Detaches `device` if it is still backed by `backingFile`. A device still in use (after a lazy
+ * unmount) is only marked autoclear by the kernel and goes when its last user does.
+ */
+export async function detachLoop(device: string, backingFile: string): Promise<void> {
+  try {
+    await run(["losetup", "--detach", device]);
+  } catch (err) {
+    const name = device.replace(/^\/dev\//, "");
+    const current = await readFile(`/sys/block/${name}/loop/backing_file`, "utf8").catch(() => "");
+    if (current.replace(/\n$/, "").replace(deletedSuffix, "") === backingFile) throw err;
+  }
 }
 
 /** Detaches loop devices left attached to files under `dir` (a mount that failed or a crash between attach and mount). */

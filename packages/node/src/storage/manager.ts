@@ -1,9 +1,10 @@
 import { chmod, chown, mkdir, readdir, readFile, realpath, rm, rmdir, stat, statfs } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { NodeError } from "../errors.js";
-import { createExt4Image, mountExt4Image } from "./ext4-image.js";
-import { detachLoopsUnder, listLoopDevices } from "./loop-devices.js";
+import { attachLoop, createExt4Image, mountLoop } from "./ext4-image.js";
+import { detachLoop, detachLoopsUnder, listLoopDevices } from "./loop-devices.js";
 import { isAtOrBelow, readMounts } from "./mountinfo.js";
+import { createKeyedMutex } from "./mutex.js";
 import { mountOverlay } from "./overlay.js";
 import { sandboxesRoot, sandboxPaths, storageRoot, type SandboxPaths } from "./paths.js";
 import type { PrepareOptions, SandboxRootfs, StorageHandle, StorageManager, StorageOptions } from "./types.js";
@@ -20,7 +21,9 @@ export function createStorageManager(options: StorageOptions): StorageManager {
   const logger = options.logger;
   const inUse = new Set<string>();
   /** Per-sandbox queue, so prepare/release/adopt of one id never interleave. */
-  const locks = new Map<string, Promise<void>>();
+  const locks = createKeyedMutex();
+  /** One loop attach at a time (see attachLoop). */
+  const attachLock = createKeyedMutex();
   let initialized: Promise<string> | undefined;
 
   /** Resolves to the real data dir path: mountinfo shows resolved paths, and we compare against it. */
@@ -44,19 +47,11 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     return dataDir;
   }
 
-  async function withLock<T>(sandboxId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = locks.get(sandboxId) ?? Promise.resolve();
-    const result = previous.then(fn);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    locks.set(sandboxId, tail);
-    try {
-      return await result;
-    } finally {
-      if (locks.get(sandboxId) === tail) locks.delete(sandboxId);
-    }
+  const withLock = <T>(sandboxId: string, fn: () => Promise<T>): Promise<T> => locks.run(sandboxId, fn);
+
+  async function mountDisk(paths: SandboxPaths): Promise<void> {
+    const device = await attachLock.run("loop", () => attachLoop(paths.image));
+    await mountLoop(device, paths.diskDir);
   }
 
   /** Free space on the host's data dir must cover the whole disk: a sparse image that outgrows the host turns into EIO inside. */
@@ -69,15 +64,16 @@ export function createStorageManager(options: StorageOptions): StorageManager {
   }
 
   async function teardown(paths: SandboxPaths): Promise<void> {
+    const device = (await readMounts()).find((m) => m.mountPoint === paths.diskDir && m.source.startsWith("/dev/loop"))?.source;
     const left = await unmountUnder([paths.rootfs, paths.storageDir], logger);
     if (left.length > 0) throw new NodeError("runtime_failed", `still mounted after unmount: ${left.join(", ")}`);
-    // A loop can be attached without a mount: mount(8) died between attach and mount, or the mount failed.
-    const detached = await detachLoopsUnder(paths.storageDir).catch(async (err: unknown) => {
-      const stillAttached = (await listLoopDevices()).filter((d) => isAtOrBelow(d.backingFile, paths.storageDir));
-      if (stillAttached.length > 0) throw err;
-      return [];
-    });
-    if (detached.length > 0) logger?.warn({ devices: detached, storageDir: paths.storageDir }, "detached stale loop devices");
+    if (device) {
+      await detachLoop(device, paths.image);
+    } else if (await exists(paths.storageDir)) {
+      // Half-prepared (a crash between losetup and mount): find the device by its backing file.
+      const detached = await detachLoopsUnder(paths.storageDir);
+      if (detached.length > 0) logger?.warn({ devices: detached, storageDir: paths.storageDir }, "detached stale loop devices");
+    }
     // Nothing is mounted below these any more, so recursive removal stays on the host fs we own.
     await rm(paths.rootfs, { recursive: true, force: true });
     await rmdirIfEmpty(paths.sandboxDir);
@@ -109,7 +105,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
         try {
           await Promise.all([mkdir(paths.diskDir, { recursive: true }), mkdir(paths.rootfs, { recursive: true })]);
           await createExt4Image(paths.image, diskBytes);
-          await mountExt4Image(paths.image, paths.diskDir);
+          await mountDisk(paths);
           await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir)]);
           // The upper dir's owner and mode are what the sandbox sees as "/".
           await chown(paths.upperDir, lowerRoot.uid, lowerRoot.gid);
@@ -158,7 +154,9 @@ export function createStorageManager(options: StorageOptions): StorageManager {
             await validateLowerDir(handle.lowerDir);
             if (!mountedAt(paths.diskDir, "ext4")) {
               if (!(await exists(paths.image))) throw new NodeError("not_found", `sandbox ${rootfs.sandboxId} has no disk image`);
-              await mountExt4Image(paths.image, paths.diskDir);
+              // Unmounted by hand or by a crash, not a reboot: the old loop device may still hold the image.
+              await detachLoopsUnder(paths.storageDir);
+              await mountDisk(paths);
             }
             await mountOverlay({ lowerDir: handle.lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
             logger?.info({ sandboxId: rootfs.sandboxId }, "remounted sandbox storage");
@@ -183,7 +181,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     async cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]> {
       const dataDir = await ready();
       const candidates = await findSandboxIds(dataDir);
-      const orphans = [...candidates].filter((id) => !keep.has(id) && !inUse.has(id) && !locks.has(id)).sort();
+      const orphans = [...candidates].filter((id) => !keep.has(id) && !inUse.has(id) && !locks.busy().includes(id)).sort();
       const removed: string[] = [];
       for (const sandboxId of orphans) {
         await withLock(sandboxId, () => teardown(sandboxPaths(dataDir, sandboxId)));
@@ -194,8 +192,9 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     },
 
     async destroy(): Promise<void> {
-      if (inUse.size > 0 || locks.size > 0) {
-        throw new NodeError("unavailable", `storage still in use by ${[...inUse, ...locks.keys()].join(", ")}`);
+      const busy = [...new Set([...inUse, ...locks.busy()])];
+      if (busy.length > 0) {
+        throw new NodeError("unavailable", `storage still in use by ${busy.join(", ")}`);
       }
       const dataDir = await ready();
       await rmdirIfEmpty(storageRoot(dataDir));
