@@ -371,6 +371,10 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     await m3.teardown(x);
     await m3.teardown(y);
     await m3.destroy();
+    // A step after `ip -batch` fails (no table for the elements): what was made is removed again.
+    await assert.rejects(m3.setup("w", { internet: true }), isCode("runtime_failed"));
+    assert.ok(!existsSync(`/var/run/netns/${p3}-w`));
+    assert.deepEqual((await ourLinks()).filter((l) => l.startsWith(p3)), []);
   });
 
   it("7. teardown of the last sandboxes and destroy leave nothing", async () => {

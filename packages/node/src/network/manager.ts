@@ -171,6 +171,9 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
         else internetMembers.delete(net.hostIf);
         return { ...net };
       } catch (err) {
+        // Assume the internet element may exist until removal succeeds, so a failed rollback
+        // cannot leave this slot's next sandbox with internet it did not ask for.
+        if (touchedNft && net.internet) internetMembers.add(net.hostIf);
         await rollback(net, madeNetns, touchedNft);
         forget(sandboxId);
         throw err instanceof NodeError ? err : runtimeFailed(`network setup of sandbox ${sandboxId} failed`, err);
