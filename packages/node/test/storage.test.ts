@@ -203,6 +203,24 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
     await assertNothingLeft(dataDir);
   });
 
+  it("release of a busy rootfs detaches it lazily; the loop device goes with its last user", async () => {
+    const rootfs = await storage.prepare("busy", { lowerDir: lower, diskBytes: 32 * MiB });
+    const image = String(rootfs.handle.image);
+    const held = await open(join(rootfs.rootfs, "held"), "w"); // like a process the runtime failed to kill
+    try {
+      await storage.release("busy");
+      assert.deepEqual(mountsUnder(await readMounts(), dataDir), [], "the mounts are gone from the tree");
+      assert.ok(!existsSync(join(dataDir, "storage", "sandboxes", "busy")), "and the dirs");
+      assert.ok((await listLoopDevices()).some((d) => d.backingFile === image), "the open file still pins the disk");
+    } finally {
+      await held.close();
+    }
+    for (let i = 0; i < 50 && (await listLoopDevices()).some((d) => d.backingFile === image); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await assertNothingLeft(dataDir);
+  });
+
   it("refuses bad input before creating anything", async () => {
     const invalid = (err: unknown) => err instanceof NodeError && err.code === "invalid_argument";
     await assert.rejects(storage.prepare("Bad_Id", { lowerDir: lower, diskBytes: 32 * MiB }), invalid);
