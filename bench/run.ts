@@ -3,6 +3,7 @@
 // baseline and ratio, and cleans up everything it started.
 const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   envd: () => import("./envd.js"),
+  node: () => import("./node.js"),
 };
 
 async function main(argv: string[]): Promise<void> {
