@@ -54,3 +54,5 @@ export { createNodeApiRoutes, type NodeApiRoutesOptions } from "./api/routes.js"
 export { createBearerAuth, bearerToken } from "./api/auth.js";
 export { NODE_ERROR_CODE_HEADER } from "./api/connect-error.js";
 export type { NodeInfo, NodeApiLogger } from "./api/types.js";
+export * from "./network/index.js";
+export * from "./storage/index.js";

@@ -399,9 +399,10 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       await runtime.kill(id).catch((err: unknown) => log.error({ sandboxId: id, err }, "cleanup failed"));
       removed.push(id);
     }
+    // Leftovers no record pointed at (netns and veth names, storage of unknown ids).
     const keep = new Set(live.keys());
-    removed.push(...(await network.cleanupOrphans(keep)).filter((id) => !removed.includes(id)));
-    removed.push(...(await storage.cleanupOrphans(keep)).filter((id) => !removed.includes(id)));
+    const strays = [...(await network.cleanupOrphans(keep)), ...(await storage.cleanupOrphans(keep))];
+    if (strays.length > 0) log.warn({ strays }, "removed leftovers of sandboxes without a record");
     return { adopted, removed };
   };
 
