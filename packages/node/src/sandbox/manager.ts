@@ -176,8 +176,17 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     const dir = records.dir(id);
     try {
       await records.save(rec);
-      rec.rootfs = await storage.prepare(id, { lowerDir: template.rootfs, diskBytes: rec.diskMB * MiB });
-      rec.network = await network.setup(id, { internet: rec.allowInternetAccess });
+      // Disk and network do not depend on each other; on failure of one, the
+      // other's result is still recorded so destroy() releases it.
+      const [rootfs, net] = await Promise.allSettled([
+        storage.prepare(id, { lowerDir: template.rootfs, diskBytes: rec.diskMB * MiB }),
+        network.setup(id, { internet: rec.allowInternetAccess }),
+      ]);
+      if (rootfs.status === "fulfilled") rec.rootfs = rootfs.value;
+      if (net.status === "fulfilled") rec.network = net.value;
+      if (rootfs.status === "rejected") throw rootfs.reason;
+      if (net.status === "rejected") throw net.reason;
+      if (!rec.network || !rec.rootfs) throw new NodeError("runtime_failed", "storage or network missing");
       const etc = await writeEtc(dir, id, rec.network);
       rec.state = nextState(rec.state, "start");
       await runtime.create({

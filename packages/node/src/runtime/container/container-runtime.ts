@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "../../errors.js";
 import type { RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRuntime } from "../runtime.js";
@@ -119,6 +119,8 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         }
       }
       await rm(stateRoot, { recursive: true, force: true });
+      // The per-node parent (/run/cove/<tag>) too, once empty.
+      await rmdir(dirname(stateRoot)).catch(() => undefined);
     },
 
     async list() {
