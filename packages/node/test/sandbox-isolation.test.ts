@@ -159,6 +159,16 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
     });
   });
 
+  it("orphaned processes are reaped by the sandbox's init, so zombies never pile up", async () => {
+    // 50 children that outlive their parent shell, then exit: they are reparented to PID 1.
+    await sh(sa, "for i in $(seq 50); do (sleep 0.2 &); done");
+    await sleep(1500);
+    const r = await sh(sa, "ps -eo stat --no-headers | grep -c '^Z' || true");
+    assert.equal(r.stdout.trim(), "0", "no zombies left");
+    // Control: those processes did run (they were counted in the cgroup's pids while alive).
+    assert.equal((await sh(sa, "ps -eo comm --no-headers | head -1")).stdout.trim(), "tini");
+  });
+
   it("a fork bomb stays inside its pids limit; the host and other sandboxes carry on", async () => {
     const bomb = await t.node.manager.create({ templateId: "base", timeoutMs: 120_000, cpuCount: 1 });
     const c = await connectSdk(bomb);

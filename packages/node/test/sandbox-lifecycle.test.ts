@@ -1,7 +1,8 @@
 // Lifecycle of real crun sandboxes from the base template, driven through the
 // node's SandboxService, with the official e2b SDK talking to envd inside.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
@@ -22,13 +23,26 @@ async function expectNodeError(promise: Promise<unknown> | (() => unknown), code
   assert.fail(`expected NodeError ${code}`);
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+  diagnose: () => string = () => "",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} ${diagnose()}`);
     await sleep(50);
+  }
+}
+
+function envdLog(t: TestNode, id: string): string {
+  try {
+    return readFileSync(join(t.dataDir, "sandboxes", id, "envd.log"), "utf8").slice(-2000);
+  } catch {
+    return "(none)";
   }
 }
 
@@ -105,13 +119,20 @@ describe("sandbox lifecycle on a real node", { skip: reason, timeout: 600_000 },
     const sdk = await connectSdk(info);
     try {
       // A process holding a random value in memory and a counter, reporting both to a file.
-      const script = "import os,time\ntoken=os.urandom(8).hex()\ni=0\nwhile True:\n  i+=1\n  open('/tmp/state','w').write(f'{token} {i}')\n  time.sleep(0.05)\n";
+      // Written by rename so a read never sees a half-written file.
+      const script =
+        "import os,time\ntoken=os.urandom(8).hex()\ni=0\nwhile True:\n  i+=1\n  open('/tmp/state.new','w').write(f'{token} {i}')\n  os.replace('/tmp/state.new','/tmp/state')\n  time.sleep(0.05)\n";
       await sdk.sandbox.files.write("/tmp/counter.py", script);
       const proc = await sdk.sandbox.commands.run("python3 /tmp/counter.py", { background: true });
-      const before = await waitFor("counter", async () => {
-        const text = await sdk.sandbox.files.read("/tmp/state").catch(() => "");
-        return text.includes(" ") ? text : undefined;
-      });
+      const before = await waitFor(
+        "counter",
+        async () => {
+          const text = await sdk.sandbox.files.read("/tmp/state", { requestTimeoutMs: 5000 }).catch(() => "");
+          return text.includes(" ") ? text : undefined;
+        },
+        45_000,
+        () => `counter output: ${proc.stdout} ${proc.stderr}; envd log: ${envdLog(t, info.sandboxId)}`,
+      );
       const paused = await t.node.manager.pause(info.sandboxId);
       assert.equal(paused.state, "paused");
       assert.equal(t.node.manager.get(info.sandboxId).state, "paused");
@@ -229,5 +250,31 @@ describe("warm pool", { skip: reason, timeout: 600_000 }, () => {
       await sdk.close();
       await t.node.manager.kill(info.sandboxId);
     }
+  });
+});
+
+describe("the same lifecycle on runc", { skip: reason, timeout: 600_000 }, () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ prefix: "ctu", cidr: "10.211.5.0/24", runtime: "runc" });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("creates, runs a command, pauses, resumes and kills a sandbox with runc", async () => {
+    assert.match(t.node.runtime, /^runc /);
+    const info = await t.node.manager.create({ templateId: "base", timeoutMs: 60_000 });
+    const sdk = await connectSdk(info);
+    try {
+      assert.equal((await sdk.sandbox.commands.run("hostname")).stdout.trim(), info.sandboxId);
+      await t.node.manager.pause(info.sandboxId);
+      await t.node.manager.resume(info.sandboxId);
+      assert.equal((await sdk.sandbox.commands.run("echo back")).stdout.trim(), "back");
+    } finally {
+      await sdk.close();
+      await t.node.manager.kill(info.sandboxId);
+    }
+    assert.equal((await t.node.sandboxRuntime.list()).length, 0);
   });
 });
