@@ -10,6 +10,7 @@ import { createNetworkManager, hostDnsServers } from "./network/index.js";
 import type { SandboxRuntime } from "./runtime/runtime.js";
 import { createContainerRuntime } from "./runtime/container/container-runtime.js";
 import { detectCgroupMode, detectOciRuntime, type CgroupMode } from "./runtime/container/host-detect.js";
+import { pinEnvdRuntime } from "./envd-runtime.js";
 import { createEnvdControl } from "./sandbox/envd-control.js";
 import type { Logger } from "./sandbox/logger.js";
 import { createSandboxManager, type RecoveryReport, type SandboxManager } from "./sandbox/manager.js";
@@ -78,15 +79,23 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     logger,
   });
   const storage = createStorageManager({ dataDir: config.dataDir, logger });
+  const records = createRecordStore(config.dataDir);
+  const envdRuntimeDir = await pinEnvdRuntime(config.envdRuntimeDir, config.dataDir, async (dir) => {
+    for (const id of await records.ids()) {
+      const bundle = await readFile(join(records.dir(id), "config.json"), "utf8").catch(() => "");
+      if (bundle.includes(`"${dir}"`)) return true;
+    }
+    return false;
+  });
   const manager = createSandboxManager({
     templates: createTemplateStore(config.templatesDir),
     runtime,
     network,
     storage,
     envd: createEnvdControl(),
-    records: createRecordStore(config.dataDir),
+    records,
     logger,
-    envdRuntimeDir: config.envdRuntimeDir,
+    envdRuntimeDir,
     envdVersion: "0.6.13",
     dnsServers,
     pidsLimit: config.pidsLimit,
