@@ -1,0 +1,66 @@
+import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+
+/** A JSON answer the proxy gives itself (bodies follow E2B's edge proxy, spec 1.3). */
+export interface ProxyReply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export const notFound = (sandboxId: string): ProxyReply => ({
+  status: 502,
+  body: { sandboxId, message: "The sandbox was not found", code: 502 },
+});
+
+export const portClosed = (sandboxId: string, port: number): ProxyReply => ({
+  status: 502,
+  body: { sandboxId, message: "The sandbox is running but port is not open", port, code: 502 },
+});
+
+export const paused = (sandboxId: string): ProxyReply => ({
+  status: 502,
+  body: { sandboxId, message: "The sandbox is paused", code: 502 },
+});
+
+export const upstreamFailed = (sandboxId: string, port: number): ProxyReply => ({
+  status: 502,
+  body: { sandboxId, message: "The sandbox did not answer", port, code: 502 },
+});
+
+export const resolverFailed = (sandboxId: string): ProxyReply => ({
+  status: 503,
+  body: { sandboxId, message: "The sandbox route could not be looked up", code: 503 },
+});
+
+export const badTarget = (message: string): ProxyReply => ({ status: 400, body: { message, code: 400 } });
+
+export const notSandbox = (): ProxyReply => ({ status: 404, body: { message: "Not a sandbox request", code: 404 } });
+
+export const internalRoute = (): ProxyReply => ({ status: 404, body: { message: "Not found", code: 404 } });
+
+export function sendReply(res: ServerResponse, reply: ProxyReply): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
+  res.end(body);
+}
+
+/** The same answer on a raw socket (upgrade requests have no ServerResponse). */
+export function sendReplyOnSocket(socket: Duplex, reply: ProxyReply): void {
+  const body = JSON.stringify(reply.body);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${reply.status} ${reply.status === 502 ? "Bad Gateway" : reply.status === 503 ? "Service Unavailable" : reply.status === 404 ? "Not Found" : "Bad Request"}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

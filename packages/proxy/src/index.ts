@@ -1,0 +1,15 @@
+export {
+  parseSandboxTarget,
+  isSandboxRequest,
+  isTargetError,
+  SANDBOX_ID_HEADER,
+  SANDBOX_PORT_HEADER,
+  type SandboxTarget,
+  type TargetError,
+  type TargetErrorCode,
+  type TargetInput,
+} from "./target.js";
+export { ENVD_PORT, ENVD_INTERNAL_PATHS, isInternalEnvdPath } from "./internal-routes.js";
+export { createProxy, type Proxy, type ProxyOptions, type Route, type RouteResolver } from "./proxy.js";
+export { createProxyServer, type ProxyServer, type ProxyServerOptions } from "./server.js";
+export { silentLogger, type Logger } from "./logger.js";
