@@ -44,7 +44,7 @@ describe("parseSandboxTarget", () => {
   for (const [name, headers, domain, want] of cases) {
     it(name, () => {
       const got = parseSandboxTarget({ headers }, domain);
-      if (want !== undefined && typeof want === "object" && "error" in want) {
+      if (typeof want === "object" && want !== null && "error" in want) {
         assert.ok(got !== undefined && "error" in got, `expected error, got ${JSON.stringify(got)}`);
         assert.equal(got.error, (want as { error: string }).error);
         assert.equal(typeof got.message, "string");
