@@ -5,19 +5,13 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { mountsUnder, readMounts } from "../src/storage/mountinfo.js";
 import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-leaks: skipped: ${reason}`);
 
 const prefix = "ctk";
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4] ?? "")
-    .filter((p) => p.startsWith(dir));
-}
 
 function netnsOfPrefix(): string[] {
   return existsSync("/var/run/netns") ? readdirSync("/var/run/netns").filter((n) => n.startsWith(`${prefix}-`)) : [];
@@ -88,7 +82,11 @@ describe("no leaks after 50 sandboxes", { skip: reason, timeout: 900_000 }, () =
     }
     assert.equal(count, 50);
     assert.equal(manager.list().length, 0);
-    assert.deepEqual(mountsUnder(t.dataDir).filter((p) => p.includes("/sandboxes/")), [], "no overlay mounts");
+    assert.deepEqual(
+      mountsUnder(await readMounts(), t.dataDir).map((m) => m.mountPoint).filter((p) => p.includes("/sandboxes/")),
+      [],
+      "no overlay mounts",
+    );
     assert.deepEqual(readdirSync(join(t.dataDir, "sandboxes")), [], "no sandbox dirs");
     assert.deepEqual(netnsOfPrefix(), [], "no netns");
     assert.deepEqual(linksOfPrefix(), [], "no veths");

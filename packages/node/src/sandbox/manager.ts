@@ -85,6 +85,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
   let closed = false;
   let refilling: Promise<void> | undefined;
   const reaping = new Set<string>();
+  const pooled = () => [...live.values()].filter((r) => r.pooled);
 
   /** Serializes operations on one sandbox; different sandboxes proceed in parallel. */
   const withLock = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
@@ -288,7 +289,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     const templateId = options.pool.templateId;
     refilling = (async () => {
       try {
-        while (!closed && [...live.values()].filter((r) => r.pooled).length < poolTarget) {
+        while (!closed && pooled().length < poolTarget) {
           const template = await options.templates.resolve(templateId);
           const rec = newRecord(template, {}, true);
           live.set(rec.sandboxId, rec);
@@ -436,8 +437,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       closed = true;
       if (reaper) clearInterval(reaper);
       await refilling?.catch(() => undefined);
-      const pooled = [...live.values()].filter((r) => r.pooled);
-      const victims = opts.killAll ? [...live.values()] : pooled;
+      const victims = opts.killAll ? [...live.values()] : pooled();
       await Promise.all(
         victims.map((rec) =>
           withLock(rec.sandboxId, async () => {
@@ -456,7 +456,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       }
     },
 
-    poolSize: () => [...live.values()].filter((r) => r.pooled && r.state === "running").length,
+    poolSize: () => pooled().filter((r) => r.state === "running").length,
 
     async create(req) {
       if (closed) throw new NodeError("unavailable", "the node is shutting down");

@@ -1,28 +1,20 @@
-import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NodeError } from "../errors.js";
-import type { SandboxState } from "../lifecycle/state-table.js";
 import type { SandboxNetwork } from "../network/index.js";
 import type { SandboxRootfs } from "../storage/index.js";
+import { mountsUnder, readMounts } from "../storage/mountinfo.js";
 import { sandboxIdPattern } from "./ids.js";
+import type { SandboxInfo } from "./types.js";
 
-/** What the node persists per sandbox, so a restarted node can re-adopt or clean it up. */
-export interface SandboxRecord {
-  sandboxId: string;
-  templateId: string;
-  state: SandboxState;
-  cpuCount: number;
-  memoryMB: number;
-  diskMB: number;
-  startedAt: string;
-  endAt: string;
+/**
+ * What the node persists per sandbox, so a restarted node can re-adopt or
+ * clean it up: the SandboxInfo it reports (less the addresses, which come
+ * from `network`) plus what only the node needs.
+ */
+export interface SandboxRecord extends Omit<SandboxInfo, "envdAddress" | "sandboxIp"> {
   /** The lifetime asked for at create (or the last set timeout); resume renews it. */
   timeoutMs: number;
-  metadata: Record<string, string>;
-  allowInternetAccess: boolean;
-  autoPause: boolean;
-  envdVersion: string;
   network?: SandboxNetwork;
   rootfs?: SandboxRootfs;
   /** Pre-started for the warm pool and not yet handed to a caller. */
@@ -76,21 +68,9 @@ export function createRecordStore(dataDir: string): RecordStore {
     },
     async remove(sandboxId) {
       const d = dir(sandboxId);
-      const busy = mountsUnder(d);
+      const busy = mountsUnder(await readMounts(), d).map((m) => m.mountPoint);
       if (busy.length > 0) throw new NodeError("runtime_failed", `not removing ${d}: still mounted: ${busy.join(", ")}`);
       await rm(d, { recursive: true, force: true });
     },
   };
-}
-
-/** Mount points at or below `dir`, from /proc/self/mountinfo (field 5, octal-escaped). */
-export function mountsUnder(dir: string, mountinfo: string = readFileSync("/proc/self/mountinfo", "utf8")): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const point = line.split(" ")[4];
-    if (!point) continue;
-    const path = point.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (path === dir || path.startsWith(`${dir}/`)) out.push(path);
-  }
-  return out;
 }
