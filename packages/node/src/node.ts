@@ -87,8 +87,9 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     }
     return false;
   });
+  const templates = createTemplateStore(config.templatesDir);
   const manager = createSandboxManager({
-    templates: createTemplateStore(config.templatesDir),
+    templates,
     runtime,
     network,
     storage,
@@ -113,7 +114,15 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupMode,
     capacity: { cpuCount: config.maxCpus, memoryBytes: config.maxMemoryMB * 1024 * 1024, sandboxCount: manager.list().length },
   });
-  const api = createNodeApiServer({ service: manager, info, secret, host: config.listenHost, port: config.listenPort, logger });
+  const listTemplates = async () =>
+    (await templates.list()).map((m) => ({
+      templateId: m.name,
+      builtAt: new Date(m.builtAt),
+      cpuCount: m.defaults.cpuCount,
+      memoryMB: m.defaults.memoryMB,
+      diskMB: m.defaults.diskMB,
+    }));
+  const api = createNodeApiServer({ service: manager, info, templates: listTemplates, secret, host: config.listenHost, port: config.listenPort, logger });
   let address: { host: string; port: number };
   try {
     address = await api.listen();

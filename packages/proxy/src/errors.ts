@@ -32,6 +32,11 @@ export const resolverFailed = (sandboxId: string): ProxyReply => ({
   body: { sandboxId, message: "The sandbox route could not be looked up", code: 503 },
 });
 
+export const trafficToken = (sandboxId: string, problem: "missing" | "invalid"): ProxyReply => ({
+  status: 403,
+  body: { sandboxId, message: `${problem} traffic access token`, code: 403 },
+});
+
 export const badTarget = (message: string): ProxyReply => ({ status: 400, body: { message, code: 400 } });
 
 export const notSandbox = (): ProxyReply => ({ status: 404, body: { message: "Not a sandbox request", code: 404 } });
@@ -60,7 +65,7 @@ export function sendReplyOnSocket(socket: Duplex, reply: ProxyReply): void {
     return;
   }
   socket.end(
-    `HTTP/1.1 ${reply.status} ${reply.status === 502 ? "Bad Gateway" : reply.status === 503 ? "Service Unavailable" : reply.status === 404 ? "Not Found" : "Bad Request"}\r\n` +
+    `HTTP/1.1 ${reply.status} ${reply.status === 502 ? "Bad Gateway" : reply.status === 503 ? "Service Unavailable" : reply.status === 404 ? "Not Found" : reply.status === 403 ? "Forbidden" : "Bad Request"}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -10,6 +10,6 @@ export {
   type TargetInput,
 } from "./target.js";
 export { ENVD_PORT, ENVD_INTERNAL_PATHS, isInternalEnvdPath } from "./internal-routes.js";
-export { createProxy, type Proxy, type ProxyOptions, type Route, type RouteResolver } from "./proxy.js";
+export { createProxy, TRAFFIC_TOKEN_HEADER, type Proxy, type ProxyOptions, type Route, type RouteResolver } from "./proxy.js";
 export { createProxyServer, type ProxyServer, type ProxyServerOptions } from "./server.js";
 export { silentLogger, type Logger } from "./logger.js";

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { silentLogger, type Logger } from "./logger.js";
@@ -12,6 +13,11 @@ export interface Route {
   address: string;
   /** Lowercase sandbox state, e.g. "running", "paused". Only "running" is forwarded to. */
   state: string;
+  /**
+   * Set when the sandbox is not public: requests to ports other than envd's must carry it
+   * in `E2B-Traffic-Access-Token` (spec 2.3). envd has its own token.
+   */
+  trafficAccessToken?: string;
 }
 
 export interface RouteResolver {
@@ -40,6 +46,14 @@ export interface Proxy {
   close(): void;
 }
 
+export const TRAFFIC_TOKEN_HEADER = "e2b-traffic-access-token";
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 type Lookup = { ok: true; target: SandboxTarget; address: string } | { ok: false; reply: ProxyReply };
 
 export function createProxy(options: ProxyOptions): Proxy {
@@ -64,6 +78,11 @@ export function createProxy(options: ProxyOptions): Proxy {
       if (route === undefined) return { ok: false, reply: replies.notFound(sandboxId) };
       if (route.state === "paused") return { ok: false, reply: replies.paused(sandboxId) };
       if (route.state !== "running") return { ok: false, reply: replies.notFound(sandboxId) };
+      if (port !== ENVD_PORT && route.trafficAccessToken !== undefined) {
+        const sent = req.headers[TRAFFIC_TOKEN_HEADER];
+        if (typeof sent !== "string" || sent === "") return { ok: false, reply: replies.trafficToken(sandboxId, "missing") };
+        if (!sameToken(sent, route.trafficAccessToken)) return { ok: false, reply: replies.trafficToken(sandboxId, "invalid") };
+      }
       return { ok: true, target: parsed, address: route.address };
     } catch (err) {
       log.error({ sandboxId, port, err }, "route lookup failed");

@@ -89,6 +89,8 @@ describe("proxy", () => {
     resolver.set(ID, 9999, { address: `127.0.0.1:${cport}`, state: "running" });
     resolver.set("paused1", 49983, { address: `127.0.0.1:${uport}`, state: "paused" });
     resolver.set("waking", 49983, { address: `127.0.0.1:${uport}`, state: "paused" });
+    resolver.set("private1", 49983, { address: `127.0.0.1:${uport}`, state: "running", trafficAccessToken: "tok-1" });
+    resolver.set("private1", 8080, { address: `127.0.0.1:${uport}`, state: "running", trafficAccessToken: "tok-1" });
 
     proxy = createProxyServer({
       resolver,
@@ -205,6 +207,18 @@ describe("proxy", () => {
     const w = await request(pport, { path: "/w", headers: { "e2b-sandbox-id": "waking", "e2b-sandbox-port": "49983" } });
     assert.equal(w.status, 200);
     assert.equal(resumed, 1);
+  });
+
+  it("private sandbox: non-envd ports need the traffic access token; envd's port does not", async () => {
+    const h = (port: number, extra: Record<string, string> = {}) => ({ "e2b-sandbox-id": "private1", "e2b-sandbox-port": String(port), ...extra });
+    const missing = await request(pport, { path: "/", headers: h(8080) });
+    assert.equal(missing.status, 403);
+    assert.deepEqual(JSON.parse(missing.body), { sandboxId: "private1", message: "missing traffic access token", code: 403 });
+    const wrong = await request(pport, { path: "/", headers: h(8080, { "e2b-traffic-access-token": "tok-2" }) });
+    assert.equal(wrong.status, 403);
+    assert.equal((JSON.parse(wrong.body) as { message: string }).message, "invalid traffic access token");
+    assert.equal((await request(pport, { path: "/", headers: h(8080, { "e2b-traffic-access-token": "tok-1" }) })).status, 200);
+    assert.equal((await request(pport, { path: "/health", headers: h(49983) })).status, 200);
   });
 
   it("WebSocket-style upgrade: echo through the proxy, including the head bytes", async () => {

@@ -4,6 +4,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  TemplateSchema,
+  type Template as WireTemplate,
   GetNodeInfoResponseSchema,
   ResolveRouteResponseSchema,
   SandboxEventReason as WireReason,
@@ -26,7 +28,7 @@ import type {
   SandboxInfo,
   SandboxRoute,
 } from "../sandbox/types.js";
-import type { NodeInfo } from "./types.js";
+import type { NodeInfo, TemplateSummary } from "./types.js";
 
 const wireState: Record<SandboxState, WireState> = {
   pending: WireState.PENDING,
@@ -115,5 +117,15 @@ export function nodeInfoToWire(info: NodeInfo): GetNodeInfoResponse {
       memoryBytes: BigInt(info.capacity.memoryBytes),
       sandboxCount: info.capacity.sandboxCount,
     },
+  });
+}
+
+export function templateToWire(t: TemplateSummary): WireTemplate {
+  return create(TemplateSchema, {
+    templateId: t.templateId,
+    builtAt: timestampFromDate(t.builtAt),
+    cpuCount: t.cpuCount,
+    memoryMb: t.memoryMB,
+    diskMb: t.diskMB,
   });
 }

@@ -2,8 +2,8 @@ import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { NodeService } from "@cove/protocol/nodeapi";
 import type { SandboxService } from "../sandbox/types.js";
 import { toConnectError } from "./connect-error.js";
-import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire } from "./convert.js";
-import type { NodeApiLogger, NodeInfo } from "./types.js";
+import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire, templateToWire } from "./convert.js";
+import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
 
 export interface NodeApiRoutesOptions {
   /** Where unexpected errors go; their text never reaches the caller. */
@@ -22,6 +22,7 @@ export function createNodeApiRoutes(
   service: SandboxService,
   info: () => NodeInfo,
   options: NodeApiRoutesOptions = {},
+  templates: () => Promise<TemplateSummary[]> = async () => [],
 ): (router: ConnectRouter) => void {
   const log = options.logger ?? consoleLogger;
   async function guard<T>(rpc: string, fn: () => T | Promise<T>): Promise<T> {
@@ -50,6 +51,7 @@ export function createNodeApiRoutes(
         guard("ResumeSandbox", async () => ({ sandbox: sandboxToWire(await service.resume(req.sandboxId, req.timeoutMs)) })),
       resolveRoute: (req) => guard("ResolveRoute", () => routeToWire(service.route(req.sandboxId, req.port))),
       getNodeInfo: () => guard("GetNodeInfo", () => nodeInfoToWire(info())),
+      listTemplates: () => guard("ListTemplates", async () => ({ templates: (await templates()).map(templateToWire) })),
       watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
     });
   };

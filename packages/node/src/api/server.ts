@@ -3,11 +3,13 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { SandboxService } from "../sandbox/types.js";
 import { createBearerAuth } from "./auth.js";
 import { consoleLogger, createNodeApiRoutes } from "./routes.js";
-import type { NodeApiLogger, NodeInfo } from "./types.js";
+import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
 
 export interface NodeApiServerOptions {
   service: SandboxService;
   info: () => NodeInfo;
+  /** Built templates; default none. */
+  templates?: () => Promise<TemplateSummary[]>;
   /** Shared with the api and the proxy; every request must send `Authorization: Bearer <secret>`. */
   secret: string;
   /** Default 127.0.0.1: exposing the node API beyond the host is an explicit choice. */
@@ -31,7 +33,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   // Aborting this aborts every handler context's signal, which ends the watch streams.
   const shutdown = new AbortController();
   const handler = connectNodeAdapter({
-    routes: createNodeApiRoutes(options.service, options.info, { logger: log }),
+    routes: createNodeApiRoutes(options.service, options.info, { logger: log }, options.templates),
     interceptors: [createBearerAuth(options.secret, log)],
     shutdownSignal: shutdown.signal,
     // Requests are small (ids, maps of env vars and metadata); refuse anything large.

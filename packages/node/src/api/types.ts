@@ -20,3 +20,12 @@ export interface NodeInfo {
 export interface NodeApiLogger {
   error(details: object, message: string): void;
 }
+
+/** A built template as ListTemplates reports it. */
+export interface TemplateSummary {
+  templateId: string;
+  builtAt: Date;
+  cpuCount: number;
+  memoryMB: number;
+  diskMB: number;
+}
