@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerEnvdCommand } from "./commands/envd/run.js";
 import { registerNodeCommand } from "./commands/node/run.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
+import { registerUpCommands } from "./commands/up/run.js";
 
 /** Builds the `cove` program. Commands return or throw; errors are printed once, here. */
 export function createProgram(): Command {
@@ -9,6 +10,7 @@ export function createProgram(): Command {
     .description("Self-hosted sandboxes for untrusted code")
     .showHelpAfterError()
     .exitOverride();
+  registerUpCommands(program);
   registerEnvdCommand(program);
   registerNodeCommand(program);
   registerTemplateCommands(program);

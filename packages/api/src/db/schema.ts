@@ -6,7 +6,13 @@ export interface TeamsTable {
   id: string;
   name: string;
   created_at: ColumnType<Date, Date | string | undefined, never>;
+  /** Concurrent running sandboxes; null means the api's default. */
+  sandbox_limit: number | null;
+  /** The team `cove up` creates; may create teams. */
+  is_admin: ColumnType<boolean, boolean | undefined, boolean>;
 }
+
+export type KeyKind = "api_key" | "access_token";
 
 export interface ApiKeysTable {
   id: string;
@@ -18,6 +24,9 @@ export interface ApiKeysTable {
   prefix: string;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   revoked_at: Timestamp | null;
+  /** api_key: sent as X-API-Key (e2b_…); access_token: sent as a bearer token (sk_e2b_…). */
+  kind: ColumnType<KeyKind, KeyKind | undefined, KeyKind>;
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export type SandboxRecordState = "running" | "paused" | "killed";
@@ -36,6 +45,13 @@ export interface SandboxesTable {
   disk_mb: number;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   killed_at: Timestamp | null;
+  envd_version: string;
+  auto_pause: boolean;
+  /** Traffic through the proxy resumes it when paused. */
+  auto_resume: boolean;
+  allow_internet_access: boolean;
+  /** Set when the sandbox is not public: the proxy requires it on non-envd ports. */
+  traffic_access_token: string | null;
 }
 
 export interface SandboxEventsTable {
@@ -44,6 +60,7 @@ export interface SandboxEventsTable {
   team_id: string;
   type: string;
   reason: string | null;
+  message: ColumnType<string | null, string | null | undefined, string | null>;
   at: Timestamp;
 }
 

@@ -1,0 +1,50 @@
+/** Stable, machine-readable error codes of the api (native bodies carry them as `error.code`). */
+export type ApiErrorCode =
+  | "unauthenticated"
+  | "forbidden"
+  | "not_found"
+  | "invalid_argument"
+  | "conflict"
+  | "rate_limited"
+  | "unavailable"
+  | "sandbox_create_failed"
+  | "internal";
+
+const statusOf: Record<ApiErrorCode, number> = {
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_argument: 400,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+  sandbox_create_failed: 500,
+  internal: 500,
+};
+
+/** An error whose message is safe to show to the caller. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly options: { retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = statusOf[code];
+  }
+}
+
+export const notFound = (what: string, id: string) => new ApiError("not_found", `${what} '${id}' not found`);
+export const invalid = (message: string) => new ApiError("invalid_argument", message);
+
+/** The E2B body the SDK reads (spec 3.3 `Error`): numeric code = HTTP status. */
+export function e2bErrorBody(err: ApiError): { code: number; message: string; error_code: string } {
+  return { code: err.status, message: err.message, error_code: err.code };
+}
+
+/** The native API's body. */
+export function nativeErrorBody(err: ApiError): { error: { code: string; message: string } } {
+  return { error: { code: err.code, message: err.message } };
+}

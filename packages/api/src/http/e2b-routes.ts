@@ -1,0 +1,258 @@
+import type { FastifyInstance } from "fastify";
+import type { NodeClient } from "@cove/protocol/nodeapi-client";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { ApiError, invalid } from "../errors.js";
+import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
+import type { ListQuery, SandboxRow } from "../sandboxes/store.js";
+import { requireTeam } from "./auth.js";
+import { decodeMetadataQuery, decodeNextToken, detailBody, encodeNextToken, listedBody, sandboxBody } from "./e2b-shapes.js";
+import { body, optBool, optInt, optString, optStringMap, type Fields } from "./input.js";
+
+export interface E2bRoutesOptions {
+  service: SandboxService;
+  node: NodeClient;
+  /** Sandbox domain returned to the SDK; null with a single gateway URL. */
+  domain: string | null;
+}
+
+type Params = { id: string };
+
+const DEFAULT_TIMEOUT_V2 = 300;
+const DEFAULT_TIMEOUT_V1 = 15;
+
+/** E2B's REST API as the official SDKs call it (spec 3). Errors are `{code, message}` (see app.ts). */
+export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOptions): void {
+  const { service, node, domain } = options;
+
+  function createParams(b: Fields, v2: boolean) {
+    const templateId = optString(b, "templateID") ?? "base";
+    if (templateId === "") throw invalid("templateID must not be empty");
+    const network = b.network === undefined || b.network === null ? {} : body(b.network);
+    const autoResume = b.autoResume === undefined || b.autoResume === null ? undefined : optBool(body(b.autoResume), "enabled");
+    return {
+      templateId,
+      timeoutSeconds: optInt(b, "timeout") ?? (v2 ? DEFAULT_TIMEOUT_V2 : DEFAULT_TIMEOUT_V1),
+      metadata: optStringMap(b, "metadata") ?? {},
+      envVars: optStringMap(b, "envVars") ?? {},
+      allowInternetAccess: optBool(b, "allow_internet_access") ?? true,
+      autoPause: optBool(b, "autoPause") ?? false,
+      autoResume: autoResume ?? false,
+      secure: v2 ? true : (optBool(b, "secure") ?? false),
+      allowPublicTraffic: optBool(network, "allowPublicTraffic") ?? true,
+    };
+  }
+
+  for (const [path, v2] of [["/v2/sandboxes", true], ["/sandboxes", false]] as const) {
+    app.post(path, async (req, reply) => {
+      const row = await service.create(requireTeam(req), createParams(body(req.body), v2));
+      return reply.code(201).send(sandboxBody(row, domain));
+    });
+  }
+
+  function listQuery(q: Fields, v2: boolean): ListQuery {
+    const stateParam = q.state;
+    const raw = Array.isArray(stateParam) ? stateParam.join(",") : typeof stateParam === "string" ? stateParam : "";
+    const states = raw === "" ? (v2 ? ["running", "paused"] : ["running"]) : raw.split(",").map((s) => s.trim());
+    for (const s of states) if (s !== "running" && s !== "paused") throw invalid(`unknown state '${s}' (running or paused)`);
+    const order = optString(q, "order") ?? "desc";
+    if (order !== "asc" && order !== "desc") throw invalid("order must be asc or desc");
+    const limit = optInt(q, "limit", 1) ?? 100;
+    if (limit > 100) throw invalid("limit must be at most 100");
+    const startedAfterText = optString(q, "startedAfter");
+    const startedAfter = startedAfterText === undefined ? undefined : new Date(startedAfterText);
+    if (startedAfter !== undefined && Number.isNaN(startedAfter.getTime())) throw invalid("startedAfter must be an RFC 3339 time");
+    const tokenText = optString(q, "nextToken");
+    const after = tokenText === undefined || tokenText === "" ? undefined : decodeNextToken(tokenText);
+    if (tokenText && after === undefined) throw invalid("nextToken is not one this api issued");
+    const metadataText = optString(q, "metadata");
+    const template = optString(q, "template");
+    return {
+      states: states as ("running" | "paused")[],
+      order,
+      limit,
+      ...(metadataText ? { metadata: decodeMetadataQuery(metadataText) } : {}),
+      ...(startedAfter ? { startedAfter } : {}),
+      ...(template ? { template } : {}),
+      ...(after ? { after } : {}),
+    };
+  }
+
+  app.get("/v2/sandboxes", async (req, reply) => {
+    const page = await service.list(requireTeam(req), listQuery(body(req.query), true));
+    const last = page.rows.at(-1);
+    if (page.more && last !== undefined) reply.header("x-next-token", encodeNextToken(last));
+    reply.header("x-total-running", String(page.totalRunning));
+    return page.rows.map(listedBody);
+  });
+
+  app.get("/sandboxes", async (req) => {
+    const q = listQuery({ ...body(req.query), limit: 100 }, false);
+    const out: SandboxRow[] = [];
+    // The deprecated list has no pagination: walk every page.
+    for (let after = q.after; ; ) {
+      const page = await service.list(requireTeam(req), { ...q, ...(after ? { after } : {}) });
+      out.push(...page.rows);
+      const last = page.rows.at(-1);
+      if (!page.more || last === undefined) break;
+      after = { startedAt: last.started_at, sandboxId: last.sandbox_id };
+    }
+    return out.map(listedBody);
+  });
+
+  app.get<{ Params: Params }>("/sandboxes/:id", async (req) => detailBody(await service.get(requireTeam(req), req.params.id), domain));
+
+  app.delete<{ Params: Params }>("/sandboxes/:id", async (req, reply) => {
+    await service.kill(requireTeam(req), req.params.id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: Params }>("/sandboxes/:id/timeout", async (req, reply) => {
+    const timeout = optInt(body(req.body), "timeout");
+    if (timeout === undefined) throw invalid("timeout is required (seconds)");
+    await service.setTimeout(requireTeam(req), req.params.id, timeout);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: Params }>("/sandboxes/:id/refreshes", async (req, reply) => {
+    await service.refresh(requireTeam(req), req.params.id, optInt(body(req.body), "duration") ?? DEFAULT_TIMEOUT_V1);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: Params }>("/sandboxes/:id/pause", async (req, reply) => {
+    await service.pause(requireTeam(req), req.params.id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: Params }>("/sandboxes/:id/resume", async (req, reply) => {
+    const b = body(req.body);
+    const row = await service.resume(requireTeam(req), req.params.id, optInt(b, "timeout"));
+    return reply.code(201).send(sandboxBody(row, domain));
+  });
+
+  for (const [path, v2] of [["/v2/sandboxes/:id/connect", true], ["/sandboxes/:id/connect", false]] as const) {
+    app.post<{ Params: Params }>(path, async (req, reply) => {
+      const b = body(req.body);
+      const timeout = optInt(b, "timeout") ?? (v2 ? DEFAULT_TIMEOUT_V2 : undefined);
+      if (timeout === undefined) throw invalid("timeout is required (seconds)");
+      const { row, resumed } = await service.connect(requireTeam(req), req.params.id, timeout);
+      return reply.code(resumed ? 201 : 200).send(sandboxBody(row, domain));
+    });
+  }
+
+  app.get<{ Params: Params }>("/sandboxes/:id/metrics", async (req) => {
+    const row = await service.get(requireTeam(req), req.params.id);
+    if (row.state !== "running") return [];
+    return [await envdMetric(row, await service.address(row, ENVD_PORT))];
+  });
+
+  app.get("/sandboxes/metrics", async (req) => {
+    const team = requireTeam(req);
+    const ids = (optString(body(req.query), "sandbox_ids") ?? "").split(",").filter((s) => s !== "");
+    if (ids.length > 100) throw invalid("at most 100 sandbox_ids");
+    const sandboxes: Record<string, unknown> = {};
+    for (const id of ids) {
+      const row = await service.get(team, id).catch(() => undefined);
+      if (row?.state === "running") sandboxes[id] = await envdMetric(row, await service.address(row, ENVD_PORT)).catch(() => undefined);
+    }
+    return { sandboxes };
+  });
+
+  app.get<{ Params: Params }>("/sandboxes/:id/logs", async (req) => {
+    const events = await service.events(requireTeam(req), req.params.id);
+    const lines = events.map((e) => ({ timestamp: e.at.toISOString(), message: eventLine(e) }));
+    return {
+      logs: lines.map((l) => ({ timestamp: l.timestamp, line: l.message })),
+      logEntries: lines.map((l) => ({ timestamp: l.timestamp, level: "info", message: l.message, fields: {} })),
+    };
+  });
+
+  app.get<{ Params: Params }>("/v2/sandboxes/:id/logs", async (req) => {
+    const events = await service.events(requireTeam(req), req.params.id);
+    return { logs: events.map((e) => ({ timestamp: e.at.toISOString(), level: "info", message: eventLine(e), fields: {} })) };
+  });
+
+  async function templates() {
+    const { templates } = await node.listTemplates({});
+    return templates.map((t) => {
+      const at = t.builtAt ? timestampDate(t.builtAt).toISOString() : new Date(0).toISOString();
+      return {
+        templateID: t.templateId,
+        buildID: `${t.templateId}-${at.replace(/\D/g, "")}`,
+        cpuCount: t.cpuCount,
+        memoryMB: t.memoryMb,
+        diskSizeMB: t.diskMb,
+        public: true,
+        aliases: [t.templateId],
+        names: [t.templateId],
+        createdAt: at,
+        updatedAt: at,
+        createdBy: null,
+        lastSpawnedAt: null,
+        spawnCount: 0,
+        buildCount: 1,
+        envdVersion: "0.6.13",
+        buildStatus: "ready",
+      };
+    });
+  }
+
+  app.get("/templates", async (req) => {
+    requireTeam(req);
+    return templates();
+  });
+  app.get("/v2/templates", async (req) => {
+    requireTeam(req);
+    return templates();
+  });
+
+  async function findTemplate(id: string) {
+    const t = (await templates()).find((x) => x.templateID === id);
+    if (t === undefined) throw new ApiError("not_found", `template '${id}' not found`);
+    return t;
+  }
+
+  app.get<{ Params: Params }>("/templates/:id", async (req) => {
+    requireTeam(req);
+    const t = await findTemplate(req.params.id);
+    return {
+      ...t,
+      builds: [{ buildID: t.buildID, status: "ready", createdAt: t.createdAt, updatedAt: t.updatedAt, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskSizeMB: t.diskSizeMB, envdVersion: t.envdVersion }],
+    };
+  });
+
+  app.get<{ Params: { alias: string } }>("/templates/aliases/:alias", async (req) => {
+    requireTeam(req);
+    const t = await findTemplate(req.params.alias);
+    return { templateID: t.templateID, public: true };
+  });
+
+  app.get("/teams", async (req) => {
+    const team = requireTeam(req);
+    return [{ teamID: team.id, name: team.name, isDefault: true }];
+  });
+}
+
+function eventLine(e: { type: string; reason: string | null; message: string | null }): string {
+  return [`sandbox ${e.type}`, e.reason ? `(${e.reason})` : "", e.message ?? ""].filter((s) => s !== "").join(" ");
+}
+
+/** One `SandboxMetric` from envd's GET /metrics (spec 5.5). */
+async function envdMetric(row: SandboxRow, address: string) {
+  const res = await fetch(`http://${address}/metrics`, {
+    headers: row.envd_access_token ? { "x-access-token": row.envd_access_token } : {},
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new ApiError("unavailable", `sandbox metrics unavailable (envd answered ${res.status})`);
+  const m = (await res.json()) as { ts: number; cpu_count: number; cpu_used_pct: number; mem_used: number; mem_total: number; mem_cache: number; disk_used: number; disk_total: number };
+  return {
+    timestamp: new Date(m.ts * 1000).toISOString(),
+    timestampUnix: m.ts,
+    cpuCount: m.cpu_count,
+    cpuUsedPct: m.cpu_used_pct,
+    memUsed: m.mem_used,
+    memTotal: m.mem_total,
+    memCache: m.mem_cache,
+    diskUsed: m.disk_used,
+    diskTotal: m.disk_total,
+  };
+}

@@ -1,0 +1,119 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Database } from "../db/schema.js";
+import { ApiError, nativeErrorBody } from "../errors.js";
+import { connectEnvd } from "../sandboxes/envd.js";
+import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
+import { resolveTeam } from "./auth.js";
+import { envdExecError } from "./native-routes.js";
+
+const EXEC_PATH = /^\/v1\/sandboxes\/([a-z0-9]+)\/exec$/;
+
+export interface ExecSocketOptions {
+  db: Kysely<Database>;
+  service: SandboxService;
+  logger: Logger;
+}
+
+/**
+ * Streaming exec over WebSocket at GET /v1/sandboxes/{id}/exec?cmd=…[&cwd&user&timeout].
+ * Server → client: {"type":"start","pid"}, {"type":"stdout"|"stderr","data":<base64>},
+ * {"type":"exit","exitCode","error"?}, {"type":"error","error":{code,message}}.
+ * Client → server: {"type":"stdin","data":<base64>}, {"type":"close_stdin"},
+ * {"type":"signal","signal":"SIGTERM"|"SIGKILL"}.
+ */
+export function createExecSocket(options: ExecSocketOptions) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+
+  function refuse(socket: Duplex, err: ApiError): void {
+    const text = JSON.stringify(nativeErrorBody(err));
+    socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  }
+
+  async function run(ws: WebSocket, sandboxId: string, params: URLSearchParams, teamHeaders: IncomingMessage["headers"]): Promise<void> {
+    const send = (m: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
+    const team = await resolveTeam(options.db, teamHeaders);
+    const row = await options.service.get(team, sandboxId);
+    const envd = connectEnvd(await options.service.address(row, ENVD_PORT), row.envd_access_token);
+    const abort = new AbortController();
+    let pid: number | undefined;
+    const early: Buffer[] = [];
+    const onMessage = (raw: Buffer) => {
+      let m: { type?: string; data?: string; signal?: string };
+      try {
+        m = JSON.parse(raw.toString("utf8")) as typeof m;
+      } catch {
+        send({ type: "error", error: { code: "invalid_argument", message: "messages must be JSON" } });
+        return;
+      }
+      if (pid === undefined) {
+        if (m.type === "stdin" && typeof m.data === "string") early.push(Buffer.from(m.data, "base64"));
+        return;
+      }
+      const p = pid;
+      const act =
+        m.type === "stdin" && typeof m.data === "string"
+          ? envd.sendStdin(p, Buffer.from(m.data, "base64"))
+          : m.type === "close_stdin"
+            ? envd.closeStdin(p)
+            : m.type === "signal"
+              ? envd.kill(p, m.signal === "SIGKILL" ? "SIGKILL" : "SIGTERM")
+              : Promise.reject(new ApiError("invalid_argument", `unknown message type '${m.type}'`));
+      act.catch((e: unknown) => send({ type: "error", error: nativeErrorBody(e instanceof ApiError ? e : envdExecError(e, 0)).error }));
+    };
+    ws.on("message", onMessage);
+    // The client going away ends the stream but, as with envd, leaves the process running until its timeout.
+    ws.on("close", () => abort.abort());
+    const cmd = params.get("cmd");
+    if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
+    const timeout = Number(params.get("timeout") ?? "0");
+    if (!Number.isInteger(timeout) || timeout < 0) throw new ApiError("invalid_argument", "timeout must be whole seconds");
+    const cwd = params.get("cwd");
+    const user = params.get("user");
+    const result = await envd.exec(
+      { cmd, timeoutMs: timeout * 1000, stdin: new Uint8Array(), ...(cwd ? { cwd } : {}), ...(user ? { user } : {}) },
+      {
+        onStart: (p) => {
+          pid = p;
+          send({ type: "start", pid: p });
+          for (const d of early.splice(0)) void envd.sendStdin(p, d).catch(() => undefined);
+        },
+        onStdout: (d) => send({ type: "stdout", data: Buffer.from(d).toString("base64") }),
+        onStderr: (d) => send({ type: "stderr", data: Buffer.from(d).toString("base64") }),
+      },
+      abort.signal,
+    );
+    send({ type: "exit", exitCode: result.exitCode, ...(result.error ? { error: result.error } : {}) });
+  }
+
+  return {
+    /** True when the request is ours to upgrade; the caller then leaves the socket alone. */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const url = new URL(req.url ?? "/", "http://api");
+      const match = EXEC_PATH.exec(url.pathname);
+      if (match === null) return false;
+      const sandboxId = match[1] as string;
+      // Authenticate before upgrading, so a bad key gets a plain 401 the client can read.
+      resolveTeam(options.db, req.headers).then(
+        () =>
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            run(ws, sandboxId, url.searchParams, req.headers)
+              .catch((e: unknown) => {
+                const err = e instanceof ApiError ? e : envdExecError(e, 0);
+                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", ...nativeErrorBody(err) }));
+              })
+              .finally(() => ws.close(1000));
+          }),
+        (e: unknown) => refuse(socket, e instanceof ApiError ? e : new ApiError("internal", "authentication failed")),
+      );
+      return true;
+    },
+    close(): void {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { invalid } from "../errors.js";
+
+/** Small readers for request bodies and queries: each names the field it rejects. */
+export type Fields = Record<string, unknown>;
+
+export function body(value: unknown): Fields {
+  if (value === undefined || value === null || value === "") return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw invalid("request body must be a JSON object");
+  return value as Fields;
+}
+
+export function optString(o: Fields, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw invalid(`${key} must be a string`);
+  return v;
+}
+
+export function optInt(o: Fields, key: string, min = 0): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min) throw invalid(`${key} must be an integer of at least ${min}`);
+  return n;
+}
+
+export function optBool(o: Fields, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw invalid(`${key} must be true or false`);
+  return v;
+}
+
+export function optStringMap(o: Fields, key: string): Record<string, string> | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) throw invalid(`${key} must be an object of strings`);
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v as Fields)) {
+    if (typeof x !== "string") throw invalid(`${key}.${k} must be a string`);
+    out[k] = x;
+  }
+  return out;
+}
+
+export function optStringList(o: Fields, key: string): string[] | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+  throw invalid(`${key} must be a list of strings`);
+}

@@ -1,0 +1,26 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ApiError, type ApiErrorCode } from "../errors.js";
+
+const byConnectCode: Partial<Record<Code, ApiErrorCode>> = {
+  [Code.NotFound]: "not_found",
+  [Code.InvalidArgument]: "invalid_argument",
+  [Code.FailedPrecondition]: "conflict",
+  [Code.ResourceExhausted]: "rate_limited",
+  [Code.Unavailable]: "unavailable",
+};
+
+/** A node failure as the caller should see it; the node's messages are written to be shown. */
+export function fromNodeError(err: unknown, fallback: ApiErrorCode = "internal"): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ConnectError) {
+    const code = byConnectCode[err.code];
+    if (code === "rate_limited") return new ApiError(code, err.rawMessage, { retryAfterSeconds: 1, cause: err });
+    if (code !== undefined) return new ApiError(code, err.rawMessage, { cause: err });
+    return new ApiError(fallback, fallback === "internal" ? "the node failed" : err.rawMessage, { cause: err });
+  }
+  return new ApiError(fallback, "the node failed", { cause: err });
+}
+
+export function isNodeNotFound(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.NotFound;
+}

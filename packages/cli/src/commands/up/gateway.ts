@@ -1,0 +1,67 @@
+import http from "node:http";
+import type { Duplex } from "node:stream";
+import { isSandboxRequest, type Proxy } from "@cove/proxy";
+import type { Api } from "@cove/api";
+
+export interface Gateway {
+  server: http.Server;
+  listen(port: number, host: string): Promise<{ host: string; port: number }>;
+  /** Stops accepting, lets requests in flight finish (up to graceMs), then cuts what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * One port for everything: requests that name a sandbox (routing headers or a
+ * `{port}-{id}.{domain}` host) go to the proxy, the rest to the api.
+ */
+export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string | undefined }): Gateway {
+  const { api, proxy, domain } = parts;
+  const tunnels = new Set<Duplex>();
+  const server = http.createServer((req, res) => {
+    if (proxy !== undefined && (api === undefined || isSandboxRequest(req, domain))) proxy.handle(req, res);
+    else if (api !== undefined) api.app.routing(req, res);
+  });
+  // Long streams (process output) must not be cut by Node's default request timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 65_000;
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    tunnels.add(socket);
+    socket.once("close", () => tunnels.delete(socket));
+    if (proxy !== undefined && (api === undefined || isSandboxRequest(req, domain))) proxy.handleUpgrade(req, socket, head);
+    else if (api === undefined || !api.handleUpgrade(req, socket, head)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+  });
+  return {
+    server,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const a = server.address();
+          resolve(typeof a === "object" && a !== null ? { host, port: a.port } : { host, port });
+        });
+      });
+    },
+    async close(graceMs = 5000) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        for (const t of tunnels) t.destroy();
+      }, graceMs);
+      timer.unref();
+      for (const t of tunnels) t.destroy();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The URL a client on this machine uses for an address we listen on. */
+export function publicUrl(host: string, port: number): string {
+  const h = host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
