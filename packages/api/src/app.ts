@@ -39,7 +39,7 @@ export interface Api {
 }
 
 // Reachable without a key: health, the OpenAPI document and its UI.
-const PUBLIC = /^\/(health|openapi\.(yaml|json)|docs(\/.*)?)(\?.*)?$/;
+const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?)(\?.*)?$/;
 
 /** The control plane as a Fastify app (not listening: the caller serves it, alone or beside the proxy). */
 export async function createApi(options: ApiOptions): Promise<Api> {
@@ -66,7 +66,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     let apiErr: ApiError;
     if (err instanceof ApiError) apiErr = err;
     else if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
-      apiErr = new ApiError(err.statusCode === 413 ? "invalid_argument" : "invalid_argument", err.message);
+      apiErr = new ApiError(err.statusCode === 413 ? "too_large" : "invalid_argument", err.message);
     } else {
       req.log.error({ err, url: req.url }, "request failed");
       apiErr = new ApiError("internal", "internal error");

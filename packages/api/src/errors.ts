@@ -6,6 +6,8 @@ export type ApiErrorCode =
   | "invalid_argument"
   | "conflict"
   | "rate_limited"
+  | "too_large"
+  | "storage_full"
   | "unavailable"
   | "sandbox_create_failed"
   | "internal";
@@ -17,6 +19,8 @@ const statusOf: Record<ApiErrorCode, number> = {
   invalid_argument: 400,
   conflict: 409,
   rate_limited: 429,
+  too_large: 413,
+  storage_full: 507,
   unavailable: 503,
   sandbox_create_failed: 500,
   internal: 500,

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { registerEnvdCommand } from "./commands/envd/run.js";
+import { registerKeysCommands } from "./commands/keys/register.js";
 import { registerNodeCommand } from "./commands/node/run.js";
+import { registerSandboxCommands } from "./commands/sandbox/register.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
+import { registerTemplateList } from "./commands/template/list.js";
 import { registerUpCommands } from "./commands/up/run.js";
 
 /** Builds the `cove` program. Commands return or throw; errors are printed once, here. */
@@ -14,6 +17,10 @@ export function createProgram(): Command {
   registerEnvdCommand(program);
   registerNodeCommand(program);
   registerTemplateCommands(program);
+  const template = program.commands.find((c) => c.name() === "template");
+  if (template) registerTemplateList(template);
+  registerSandboxCommands(program);
+  registerKeysCommands(program);
   return program;
 }
 

@@ -151,8 +151,12 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     if (ids.length > 100) throw invalid("at most 100 sandbox_ids");
     const sandboxes: Record<string, unknown> = {};
     for (const id of ids) {
-      const row = await service.get(team, id).catch(() => undefined);
-      if (row?.state === "running") sandboxes[id] = await envdMetric(row, await service.address(row, ENVD_PORT)).catch(() => undefined);
+      // One sandbox the node lost (or that is paused) must not fail the whole batch.
+      const metric = await service
+        .get(team, id)
+        .then(async (row) => (row.state === "running" ? envdMetric(row, await service.address(row, ENVD_PORT)) : undefined))
+        .catch(() => undefined);
+      if (metric !== undefined) sandboxes[id] = metric;
     }
     return { sandboxes };
   });

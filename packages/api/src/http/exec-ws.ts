@@ -40,7 +40,23 @@ export function createExecSocket(options: ExecSocketOptions) {
     const envd = connectEnvd(await options.service.address(row, ENVD_PORT), row.envd_access_token);
     const abort = new AbortController();
     let pid: number | undefined;
-    const early: Buffer[] = [];
+    let ended = false;
+    // Messages that arrive before the process has a pid wait for it, in order.
+    const early: { type?: string; data?: string; signal?: string }[] = [];
+    const act = (p: number, m: { type?: string; data?: string; signal?: string }) =>
+      (m.type === "stdin" && typeof m.data === "string"
+        ? envd.sendStdin(p, Buffer.from(m.data, "base64"))
+        : m.type === "close_stdin"
+          ? envd.closeStdin(p)
+          : m.type === "signal"
+            ? envd.kill(p, m.signal === "SIGKILL" ? "SIGKILL" : "SIGTERM")
+            : Promise.reject(new ApiError("invalid_argument", `unknown message type '${m.type}'`))
+      ).then(
+        () => undefined,
+        (e: unknown) => void send({ type: "error", error: nativeErrorBody(e instanceof ApiError ? e : envdExecError(e, 0)).error }),
+      );
+    // One at a time, so stdin chunks keep their order.
+    let queue = Promise.resolve();
     const onMessage = (raw: Buffer) => {
       let m: { type?: string; data?: string; signal?: string };
       try {
@@ -49,24 +65,18 @@ export function createExecSocket(options: ExecSocketOptions) {
         send({ type: "error", error: { code: "invalid_argument", message: "messages must be JSON" } });
         return;
       }
-      if (pid === undefined) {
-        if (m.type === "stdin" && typeof m.data === "string") early.push(Buffer.from(m.data, "base64"));
-        return;
+      if (pid === undefined) early.push(m);
+      else {
+        const p = pid;
+        queue = queue.then(() => act(p, m));
       }
-      const p = pid;
-      const act =
-        m.type === "stdin" && typeof m.data === "string"
-          ? envd.sendStdin(p, Buffer.from(m.data, "base64"))
-          : m.type === "close_stdin"
-            ? envd.closeStdin(p)
-            : m.type === "signal"
-              ? envd.kill(p, m.signal === "SIGKILL" ? "SIGKILL" : "SIGTERM")
-              : Promise.reject(new ApiError("invalid_argument", `unknown message type '${m.type}'`));
-      act.catch((e: unknown) => send({ type: "error", error: nativeErrorBody(e instanceof ApiError ? e : envdExecError(e, 0)).error }));
     };
     ws.on("message", onMessage);
-    // The client going away ends the stream but, as with envd, leaves the process running until its timeout.
-    ws.on("close", () => abort.abort());
+    // An interactive exec belongs to its socket: when the client goes away, so does the process.
+    ws.on("close", () => {
+      if (!ended && pid !== undefined) void envd.kill(pid, "SIGKILL").catch(() => undefined);
+      abort.abort();
+    });
     const cmd = params.get("cmd");
     if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
     const timeout = Number(params.get("timeout") ?? "0");
@@ -74,18 +84,19 @@ export function createExecSocket(options: ExecSocketOptions) {
     const cwd = params.get("cwd");
     const user = params.get("user");
     const result = await envd.exec(
-      { cmd, timeoutMs: timeout * 1000, stdin: new Uint8Array(), ...(cwd ? { cwd } : {}), ...(user ? { user } : {}) },
+      { cmd, timeoutMs: timeout * 1000, openStdin: true, ...(cwd ? { cwd } : {}), ...(user ? { user } : {}) },
       {
         onStart: (p) => {
           pid = p;
           send({ type: "start", pid: p });
-          for (const d of early.splice(0)) void envd.sendStdin(p, d).catch(() => undefined);
+          for (const m of early.splice(0)) queue = queue.then(() => act(p, m));
         },
         onStdout: (d) => send({ type: "stdout", data: Buffer.from(d).toString("base64") }),
         onStderr: (d) => send({ type: "stderr", data: Buffer.from(d).toString("base64") }),
       },
       abort.signal,
     );
+    ended = true;
     send({ type: "exit", exitCode: result.exitCode, ...(result.error ? { error: result.error } : {}) });
   }
 

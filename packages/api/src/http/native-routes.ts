@@ -49,13 +49,16 @@ export function encodeOutput(name: "stdout" | "stderr", data: Buffer): Record<st
 export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutesOptions): void {
   const { db, service, node } = options;
 
-  // Uploads arrive as raw bytes; hand the stream to the route untouched.
-  app.addContentTypeParser("application/octet-stream", (_req, payload, done) => done(null, payload));
+  // Uploads arrive as raw bytes under whatever type curl picked (--data-binary says form-urlencoded):
+  // every type without a parser of its own reaches the route as the untouched stream.
+  app.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
 
   app.post("/v1/sandboxes", async (req, reply) => {
     const b = body(req.body);
+    const templateId = optString(b, "template") ?? "base";
+    if (templateId === "") throw invalid("template must not be empty");
     const row = await service.create(requireTeam(req), {
-      templateId: optString(b, "template") ?? "base",
+      templateId,
       timeoutSeconds: optInt(b, "timeout") ?? 300,
       metadata: optStringMap(b, "metadata") ?? {},
       envVars: optStringMap(b, "envs") ?? {},
@@ -174,7 +177,11 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const path = optString(q, "path");
     if (!path) throw invalid("path is required");
     const envd = await envdOf(req);
-    const data = req.body instanceof Readable ? req.body : Buffer.from(typeof req.body === "string" ? req.body : JSON.stringify(req.body ?? ""));
+    // JSON and text bodies were parsed by their own parsers; anything else is the raw stream.
+    if (req.body !== undefined && !(req.body instanceof Readable) && typeof req.body !== "string") {
+      throw invalid("send the file's bytes as the body (content-type application/octet-stream), not JSON");
+    }
+    const data = req.body instanceof Readable ? req.body : Buffer.from(req.body ?? "");
     await envd.writeFile(path, data as AsyncIterable<Uint8Array>, optString(q, "user"));
     return reply.code(201).send({ path });
   });

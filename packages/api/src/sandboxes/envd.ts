@@ -11,7 +11,10 @@ export interface ExecRequest {
   user?: string;
   /** Killed after this long (ms); 0 means no limit. */
   timeoutMs: number;
+  /** Sent once the process starts, then stdin is closed. */
   stdin?: Uint8Array;
+  /** Keep stdin open for sendStdin (streaming callers); ignored when `stdin` is given. */
+  openStdin?: boolean;
 }
 
 export interface ExecEvents {
@@ -64,7 +67,7 @@ export function connectEnvd(address: string, accessToken: string | null): EnvdSe
       const stream = client.start(
         {
           process: { cmd: "/bin/bash", args: ["-l", "-c", req.cmd], envs: req.envs ?? {}, ...(req.cwd ? { cwd: req.cwd } : {}) },
-          stdin: req.stdin !== undefined,
+          stdin: req.stdin !== undefined || req.openStdin === true,
         },
         { headers: userHeader(req.user), ...(req.timeoutMs > 0 ? { timeoutMs: req.timeoutMs } : {}), ...(signal ? { signal } : {}) },
       );
@@ -83,7 +86,9 @@ export function connectEnvd(address: string, accessToken: string | null): EnvdSe
           if (out.case === "stdout") events.onStdout?.(out.value);
           else if (out.case === "stderr") events.onStderr?.(out.value);
         } else if (e?.case === "end") {
-          return { pid, exitCode: e.value.exitCode, ...(e.value.error ? { error: e.value.error } : {}) };
+          // envd words a plain non-zero exit as an error too; the exit code already says it.
+          const error = e.value.error && !/^exit status \d+$/.test(e.value.error) ? e.value.error : undefined;
+          return { pid, exitCode: e.value.exitCode, ...(error ? { error } : {}) };
         }
       }
       throw new ApiError("unavailable", "the process stream ended without an exit code");
@@ -123,6 +128,6 @@ export function envdFileError(status: number, text: string, path: string): ApiEr
   if (status === 404) return new ApiError("not_found", `file '${path}' not found`);
   if (status === 400) return new ApiError("invalid_argument", message || "bad file request");
   if (status === 401 || status === 403) return new ApiError("forbidden", message || "not allowed");
-  if (status === 507) return new ApiError("rate_limited", message || "sandbox disk is full");
+  if (status === 507) return new ApiError("storage_full", message || "sandbox disk is full");
   return new ApiError("unavailable", `envd answered ${status}: ${message}`);
 }

@@ -51,13 +51,15 @@ export function createSandboxStore(db: Kysely<Database>) {
     },
 
     async list(teamId: string, q: ListQuery): Promise<{ rows: SandboxRow[]; more: boolean; totalRunning: number }> {
-      let query = db.selectFrom("sandboxes").selectAll().where("team_id", "=", teamId).where("state", "in", q.states);
+      let query = db.selectFrom("sandboxes").selectAll().where("team_id", "=", teamId).where("state", "in", ACTIVE);
       if (q.metadata !== undefined && Object.keys(q.metadata).length > 0) {
         query = query.where(sql<boolean>`metadata @> ${JSON.stringify(q.metadata)}::jsonb`);
       }
       if (q.startedAfter !== undefined) query = query.where("started_at", ">", q.startedAfter);
       if (q.template !== undefined) query = query.where("template_id", "=", q.template);
+      // X-Total-Running counts running matches whatever the state filter says.
       const filtered = query;
+      query = query.where("state", "in", q.states);
       if (q.after !== undefined) {
         const { startedAt, sandboxId } = q.after;
         query =

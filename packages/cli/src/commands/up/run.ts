@@ -77,19 +77,25 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function shutdown(steps: [string, () => Promise<unknown>][], log: Logger): Promise<void> {
+/** Runs every step even when one fails; reports how long each took (a slow shutdown should say where). */
+async function shutdown(steps: [string, () => Promise<unknown>][], log: Logger): Promise<string> {
+  const took: string[] = [];
   for (const [what, step] of steps) {
+    const started = Date.now();
     try {
       await step();
     } catch (err) {
       log.error({ err }, `shutdown: ${what} failed`);
     }
+    took.push(`${what} ${Date.now() - started} ms`);
   }
   log.flush();
+  return took.join(", ");
 }
 
-function logger(level: string, svc: string): Logger {
-  return pino({ level, base: { svc } }, pino.destination({ dest: 2, sync: false }));
+/** Logs go to stderr (stdout carries the export lines); children name their part with `svc`. */
+function logger(level: string, svc?: string): Logger {
+  return pino({ level, base: svc ? { svc } : {} }, pino.destination({ dest: 2, sync: false }));
 }
 
 export function registerUpCommands(program: Command): void {
@@ -112,7 +118,7 @@ export function registerUpCommands(program: Command): void {
         process.env,
         { envdRuntimeDir: defaultEnvdRuntimeDir() },
       );
-      const log = logger(apiConfig.logLevel, "cove");
+      const log = logger(apiConfig.logLevel);
       say(`cove up: data dir ${apiConfig.dataDir}`);
 
       if (!(await readManifest(join(nodeConfig.templatesDir, "base"))) && nodeConfig.templatesDir === join(nodeConfig.dataDir, "templates")) {
@@ -157,8 +163,7 @@ export function registerUpCommands(program: Command): void {
       const signal = await untilSignal();
       say(`cove up: ${signal}, shutting down (${flags.killOnExit ? "killing" : "keeping"} sandboxes)`);
       steps.push(...closeSteps(gateway, api, proxy, db, node, flags.killOnExit ?? false));
-      await shutdown(steps, log);
-      say("cove up: stopped");
+      say(`cove up: stopped (${await shutdown(steps, log)})`);
     });
 
   program

@@ -1,0 +1,31 @@
+import type { Command } from "commander";
+import { createNativeClient, loadClientConfig, withConnectionOptions, type ConnectionFlags } from "../../client.js";
+import { formatTime, printJson, printTable } from "../../output.js";
+
+interface TemplateRecord {
+  id: string;
+  builtAt: string | null;
+  cpuCount: number;
+  memoryMB: number;
+  diskMB: number;
+}
+
+interface ListFlags extends ConnectionFlags {
+  json: boolean;
+}
+
+/** `cove template list`: the templates built on the server's node (not the local data dir). */
+export function registerTemplateList(template: Command): void {
+  withConnectionOptions(
+    template.command("list").alias("ls").description("list the templates a Cove server can start sandboxes from").option("--json", "print JSON", false),
+  ).action(async (flags: ListFlags) => {
+    const api = createNativeClient(loadClientConfig(flags, process.env));
+    const { templates } = await api.get<{ templates: TemplateRecord[] }>("/v1/templates");
+    if (flags.json) return printJson(process.stdout, templates);
+    printTable(
+      process.stdout,
+      ["ID", "BUILT", "CPUS", "MEMORY MB", "DISK MB"],
+      templates.map((t) => [t.id, formatTime(t.builtAt), String(t.cpuCount), String(t.memoryMB), String(t.diskMB)]),
+    );
+  });
+}

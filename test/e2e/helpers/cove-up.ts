@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
+/** Built once by the node suites (or `cove template build base --data-dir /var/tmp/cove-test`). */
+export const testTemplatesDir = "/var/tmp/cove-test/templates";
+
+export interface CoveUp {
+  proc: ChildProcess;
+  url: string;
+  apiKey: string;
+  /** E2B_API_URL, E2B_SANDBOX_URL and E2B_API_KEY as printed. */
+  exports: Record<string, string>;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then the exit code (SIGKILL after timeoutMs, which fails the caller). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export interface CoveUpOptions {
+  dataDir: string;
+  /** Network prefix and CIDR no other suite uses. */
+  prefix: string;
+  cidr: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts `cove up --port 0` as a user would and waits for the three export lines. */
+export async function startCoveUp(options: CoveUpOptions): Promise<CoveUp> {
+  const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", "up", "--port", "0", "--data-dir", options.dataDir, "--pool-size", "1", ...(options.args ?? [])], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      COVE_TEMPLATES_DIR: testTemplatesDir,
+      COVE_NETWORK_PREFIX: options.prefix,
+      COVE_SANDBOX_CIDR: options.cidr,
+      COVE_SANDBOX_DNS: "127.0.0.1",
+      COVE_LOG_LEVEL: "warn",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exports = await new Promise<Record<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cove up did not get ready in 180 s:\n${err}`)), 180_000);
+    const check = () => {
+      const found = Object.fromEntries([...out.matchAll(/^export (E2B_[A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+      if (found.E2B_API_URL && found.E2B_SANDBOX_URL && found.E2B_API_KEY) {
+        clearTimeout(timer);
+        proc.stdout!.off("data", check);
+        resolve(found as Record<string, string>);
+      }
+    };
+    proc.stdout!.on("data", check);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cove up exited (${code}) before it was ready:\n${err}`));
+    });
+  });
+  return {
+    proc,
+    url: exports.E2B_API_URL as string,
+    apiKey: exports.E2B_API_KEY as string,
+    exports,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(timeoutMs = 60_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      const exited = once(proc, "exit");
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** A fresh database on the Postgres server in COVE_TEST_DATABASE_URL, dropped by the returned function. */
+export async function createTestDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const pg = (await import("pg")).default;
+  const name = `cove_e2e_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
