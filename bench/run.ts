@@ -4,6 +4,7 @@
 const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   envd: () => import("./envd.js"),
   node: () => import("./node.js"),
+  e2e: () => import("./e2e.js"),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Sandbox as NodeSandbox } from "@cove/protocol/nodeapi";
 import { SandboxState } from "@cove/protocol/nodeapi";
@@ -308,6 +308,29 @@ export function createSandboxService(options: SandboxServiceOptions) {
       await store.update(sandboxId, s ? applyNode(s) : { state: "paused" });
       // Pauses the api asked for already have their event.
       if (wasRunning && reason !== "request") await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason, at });
+    },
+
+    /**
+     * The sandbox a signed file URL belongs to (spec 2.5). Such URLs carry no sandbox id
+     * when clients use one gateway URL, but only the holder of a sandbox's envd token can
+     * sign, so the one whose token reproduces the signature is the target. envd checks the
+     * signature (and its expiry) again; this only routes.
+     */
+    async findBySignedUrl(url: URL, method: string): Promise<string | undefined> {
+      const signature = url.searchParams.get("signature");
+      if (!signature?.startsWith("v1_")) return undefined;
+      const operation = method === "GET" || method === "HEAD" ? "read" : "write";
+      const path = url.searchParams.get("path") ?? "";
+      const user = url.searchParams.get("username") ?? "";
+      const expiration = url.searchParams.get("signature_expiration");
+      const wanted = Buffer.from(signature);
+      for (const row of await store.listActive()) {
+        if (!row.envd_access_token) continue;
+        const raw = [path, operation, user, row.envd_access_token, ...(expiration ? [expiration] : [])].join(":");
+        const candidate = Buffer.from(`v1_${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`);
+        if (candidate.length === wanted.length && timingSafeEqual(candidate, wanted)) return row.sandbox_id;
+      }
+      return undefined;
     },
 
     /** Creates in flight (not yet recorded): the reconciler must not take them for orphans. */

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runEnvd } from "@cove/envd";
 
 export function registerEnvdCommand(program: Command): void {
   program
@@ -13,6 +12,7 @@ export function registerEnvdCommand(program: Command): void {
     .option("--default-workdir <dir>", "working directory for processes that name none")
     .option("--log-level <level>", "pino log level", "info")
     .action(async (opts: Record<string, string | undefined>) => {
+      const { runEnvd } = await import("@cove/envd");
       await runEnvd({
         port: opts.port,
         host: opts.host,

@@ -2,7 +2,6 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { pino } from "pino";
-import { buildBaseTemplate, loadNodeConfig, readManifest, startNode } from "@cove/node";
 import { createProgressPrinter } from "../template/build.js";
 
 /** The portable envd runtime that `npm run build` puts beside the envd package. */
@@ -23,6 +22,8 @@ export function registerNodeCommand(program: Command): void {
     .option("--log-level <level>", "pino log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)
     .action(async (opts: { dataDir?: string; listen?: string; runtime?: string; poolSize?: string; envdRuntime?: string; logLevel?: string; killOnExit: boolean }) => {
+      // Loaded here, not at the top: every other command would pay for the node's modules.
+      const { buildBaseTemplate, loadNodeConfig, readManifest, startNode } = await import("@cove/node");
       const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
       const log = pino({ level: config.logLevel, base: { svc: "node" } }, pino.destination({ dest: 2, sync: false }));
       const out = (line: string) => process.stdout.write(`${line}\n`);

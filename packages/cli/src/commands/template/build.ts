@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { buildBaseTemplate, type BuildProgress } from "@cove/node";
+import type { BuildProgress } from "@cove/node";
 
 /** Where Cove keeps its state unless told otherwise. */
 export function defaultDataDir(): string {
@@ -18,6 +18,7 @@ export function registerTemplateCommands(program: Command): void {
     .option("--mirror <url>", "Debian mirror (default: the one apt uses on this machine)")
     .action(async (name: string, opts: { dataDir: string; force: boolean; mirror?: string }) => {
       if (name !== "base") throw new Error(`unknown template '${name}': only 'base' can be built so far`);
+      const { buildBaseTemplate } = await import("@cove/node");
       const started = Date.now();
       const show = createProgressPrinter(process.stderr);
       const result = await buildBaseTemplate({

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { isSandboxRequest, type Proxy } from "@cove/proxy";
+import { ENVD_PORT, isSandboxRequest, SANDBOX_ID_HEADER, SANDBOX_PORT_HEADER, type Proxy } from "@cove/proxy";
 import type { Api } from "@cove/api";
 
 export interface Gateway {
@@ -19,7 +19,18 @@ export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string
   const tunnels = new Set<Duplex>();
   const server = http.createServer((req, res) => {
     if (proxy !== undefined && (api === undefined || isSandboxRequest(req, domain))) proxy.handle(req, res);
-    else if (api !== undefined) api.app.routing(req, res);
+    else if (proxy !== undefined && api !== undefined && isSignedFileUrl(req)) {
+      // SDK download/upload URLs name no sandbox (spec 1.6 (b)); the signature does.
+      api.service.findBySignedUrl(new URL(req.url ?? "/", "http://gateway"), req.method ?? "GET").then(
+        (sandboxId) => {
+          if (sandboxId === undefined) return api.app.routing(req, res);
+          req.headers[SANDBOX_ID_HEADER] = sandboxId;
+          req.headers[SANDBOX_PORT_HEADER] = String(ENVD_PORT);
+          proxy.handle(req, res);
+        },
+        () => api.app.routing(req, res),
+      );
+    } else if (api !== undefined) api.app.routing(req, res);
   });
   // Long streams (process output) must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
@@ -45,7 +56,7 @@ export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string
         });
       });
     },
-    async close(graceMs = 5000) {
+    async close(graceMs = 2000) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const timer = setTimeout(() => {
@@ -58,6 +69,11 @@ export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string
       clearTimeout(timer);
     },
   };
+}
+
+function isSignedFileUrl(req: http.IncomingMessage): boolean {
+  const url = req.url ?? "";
+  return url.startsWith("/files?") && url.includes("signature=");
 }
 
 /** The URL a client on this machine uses for an address we listen on. */
