@@ -109,6 +109,21 @@ for (const target of targets) {
       assert.deepEqual(names, ["a.txt", "b.bin"]);
       assert.equal(await sbx.files.exists("/home/user/dir/none"), false);
       assert.equal((await sbx.commands.run("wc -c < /home/user/dir/b.bin")).stdout.trim(), "256");
+
+      // Signed URLs carry no sandbox id through one gateway URL; the gateway finds it by signature.
+      const down = await fetch(await sbx.downloadUrl("/home/user/dir/a.txt"));
+      assert.equal(down.status, 200);
+      assert.equal(await down.text(), "alpha");
+      const form = new FormData();
+      form.append("file", new Blob(["via signed url"]), "/home/user/dir/c.txt");
+      const upload = await fetch(await sbx.uploadUrl("/home/user/dir/c.txt"), { method: "POST", body: form });
+      assert.equal(upload.status, 200);
+      assert.equal(await sbx.files.read("/home/user/dir/c.txt"), "via signed url");
+      const expiring = await sbx.downloadUrl("/home/user/dir/a.txt", { useSignatureExpiration: 60 });
+      assert.equal((await fetch(expiring)).status, 200);
+      const forged = new URL(await sbx.downloadUrl("/home/user/dir/a.txt"));
+      forged.searchParams.set("path", "/etc/shadow");
+      assert.notEqual((await fetch(forged)).status, 200, "a signature does not carry over to another path");
       await sbx.kill();
     });
 
