@@ -5,8 +5,9 @@
 # - procps, vim: full-screen programs in the PTY tests; util-linux: unshare/chroot
 # - debootstrap: the base template; crun, runc, tini: container sandboxes
 # - iproute2, nftables: sandbox netns, veths and firewall; e2fsprogs, mount: per-sandbox disks (mkfs.ext4, losetup)
+# - jq: the README's curl example
 set -euo pipefail
-packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount)
+packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

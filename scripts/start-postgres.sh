@@ -5,6 +5,7 @@
 set -euo pipefail
 
 if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
 fi
 version=$(ls /usr/lib/postgresql | sort -V | tail -1)

@@ -225,6 +225,24 @@ for (const target of targets) {
       await assert.rejects(Sandbox.connect(sbx.sandboxId, opts()), SandboxNotFoundError);
     });
 
+    it("auto-pauses at the deadline and auto-resumes on traffic", async () => {
+      const sbx = await create({ timeoutMs: 3000, lifecycle: { onTimeout: "pause", autoResume: true } });
+      const info = await sbx.getInfo();
+      assert.deepEqual(info.lifecycle, { onTimeout: "pause", autoResume: true });
+      let state = "running";
+      for (let i = 0; i < 100 && state === "running"; i++) {
+        await sleep(200);
+        state = (await sbx.getInfo()).state;
+      }
+      assert.equal(state, "paused", "paused (not killed) at its timeout");
+      // Plain envd traffic through the gateway wakes it.
+      assert.equal((await sbx.commands.run("echo woke")).stdout, "woke\n");
+      assert.equal((await sbx.getInfo()).state, "running");
+      const lines = ((await api(`/sandboxes/${sbx.sandboxId}/logs`)).json().logs as { line: string }[]).map((l) => l.line);
+      assert.deepEqual(lines, ["sandbox created", "sandbox paused (timeout)", "sandbox resumed (request) traffic"]);
+      await sbx.kill();
+    });
+
     it("keeps teams apart and enforces a team's concurrent-sandbox limit with 429", async () => {
       const made = await api("/v1/teams", { method: "POST", body: JSON.stringify({ name: "team-b", sandboxLimit: 2 }) });
       assert.equal(made.status, 201);

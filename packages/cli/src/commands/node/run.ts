@@ -43,9 +43,16 @@ export function registerNodeCommand(program: Command): void {
       out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplate}`);
       out(`cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`);
       out("cove node: ready");
+      // Run by `cove up` (an IPC channel): report readiness there, and stop when the parent goes away.
+      if (process.send !== undefined) {
+        process.send({ type: "ready", host: node.address.host, port: node.address.port, secret: node.secret, recovered: node.recovery.adopted.length, runtime: node.runtime, cgroupMode: node.cgroupMode });
+      }
 
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
+          if (stopping) return;
+          stopping = true;
           out(`cove node: ${signal}, shutting down (${opts.killOnExit ? "killing" : "keeping"} sandboxes)`);
           node.close({ killAll: opts.killOnExit }).then(resolve, (err: unknown) => {
             log.error({ err }, "shutdown failed");
@@ -54,7 +61,9 @@ export function registerNodeCommand(program: Command): void {
         };
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
+        process.once("disconnect", () => stop("SIGTERM"));
       });
       log.flush();
+      process.disconnect?.();
     });
 }

@@ -16,13 +16,14 @@ import {
   type ApiConfig,
   type Database,
 } from "@cove/api";
-import { buildBaseTemplate, loadNodeConfig, readManifest, startNode, type RunningNode } from "@cove/node";
+import { buildBaseTemplate, loadNodeConfig, readManifest } from "@cove/node";
 import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client";
 import { createProxy, type Proxy } from "@cove/proxy";
 import type { Kysely } from "kysely";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
 import { createProgressPrinter } from "../template/build.js";
 import { createGateway, publicUrl, type Gateway } from "./gateway.js";
+import { startNodeChild, type NodeChild } from "./node-child.js";
 
 export interface ServeFlags {
   port?: string;
@@ -103,14 +104,13 @@ function closeSteps(
   api: Api | undefined,
   proxy: Proxy | undefined,
   db: Kysely<Database> | undefined,
-  node: RunningNode | undefined,
-  killAll: boolean,
+  node: NodeChild | undefined,
 ): [string, () => Promise<unknown>][] {
   return [
     ["gateway", async () => gateway?.close()],
     ["proxy", async () => proxy?.close()],
     ["api", async () => api?.close()],
-    ["node", async () => node?.close({ killAll })],
+    ["node", async () => node?.stop()],
     ["database", async () => db?.destroy()],
   ];
 }
@@ -132,7 +132,16 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     show.done();
   }
 
-  const node: RunningNode = await startNode(nodeConfig, log.child({ svc: "node" }));
+  // The node's own config is validated here too, so a bad flag fails before anything starts.
+  const node = await startNodeChild({
+    dataDir: nodeConfig.dataDir,
+    poolSize: flags.poolSize,
+    runtime: flags.runtime,
+    logLevel: apiConfig.logLevel,
+    killOnExit: flags.killOnExit ?? false,
+    port: nodeConfig.listenPort,
+    logger: log.child({ svc: "up" }),
+  });
   const steps: [string, () => Promise<unknown>][] = [];
   let gateway: Gateway | undefined;
   let api: Api | undefined;
@@ -140,12 +149,12 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   let db: Kysely<Database> | undefined;
   try {
     say(
-      `cove up: node ready (${node.runtime}, cgroups ${node.cgroupMode}; re-adopted ${node.recovery.adopted.length} sandbox(es); node API http://${node.address.host}:${node.address.port})`,
+      `cove up: node ready (${node.ready.runtime}, cgroups ${node.ready.cgroupMode}; re-adopted ${node.ready.recovered} sandbox(es); node API http://${node.ready.host}:${node.ready.port})`,
     );
     db = openDatabase(apiConfig);
     await migrate(db);
     const admin = await adminKey(db, apiConfig.dataDir);
-    const nodeClient = createNodeClient({ baseUrl: `http://${node.address.host}:${node.address.port}`, secret: node.secret });
+    const nodeClient = createNodeClient({ baseUrl: `http://${node.ready.host}:${node.ready.port}`, secret: node.ready.secret });
     api = await createApi({
       db,
       node: nodeClient,
@@ -163,12 +172,12 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     say(`cove up: ready on ${url} (API reference at ${url}/docs); Ctrl-C stops ${flags.killOnExit ? "and kills sandboxes" : "and keeps sandboxes"}`);
     process.stdout.write(`export E2B_API_URL=${url}\nexport E2B_SANDBOX_URL=${url}\nexport E2B_API_KEY=${admin.key}\n`);
   } catch (err) {
-    await shutdown(closeSteps(gateway, api, proxy, db, node, true), log);
+    await shutdown(closeSteps(gateway, api, proxy, db, node), log);
     throw err;
   }
   const signal = await untilSignal();
   say(`cove up: ${signal}, shutting down (${flags.killOnExit ? "killing" : "keeping"} sandboxes)`);
-  steps.push(...closeSteps(gateway, api, proxy, db, node, flags.killOnExit ?? false));
+  steps.push(...closeSteps(gateway, api, proxy, db, node));
   say(`cove up: stopped (${await shutdown(steps, log)})`);
   // Everything is closed; a keep-alive socket or timer some library still holds must not
   // keep the process up (seen: up to a minute after a long test run).
@@ -188,7 +197,7 @@ export async function apiCommand(flags: ServeFlags): Promise<void> {
   say(`cove api: ready on ${publicUrl(at.host, at.port)} (node ${config.nodeUrl})`);
   process.stdout.write(`export E2B_API_URL=${publicUrl(at.host, at.port)}\nexport E2B_API_KEY=${admin.key}\n`);
   await untilSignal();
-  await shutdown(closeSteps(gateway, api, undefined, db, undefined, false), log);
+  await shutdown(closeSteps(gateway, api, undefined, db, undefined), log);
 }
 
 export async function proxyCommand(flags: ServeFlags): Promise<void> {
@@ -207,5 +216,5 @@ export async function proxyCommand(flags: ServeFlags): Promise<void> {
   say(`cove proxy: ready on ${publicUrl(at.host, at.port)}`);
   process.stdout.write(`export E2B_SANDBOX_URL=${publicUrl(at.host, at.port)}\n`);
   await untilSignal();
-  await shutdown(closeSteps(gateway, undefined, proxy, db, undefined, false), log);
+  await shutdown(closeSteps(gateway, undefined, proxy, db, undefined), log);
 }
