@@ -40,8 +40,46 @@ export interface SandboxServiceOptions {
  * the team's record. Whoever causes a lifecycle change writes its event; the
  * event sync writes the ones the node causes itself (timeouts, errors).
  */
+/** How long the proxy may reuse a route; every state change through this service drops it at once. */
+const ROUTE_TTL_MS = 5000;
+
+type CachedRoute = { address: string; state: string; trafficAccessToken?: string };
+
 export function createSandboxService(options: SandboxServiceOptions) {
-  const { store, node, logger } = options;
+  const { node, logger } = options;
+  // Per-request lookups (a database read and a node RPC) would halve the proxy's throughput.
+  const routes = new Map<string, { gen: number; ports: Map<number, { route: CachedRoute; expires: number }> }>();
+  let generation = 0;
+  const invalidate = (sandboxId: string) => routes.set(sandboxId, { gen: ++generation, ports: new Map() });
+  // Every state change goes through update or markKilled: both drop the sandbox's routes, before and after.
+  const store: SandboxStore = {
+    ...options.store,
+    async update(sandboxId, fields) {
+      invalidate(sandboxId);
+      await options.store.update(sandboxId, fields);
+      invalidate(sandboxId);
+    },
+    async markKilled(sandboxId, at) {
+      invalidate(sandboxId);
+      const changed = await options.store.markKilled(sandboxId, at);
+      routes.delete(sandboxId);
+      return changed;
+    },
+  };
+
+  async function lookupRoute(sandboxId: string, port: number): Promise<CachedRoute | undefined> {
+    const row = await store.getActive(sandboxId);
+    if (row === undefined) return undefined;
+    let res;
+    try {
+      res = await node.resolveRoute({ sandboxId, port });
+    } catch (err) {
+      if (isNodeNotFound(err)) return undefined;
+      throw err;
+    }
+    const state = res.state === SandboxState.RUNNING ? "running" : res.state === SandboxState.PAUSED ? "paused" : "stopped";
+    return { address: res.address, state, ...(row.traffic_access_token ? { trafficAccessToken: row.traffic_access_token } : {}) };
+  }
   // Creates admitted but not yet recorded, per team; counted against the limit.
   const pending = new Map<string, number>();
   // Admission runs one at a time per team so two creates cannot both take the last slot.
@@ -260,18 +298,18 @@ export function createSandboxService(options: SandboxServiceOptions) {
     },
 
     /** For the proxy: the route plus the sandbox's traffic token; undefined when unknown. */
-    async route(sandboxId: string, port: number): Promise<{ address: string; state: string; trafficAccessToken?: string } | undefined> {
-      const row = await store.getActive(sandboxId);
-      if (row === undefined) return undefined;
-      let res;
-      try {
-        res = await node.resolveRoute({ sandboxId, port });
-      } catch (err) {
-        if (isNodeNotFound(err)) return undefined;
-        throw err;
+    async route(sandboxId: string, port: number): Promise<CachedRoute | undefined> {
+      const cached = routes.get(sandboxId)?.ports.get(port);
+      if (cached !== undefined && cached.expires > Date.now()) return cached.route;
+      const gen = routes.get(sandboxId)?.gen ?? 0;
+      const route = await lookupRoute(sandboxId, port);
+      // Only running routes are cached, and only if no state change happened meanwhile.
+      if (route?.state === "running" && (routes.get(sandboxId)?.gen ?? 0) === gen) {
+        let entry = routes.get(sandboxId);
+        if (entry === undefined) routes.set(sandboxId, (entry = { gen, ports: new Map() }));
+        entry.ports.set(port, { route, expires: Date.now() + ROUTE_TTL_MS });
       }
-      const state = res.state === SandboxState.RUNNING ? "running" : res.state === SandboxState.PAUSED ? "paused" : "stopped";
-      return { address: res.address, state, ...(row.traffic_access_token ? { trafficAccessToken: row.traffic_access_token } : {}) };
+      return route;
     },
 
     /** For the proxy: traffic reached a paused sandbox; resume it if it asked for that. */
