@@ -10,6 +10,7 @@
 //     through the gateway and straight to the sandbox's envd (the baseline).
 // The ratios say what the api + proxy cost on top of the node. Run as root.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -112,7 +113,8 @@ export async function run(argv: string[]): Promise<void> {
       for (let i = 0; i < runs; i++) {
         await sleep(POOL_SETTLE_MS);
         let t = performance.now();
-        const res = await u.node.createSandbox({ templateId: "base", timeoutMs: 600_000 });
+        // What the api asks of the node for an SDK create: an envd token set at hand-out.
+        const res = await u.node.createSandbox({ templateId: "base", timeoutMs: 600_000, envdAccessToken: randomBytes(24).toString("hex") });
         r.node.push(performance.now() - t);
         await u.node.killSandbox({ sandboxId: res.sandbox!.sandboxId });
         await sleep(POOL_SETTLE_MS);

@@ -101,12 +101,22 @@ export async function authenticate(db: Kysely<Database>, secret: string, kind: K
   const row = await db
     .selectFrom("api_keys")
     .innerJoin("teams", "teams.id", "api_keys.team_id")
-    .select(["teams.id", "teams.name", "teams.sandbox_limit", "teams.is_admin"])
+    .select(["api_keys.id as key_id", "api_keys.last_used_at", "teams.id", "teams.name", "teams.sandbox_limit", "teams.is_admin"])
     .where("api_keys.hash", "=", hashKey(secret))
     .where("api_keys.kind", "=", kind)
     .where("api_keys.revoked_at", "is", null)
     .executeTakeFirst();
   if (row === undefined) return undefined;
+  // At most one write a minute per key, off the request's path: a hint for `keys list`, not an audit log.
+  const now = Date.now();
+  if (row.last_used_at === null || now - row.last_used_at.getTime() > 60_000) {
+    void db
+      .updateTable("api_keys")
+      .set({ last_used_at: new Date(now) })
+      .where("id", "=", row.key_id)
+      .execute()
+      .catch(() => undefined);
+  }
   return { id: row.id, name: row.name, sandboxLimit: row.sandbox_limit, isAdmin: row.is_admin };
 }
 
