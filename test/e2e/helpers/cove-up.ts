@@ -101,3 +101,48 @@ export async function createTestDatabase(serverUrl: string): Promise<{ url: stri
     },
   };
 }
+
+export interface Spawned {
+  proc: ChildProcess;
+  match: RegExpMatchArray;
+  output(): string;
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** Runs `cove <args>` until its stdout matches `ready` (a part started on its own). */
+export async function spawnCove(args: string[], env: Record<string, string>, ready: RegExp): Promise<Spawned> {
+  const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cove ${args[0]} not ready in 120 s:\n${out}\n${err}`)), 120_000);
+    const check = () => {
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    proc.stdout!.on("data", check);
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cove ${args[0]} exited (${code}):\n${out}\n${err}`));
+    });
+  });
+  return {
+    proc,
+    match,
+    output: () => `${out}\n${err}`,
+    async stop(timeoutMs = 60_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      const exited = once(proc, "exit");
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
