@@ -68,13 +68,24 @@ function proxyFor(api: Pick<Api, "service">, domain: string | undefined, log: Lo
 /** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
+    let watch: NodeJS.Timeout | undefined;
     const first = (signal: NodeJS.Signals) => {
+      clearInterval(watch);
       process.once("SIGINT", () => process.exit(130));
       process.once("SIGTERM", () => process.exit(143));
       resolve(signal);
     };
     process.once("SIGTERM", first);
     process.once("SIGINT", first);
+    // Under npx, a SIGTERM sent to npx ends npx without passing it on; we would be left running.
+    // So when npx launched us and goes away, take it as the SIGTERM it did not forward.
+    if (process.env.npm_command === "exec") {
+      const launcher = process.ppid;
+      watch = setInterval(() => {
+        if (process.ppid !== launcher) first("SIGTERM");
+      }, 250);
+      watch.unref();
+    }
   });
 }
 
