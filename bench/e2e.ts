@@ -97,7 +97,7 @@ export async function run(argv: string[]): Promise<void> {
   process.once("SIGTERM", onSignal);
   try {
     console.log(line({ load_avg_1m: fmt(loadavg()[0] ?? 0), runs: String(runs) }));
-    const results: Record<string, { node: number[]; create: number[]; createExec: number[] }> = {};
+    const results: Record<string, { node: number[]; api: number[]; create: number[]; createExec: number[] }> = {};
     for (const pool of [0, 2]) {
       up = await startUp(join(work, `pool${pool}`), pool);
       const u = up;
@@ -109,7 +109,7 @@ export async function run(argv: string[]): Promise<void> {
         await s.commands.run("echo hi");
         await s.kill();
       }
-      const r = { node: [] as number[], create: [] as number[], createExec: [] as number[] };
+      const r = { node: [] as number[], api: [] as number[], create: [] as number[], createExec: [] as number[] };
       for (let i = 0; i < runs; i++) {
         await sleep(POOL_SETTLE_MS);
         let t = performance.now();
@@ -117,6 +117,13 @@ export async function run(argv: string[]): Promise<void> {
         const res = await u.node.createSandbox({ templateId: "base", timeoutMs: 600_000, envdAccessToken: randomBytes(24).toString("hex") });
         r.node.push(performance.now() - t);
         await u.node.killSandbox({ sandboxId: res.sandbox!.sandboxId });
+        await sleep(POOL_SETTLE_MS);
+        // The api's own cost, without the SDK's client-side work: one plain POST.
+        t = performance.now();
+        const raw = await fetch(`${u.url}/v2/sandboxes`, { method: "POST", headers: { "x-api-key": u.apiKey, "content-type": "application/json" }, body: '{"templateID":"base"}' });
+        const made = (await raw.json()) as { sandboxID: string };
+        r.api.push(performance.now() - t);
+        await fetch(`${u.url}/sandboxes/${made.sandboxID}`, { method: "DELETE", headers: { "x-api-key": u.apiKey } });
         await sleep(POOL_SETTLE_MS);
         t = performance.now();
         const s = await Sandbox.create(sdk);
@@ -132,10 +139,12 @@ export async function run(argv: string[]): Promise<void> {
           mode: pool === 0 ? "cold" : "warm",
           pool: String(pool),
           node_create_p50_ms: fmt(median(r.node), 1),
+          api_create_p50_ms: fmt(median(r.api), 1),
           sdk_create_p50_ms: fmt(median(r.create), 1),
           sdk_create_exec_p50_ms: fmt(median(r.createExec), 1),
           sdk_create_exec_p99_ms: fmt(percentile(r.createExec, 99), 1),
           overhead_ratio: fmt(median(r.create) / median(r.node) - 1),
+          api_overhead_ratio: fmt(median(r.api) / median(r.node) - 1),
         }),
       );
 
@@ -192,6 +201,7 @@ export async function run(argv: string[]): Promise<void> {
         sdk_create_exec_p99_ms: fmt(percentile(warm.createExec, 99), 1),
         node_create_p50_ms: fmt(median(warm.node), 1),
         overhead_ratio: fmt(median(warm.create) / median(warm.node) - 1),
+        api_overhead_ratio: fmt(median(warm.api) / median(warm.node) - 1),
         cold_sdk_create_exec_p50_ms: fmt(median(results.cold!.createExec), 1),
         cold_node_create_p50_ms: fmt(median(results.cold!.node), 1),
         cold_overhead_ratio: fmt(median(results.cold!.create) / median(results.cold!.node) - 1),

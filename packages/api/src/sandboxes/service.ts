@@ -197,6 +197,11 @@ export function createSandboxService(options: SandboxServiceOptions) {
         const { created_at: _c, killed_at: _k, ...insert } = row;
         await store.insert(insert);
         await store.addEvent({ sandboxId: row.sandbox_id, teamId: team.id, type: "created", at: row.started_at });
+        // The SDK's next request goes to envd: the node already said where it is.
+        if (created.envdAddress) {
+          const route: CachedRoute = { address: created.envdAddress, state: "running", ...(trafficAccessToken ? { trafficAccessToken } : {}) };
+          routes.set(row.sandbox_id, { gen: ++generation, ports: new Map([[ENVD_PORT, { route, expires: Date.now() + ROUTE_TTL_MS }]]) });
+        }
       } catch (err) {
         // No record means nobody could ever reach or kill it: do not leave it running.
         logger.error({ err, sandboxId: row.sandbox_id }, "recording a new sandbox failed; killing it");
