@@ -48,7 +48,7 @@ export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string
     server,
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        server.once("error", reject);
+        server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? portInUse(host, port) : err));
         server.listen(port, host, () => {
           server.off("error", reject);
           const a = server.address();
@@ -69,6 +69,20 @@ export function createGateway(parts: { api?: Api; proxy?: Proxy; domain?: string
       clearTimeout(timer);
     },
   };
+}
+
+function portInUse(host: string, port: number): Error {
+  return new Error(`${host}:${port} is already in use (another cove up?); choose another port with --port`);
+}
+
+/** Fails early, before anything is started, when the port is taken (the real bind can still lose a race). */
+export function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = http.createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? portInUse(host, port) : err));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 function isSignedFileUrl(req: http.IncomingMessage): boolean {

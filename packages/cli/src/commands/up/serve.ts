@@ -22,7 +22,7 @@ import { createProxy, type Proxy } from "@cove/proxy";
 import type { Kysely } from "kysely";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
 import { createProgressPrinter } from "../template/build.js";
-import { createGateway, publicUrl, type Gateway } from "./gateway.js";
+import { checkPortFree, createGateway, publicUrl, type Gateway } from "./gateway.js";
 import { startNodeChild, type NodeChild } from "./node-child.js";
 
 export interface ServeFlags {
@@ -134,6 +134,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     { envdRuntimeDir: defaultEnvdRuntimeDir() },
   );
   const log = logger(apiConfig.logLevel);
+  await checkPortFree(apiConfig.listenPort, apiConfig.listenHost);
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
   if (!(await readManifest(join(nodeConfig.templatesDir, "base"))) && nodeConfig.templatesDir === join(nodeConfig.dataDir, "templates")) {
