@@ -59,6 +59,12 @@ for (const target of targets) {
       const doc = await fetch(`${up.url}/openapi.yaml`);
       assert.equal(doc.status, 200);
       assert.match(await doc.text(), /openapi: /);
+      const ui = await fetch(`${up.url}/docs`);
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /swagger-ui-bundle\.js/);
+      assert.equal((await fetch(`${up.url}/docs/swagger-ui-bundle.js`)).status, 200);
+      const templates = (await api("/templates")).json() as unknown as { templateID: string }[];
+      assert.ok(templates.some((t) => t.templateID === "base"));
     });
 
     it("refuses a wrong API key with AuthenticationError and a JSON 401", async () => {
@@ -300,6 +306,16 @@ for (const target of targets) {
       const missing = await api(`/v1/sandboxes/${id}/files?path=/nope`);
       assert.equal(missing.status, 404);
       assert.equal((missing.json().error as { code: string }).code, "not_found");
+
+      // Access tokens are the bearer form; revoked, they stop working.
+      const tok = await api("/v1/keys", { method: "POST", body: JSON.stringify({ name: "cli", kind: "access_token" }) });
+      assert.equal(tok.status, 201);
+      const { id: tokenId, secret } = tok.json() as { id: string; secret: string };
+      assert.match(secret, /^sk_e2b_[0-9a-f]{40}$/);
+      const bearer = await fetch(`${up.url}/v1/sandboxes/${id}`, { headers: { authorization: `Bearer ${secret}` } });
+      assert.equal(bearer.status, 200);
+      assert.equal((await api(`/v1/keys/${tokenId}`, { method: "DELETE" })).status, 204);
+      assert.equal((await fetch(`${up.url}/v1/sandboxes`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
 
       const listed = await api("/v1/sandboxes");
       assert.ok((listed.json().sandboxes as { id: string }[]).some((s) => s.id === id));

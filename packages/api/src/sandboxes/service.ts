@@ -234,21 +234,39 @@ export function createSandboxService(options: SandboxServiceOptions) {
     return requireRow(team, sandboxId);
   }
 
+  // Sandboxes this api is pausing or resuming right now: it writes those events itself, so
+  // the node's echo of them must not be written twice.
+  const acting = new Map<string, number>();
+  async function acts<T>(sandboxId: string, fn: () => Promise<T>): Promise<T> {
+    acting.set(sandboxId, (acting.get(sandboxId) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = (acting.get(sandboxId) ?? 1) - 1;
+      if (n <= 0) acting.delete(sandboxId);
+      else acting.set(sandboxId, n);
+    }
+  }
+
   async function pause(team: Team, sandboxId: string): Promise<void> {
     const row = await requireRow(team, sandboxId);
     if (row.state === "paused") throw new ApiError("conflict", `sandbox '${sandboxId}' is already paused`);
-    const res = await nodeCall(row, () => node.pauseSandbox({ sandboxId }));
-    await store.update(sandboxId, res.sandbox ? applyNode(res.sandbox) : { state: "paused" });
-    await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason: "request" });
+    await acts(sandboxId, async () => {
+      const res = await nodeCall(row, () => node.pauseSandbox({ sandboxId }));
+      await store.update(sandboxId, res.sandbox ? applyNode(res.sandbox) : { state: "paused" });
+      await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason: "request" });
+    });
   }
 
   async function resume(row: SandboxRow, timeoutSeconds: number | undefined, reason: string): Promise<SandboxRow> {
-    const res = await nodeCall(row, () =>
-      node.resumeSandbox({ sandboxId: row.sandbox_id, ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}) }),
-    );
-    await store.update(row.sandbox_id, res.sandbox ? applyNode(res.sandbox) : { state: "running" });
-    await store.addEvent({ sandboxId: row.sandbox_id, teamId: row.team_id, type: "resumed", reason: "request", message: reason });
-    return (await store.getActive(row.sandbox_id)) ?? row;
+    return acts(row.sandbox_id, async () => {
+      const res = await nodeCall(row, () =>
+        node.resumeSandbox({ sandboxId: row.sandbox_id, ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}) }),
+      );
+      await store.update(row.sandbox_id, res.sandbox ? applyNode(res.sandbox) : { state: "running" });
+      await store.addEvent({ sandboxId: row.sandbox_id, teamId: row.team_id, type: "resumed", reason: "request", message: reason });
+      return (await store.getActive(row.sandbox_id)) ?? row;
+    });
   }
 
   return {
@@ -345,12 +363,19 @@ export function createSandboxService(options: SandboxServiceOptions) {
     },
 
     async recordNodePause(sandboxId: string, s: NodeSandbox | undefined, reason: EventReason, at: Date): Promise<void> {
+      if (acting.has(sandboxId)) return;
       const row = await store.getActive(sandboxId);
-      if (row === undefined) return;
-      const wasRunning = row.state === "running";
+      if (row === undefined || row.state === "paused") return;
       await store.update(sandboxId, s ? applyNode(s) : { state: "paused" });
-      // Pauses the api asked for already have their event.
-      if (wasRunning && reason !== "request") await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason, at });
+      await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason, at });
+    },
+
+    async recordNodeResume(sandboxId: string, s: NodeSandbox | undefined, at: Date): Promise<void> {
+      if (acting.has(sandboxId)) return;
+      const row = await store.getActive(sandboxId);
+      if (row === undefined || row.state === "running") return;
+      await store.update(sandboxId, s ? applyNode(s) : { state: "running" });
+      await store.addEvent({ sandboxId, teamId: row.team_id, type: "resumed", reason: "request", at });
     },
 
     /**

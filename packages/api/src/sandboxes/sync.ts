@@ -107,7 +107,7 @@ export function startSync(options: SyncOptions): Sync {
           try {
             if (event.type === SandboxEventType.KILLED) await service.recordNodeKill(event.sandboxId, reason, event.message, at);
             else if (event.type === SandboxEventType.PAUSED) await service.recordNodePause(event.sandboxId, event.sandbox, reason, at);
-            else if (event.type === SandboxEventType.RESUMED && event.sandbox) await service.applyNodeState(event.sandboxId, event.sandbox);
+            else if (event.type === SandboxEventType.RESUMED) await service.recordNodeResume(event.sandboxId, event.sandbox, at);
           } catch (err) {
             logger.warn({ err, sandboxId: event.sandboxId }, "applying a node event failed");
           }
