@@ -65,6 +65,25 @@ describe("cove node + cove api + cove proxy, each its own process", { skip: serv
     assert.equal(await sbx.kill(), true);
   });
 
+  it("restarting the api alone loses nothing: the sandbox keeps running and is still the team's", async () => {
+    const conn = { apiKey, apiUrl, sandboxUrl };
+    const sbx = await Sandbox.create({ ...conn, timeoutMs: 300_000 });
+    const bg = await sbx.commands.run("sleep 600", { background: true, timeoutMs: 0 });
+    const api = parts[1]!;
+    assert.equal(await api.stop(), 0);
+    // While the api is down, sandbox traffic still flows through the proxy.
+    assert.equal((await sbx.commands.run("echo still")).stdout, "still\n");
+    const again = await spawnCove(api.args, api.env, /export E2B_API_URL=(\S+)\nexport E2B_API_KEY=(\S+)/);
+    parts[1] = again;
+    assert.equal(again.match[2], apiKey, "the same admin key");
+    const conn2 = { apiKey, apiUrl: again.match[1]!, sandboxUrl };
+    const info = await Sandbox.getInfo(sbx.sandboxId, conn2);
+    assert.equal(info.state, "running");
+    const back = await Sandbox.connect(sbx.sandboxId, conn2);
+    assert.ok((await back.commands.list()).some((p) => p.pid === bg.pid));
+    assert.equal(await back.kill(), true);
+  });
+
   it("stops each part cleanly on SIGTERM", async () => {
     for (const p of [...parts].reverse()) assert.equal(await p.stop(), 0, p.output());
   });

@@ -104,6 +104,9 @@ export async function createTestDatabase(serverUrl: string): Promise<{ url: stri
 
 export interface Spawned {
   proc: ChildProcess;
+  /** What it was started with, to start it again. */
+  args: string[];
+  env: Record<string, string>;
   match: RegExpMatchArray;
   output(): string;
   stop(timeoutMs?: number): Promise<number | null>;
@@ -133,6 +136,8 @@ export async function spawnCove(args: string[], env: Record<string, string>, rea
   });
   return {
     proc,
+    args,
+    env,
     match,
     output: () => `${out}\n${err}`,
     async stop(timeoutMs = 60_000) {
