@@ -184,6 +184,13 @@ for (const target of targets) {
       const life = info.endAt.getTime() - info.startedAt.getTime();
       assert.ok(life > 100_000 && life <= 121_000, `lifetime ${life} ms`);
       assert.ok(info.cpuCount > 0 && info.memoryMB > 0);
+      // The sandbox's own figures (its cgroup), not the host's.
+      const [metric] = await sbx.getMetrics();
+      assert.ok(metric, "one metric sample");
+      assert.equal(metric.memTotal, info.memoryMB * 1024 * 1024);
+      assert.ok(metric.memUsed > 0 && metric.memUsed < metric.memTotal);
+      assert.equal(metric.cpuCount, info.cpuCount);
+      assert.ok(metric.diskTotal > 0 && metric.diskTotal <= 2 * 1024 ** 3 + 1e8, `disk ${metric.diskTotal}`);
 
       await sbx.setTimeout(2000);
       const endAt = (await sbx.getInfo()).endAt.getTime();

@@ -1,6 +1,7 @@
 import { readFile, statfs } from "node:fs/promises";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readCgroupStats } from "./cgroup-stats.js";
 import { sendJson, type HttpHandler } from "./respond.js";
 
 /** GET /metrics body (spec 5.5), snake_case as the orchestrator reads it. */
@@ -26,25 +27,37 @@ interface CpuSample {
 const FIRST_SAMPLE_MS = 100;
 
 /**
- * CPU usage is the busy share of jiffies between this call and the previous
- * one (a short sample on the first call); the previous sample lives in this
+ * Inside a sandbox the figures are the sandbox's own, from its cgroup: memory against its
+ * limit, CPUs its quota allows, CPU time it used. Where the cgroup sets no limit (envd on a
+ * host), they are the machine's, from /proc. CPU usage is the busy share between this call
+ * and the previous one (a short sample on the first call); the previous sample lives in this
  * route instance, one per server.
  */
-export function createMetricsRoute(procDir = "/proc"): HttpHandler {
+export function createMetricsRoute(procDir = "/proc", cgroupDir = "/sys/fs/cgroup"): HttpHandler {
   let previous: CpuSample | undefined;
+  const hostCpus = cpus().length;
+  const sampleCpu = async (): Promise<{ sample: CpuSample; count: number }> => {
+    const cg = await readCgroupStats(cgroupDir);
+    if (cg.cpuQuota !== undefined && cg.cpuUsageNs !== undefined) {
+      // Busy = CPU time used; total = wall time × the CPUs the quota allows.
+      const allowed = Math.min(hostCpus, cg.cpuQuota);
+      return { sample: { busy: cg.cpuUsageNs, total: performance.now() * 1e6 * allowed }, count: Math.max(1, Math.ceil(allowed)) };
+    }
+    return { sample: await readCpu(procDir), count: hostCpus };
+  };
   return async (_req, res, ctx) => {
     if (!previous) {
-      previous = await readCpu(procDir);
+      previous = (await sampleCpu()).sample;
       await sleep(FIRST_SAMPLE_MS);
     }
-    const [cpu, mem, disk] = await Promise.all([readCpu(procDir), readMem(procDir), statfs(ctx.config.root)]);
-    const total = cpu.total - previous.total;
-    const busy = cpu.busy - previous.busy;
-    previous = cpu;
+    const [cpu, mem, disk] = await Promise.all([sampleCpu(), readSandboxMem(procDir, cgroupDir), statfs(ctx.config.root)]);
+    const total = cpu.sample.total - previous.total;
+    const busy = cpu.sample.busy - previous.busy;
+    previous = cpu.sample;
     const pct = total > 0 ? Math.min(100, Math.max(0, (busy / total) * 100)) : 0;
     const body: MetricsBody = {
       ts: Math.floor(Date.now() / 1000),
-      cpu_count: cpus().length,
+      cpu_count: cpu.count,
       cpu_used_pct: Math.round(pct * 100) / 100,
       mem_total: mem.total,
       mem_used: mem.used,
@@ -67,6 +80,13 @@ async function readCpu(procDir: string): Promise<CpuSample> {
   const idleAll = idle + iowait;
   const total = user + nice + system + idle + iowait + irq + softirq + steal;
   return { busy: total - idleAll, total };
+}
+
+/** The cgroup's memory when it has a limit below the machine's, else the machine's. */
+async function readSandboxMem(procDir: string, cgroupDir: string): Promise<{ total: number; used: number; cache: number }> {
+  const [host, cg] = await Promise.all([readMem(procDir), readCgroupStats(cgroupDir)]);
+  if (cg.memLimit === undefined || cg.memUsage === undefined || cg.memLimit >= host.total) return host;
+  return { total: cg.memLimit, used: Math.max(0, cg.memUsage - (cg.memInactiveFile ?? 0)), cache: cg.memCache ?? 0 };
 }
 
 /** Bytes from /proc/meminfo; used = total - available, as free(1) reports it. */
