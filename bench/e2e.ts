@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Sandbox } from "e2b";
 import { createNodeClient, type NodeClient } from "../packages/protocol/src/nodeapi-client.js";
-import { fmt, line, median, percentile } from "./lib/stats.js";
+import { fmt, line, median, percentile, positive } from "./lib/stats.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TEMPLATES = "/var/tmp/cove-test/templates";
@@ -233,10 +233,4 @@ async function rps(sbx: Sandbox, clients: number, seconds: number): Promise<{ rp
     }),
   );
   return { rps: lat.length / seconds, p50: median(lat), errors };
-}
-
-function positive(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
-  return n;
 }

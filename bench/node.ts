@@ -27,7 +27,7 @@ import { crunTrue, podmanTrue } from "./lib/oci-baselines.js";
 import { measureParts } from "./lib/node-parts.js";
 import { freePort, spawnUntilHealthy, stopChild } from "./lib/processes.js";
 import { markRuntime, type MarkedRuntime } from "./lib/runtime-marks.js";
-import { fmt, line, median, percentile } from "./lib/stats.js";
+import { fmt, line, median, percentile, positive } from "./lib/stats.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Where the test suites build and reuse the base template; the bench shares it. */
@@ -175,11 +175,6 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-function positive(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
-  return n;
-}
 
 interface Baseline {
   key: string;

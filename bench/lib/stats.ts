@@ -21,3 +21,10 @@ export function line(figures: Record<string, string>): string {
     .map(([key, value]) => `${key}=${value}`)
     .join(" ");
 }
+
+/** A flag's value as a positive integer, or an error naming the flag. */
+export function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
+  return n;
+}

@@ -29,55 +29,25 @@ export interface CoveUpOptions {
 
 /** Starts `cove up --port 0` as a user would and waits for the three export lines. */
 export async function startCoveUp(options: CoveUpOptions): Promise<CoveUp> {
-  const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", "up", "--port", "0", "--data-dir", options.dataDir, "--pool-size", "1", ...(options.args ?? [])], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      COVE_TEMPLATES_DIR: testTemplatesDir,
-      COVE_NETWORK_PREFIX: options.prefix,
-      COVE_SANDBOX_CIDR: options.cidr,
-      COVE_SANDBOX_DNS: "127.0.0.1",
-      COVE_LOG_LEVEL: "warn",
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  proc.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const exports = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cove up did not get ready in 180 s:\n${err}`)), 180_000);
-    const check = () => {
-      const found = Object.fromEntries([...out.matchAll(/^export (E2B_[A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
-      if (found.E2B_API_URL && found.E2B_SANDBOX_URL && found.E2B_API_KEY) {
-        clearTimeout(timer);
-        proc.stdout!.off("data", check);
-        resolve(found as Record<string, string>);
-      }
-    };
-    proc.stdout!.on("data", check);
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cove up exited (${code}) before it was ready:\n${err}`));
-    });
-  });
+  const args = ["up", "--port", "0", "--data-dir", options.dataDir, "--pool-size", "1", ...(options.args ?? [])];
+  const env = {
+    COVE_TEMPLATES_DIR: testTemplatesDir,
+    COVE_NETWORK_PREFIX: options.prefix,
+    COVE_SANDBOX_CIDR: options.cidr,
+    COVE_SANDBOX_DNS: "127.0.0.1",
+    COVE_LOG_LEVEL: "warn",
+    ...options.env,
+  };
+  const up = await spawnCove(args, env, /^export E2B_API_URL=(.*)\nexport E2B_SANDBOX_URL=(.*)\nexport E2B_API_KEY=(.*)$/m, 180_000);
+  const [, url, sandboxUrl, apiKey] = up.match as unknown as [string, string, string, string];
   return {
-    proc,
-    url: exports.E2B_API_URL as string,
-    apiKey: exports.E2B_API_KEY as string,
-    exports,
-    stdout: () => out,
-    stderr: () => err,
-    async stop(timeoutMs = 60_000) {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      const exited = once(proc, "exit");
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-      const [code] = (await exited) as [number | null];
-      clearTimeout(timer);
-      return code;
-    },
+    proc: up.proc,
+    url,
+    apiKey,
+    exports: { E2B_API_URL: url, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
+    stdout: up.stdout,
+    stderr: up.stderr,
+    stop: up.stop,
   };
 }
 
@@ -108,19 +78,21 @@ export interface Spawned {
   args: string[];
   env: Record<string, string>;
   match: RegExpMatchArray;
+  stdout(): string;
+  stderr(): string;
   output(): string;
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
 /** Runs `cove <args>` until its stdout matches `ready` (a part started on its own). */
-export async function spawnCove(args: string[], env: Record<string, string>, ready: RegExp): Promise<Spawned> {
+export async function spawnCove(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<Spawned> {
   const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   proc.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
   const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cove ${args[0]} not ready in 120 s:\n${out}\n${err}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`cove ${args[0]} not ready in ${timeoutMs / 1000} s:\n${out}\n${err}`)), timeoutMs);
     const check = () => {
       const m = out.match(ready);
       if (m) {
@@ -139,6 +111,8 @@ export async function spawnCove(args: string[], env: Record<string, string>, rea
     args,
     env,
     match,
+    stdout: () => out,
+    stderr: () => err,
     output: () => `${out}\n${err}`,
     async stop(timeoutMs = 60_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
