@@ -249,7 +249,7 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
     const again = await runCove(["keys", "revoke", key.id], { env });
     assert.equal(again.code, 1);
     assert.equal(again.stderr.split("\n").length, 2, again.stderr);
-    assert.match(again.stderr, /^cove: .*not found/);
+    assert.match(again.stderr, /^cove: .*already revoked/);
 
     const token = await runCove(["keys", "create", "--access-token", "--json"], { env });
     assert.equal(token.code, 0, token.stderr);

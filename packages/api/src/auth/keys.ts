@@ -84,8 +84,8 @@ export async function listKeys(db: Kysely<Database>, teamId: string): Promise<Ke
   }));
 }
 
-/** Revokes a key of the team; false when the team has no such unrevoked key. */
-export async function revokeKey(db: Kysely<Database>, teamId: string, keyId: string): Promise<boolean> {
+/** Revokes a key of the team: "revoked", "already" (it was revoked before) or "missing" (no such key in the team). */
+export async function revokeKey(db: Kysely<Database>, teamId: string, keyId: string): Promise<"revoked" | "already" | "missing"> {
   const res = await db
     .updateTable("api_keys")
     .set({ revoked_at: new Date() })
@@ -93,7 +93,9 @@ export async function revokeKey(db: Kysely<Database>, teamId: string, keyId: str
     .where("team_id", "=", teamId)
     .where("revoked_at", "is", null)
     .executeTakeFirst();
-  return res.numUpdatedRows > 0n;
+  if (res.numUpdatedRows > 0n) return "revoked";
+  const row = await db.selectFrom("api_keys").select("id").where("id", "=", keyId).where("team_id", "=", teamId).executeTakeFirst();
+  return row === undefined ? "missing" : "already";
 }
 
 /** The team owning an unrevoked secret of the given kind, or undefined. */

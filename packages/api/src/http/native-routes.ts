@@ -212,7 +212,9 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
   });
 
   app.delete<{ Params: Params }>("/v1/keys/:id", async (req, reply) => {
-    if (!(await revokeKey(db, requireTeam(req).id, req.params.id))) throw notFound("key", req.params.id);
+    const result = await revokeKey(db, requireTeam(req).id, req.params.id);
+    if (result === "missing") throw notFound("key", req.params.id);
+    if (result === "already") throw new ApiError("conflict", `key '${req.params.id}' is already revoked`);
     return reply.code(204).send();
   });
 
