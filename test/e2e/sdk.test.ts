@@ -2,6 +2,7 @@
 // embedded PGlite, once on a real Postgres server (COVE_TEST_DATABASE_URL).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuthenticationError, CommandExitError, RateLimitError, Sandbox, SandboxNotFoundError, type SandboxOpts } from "e2b";
@@ -143,6 +144,36 @@ for (const target of targets) {
       await sbx.pty.sendInput(pty.pid, new TextEncoder().encode("exit\n"));
       await pty.wait().catch(() => undefined);
       await sbx.kill();
+    });
+
+    it("exposes a port: getHost gives <port>-<id>.localhost:<gateway port>, which the gateway routes", async () => {
+      const sbx = await create();
+      await sbx.files.write("/home/user/www/index.html", "served from the sandbox");
+      await sbx.commands.run("cd /home/user/www && python3 -m http.server 8000", { background: true, timeoutMs: 0 });
+      const gatewayPort = new URL(up.url).port;
+      const host = sbx.getHost(8000);
+      assert.equal(host, `8000-${sbx.sandboxId}.localhost:${gatewayPort}`);
+      // *.localhost is loopback for browsers and curl; Node's resolver may not know it, so send the Host header.
+      const get = (h: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = http.request({ host: "127.0.0.1", port: Number(gatewayPort), path: "/", headers: { host: h } }, (res) => {
+            let body = "";
+            res.setEncoding("utf8").on("data", (d: string) => (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      let page = await get(host);
+      for (let i = 0; i < 50 && page.status !== 200; i++) {
+        await sleep(100);
+        page = await get(host);
+      }
+      assert.equal(page.status, 200);
+      assert.equal(page.body, "served from the sandbox");
+      assert.equal((await get(`8001-${sbx.sandboxId}.localhost:${gatewayPort}`)).status, 502, "nothing listens on 8001");
+      await sbx.kill();
+      assert.equal((await get(host)).status, 502, "a killed sandbox's port is gone");
     });
 
     it("lists with state and metadata filters, and pages with X-Next-Token", async () => {

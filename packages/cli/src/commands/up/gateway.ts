@@ -75,14 +75,31 @@ function portInUse(host: string, port: number): Error {
   return new Error(`${host}:${port} is already in use (another cove up?); choose another port with --port`);
 }
 
-/** Fails early, before anything is started, when the port is taken (the real bind can still lose a race). */
-export function checkPortFree(port: number, host: string): Promise<void> {
-  if (port === 0) return Promise.resolve();
+/**
+ * The port to serve on, checked before anything is started: a taken port fails at once, and
+ * port 0 becomes a free port now (the sandbox domain below needs to know it). The real bind can
+ * still lose a race.
+ */
+export function reservePort(port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = http.createServer();
     probe.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? portInUse(host, port) : err));
-    probe.listen(port, host, () => probe.close(() => resolve()));
+    probe.listen(port, host, () => {
+      const a = probe.address();
+      const chosen = typeof a === "object" && a !== null ? a.port : port;
+      probe.close(() => resolve(chosen));
+    });
   });
+}
+
+/**
+ * With no sandbox domain configured and a loopback address, `localhost:<port>`: the SDK's
+ * `getHost(port)` then gives `<port>-<id>.localhost:<gateway port>`, which browsers and curl
+ * resolve to this machine (RFC 6761), and the gateway routes by host. Without it the SDK would
+ * fall back to e2b.app and send users' traffic to E2B.
+ */
+export function defaultDomain(host: string, port: number): string | undefined {
+  return host === "127.0.0.1" || host === "localhost" || host === "::1" ? `localhost:${port}` : undefined;
 }
 
 function isSignedFileUrl(req: http.IncomingMessage): boolean {

@@ -22,7 +22,7 @@ import { createProxy, type Proxy } from "@cove/proxy";
 import type { Kysely } from "kysely";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
 import { createProgressPrinter } from "../template/build.js";
-import { checkPortFree, createGateway, publicUrl, type Gateway } from "./gateway.js";
+import { createGateway, defaultDomain, publicUrl, reservePort, type Gateway } from "./gateway.js";
 import { startNodeChild, type NodeChild } from "./node-child.js";
 
 export interface ServeFlags {
@@ -134,7 +134,8 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     { envdRuntimeDir: defaultEnvdRuntimeDir() },
   );
   const log = logger(apiConfig.logLevel);
-  await checkPortFree(apiConfig.listenPort, apiConfig.listenHost);
+  const port = await reservePort(apiConfig.listenPort, apiConfig.listenHost);
+  const domain = apiConfig.domain ?? defaultDomain(apiConfig.listenHost, port);
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
   if (!(await readManifest(join(nodeConfig.templatesDir, "base"))) && nodeConfig.templatesDir === join(nodeConfig.dataDir, "templates")) {
@@ -171,14 +172,14 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
       db,
       node: nodeClient,
       logger: log.child({ svc: "api" }),
-      domain: apiConfig.domain ?? null,
+      domain: domain ?? null,
       defaultSandboxLimit: apiConfig.defaultSandboxLimit,
       maxTimeoutSeconds: apiConfig.maxTimeoutSeconds,
     });
     await api.sync.ready;
-    proxy = proxyFor(api, apiConfig.domain, log.child({ svc: "proxy" }));
-    gateway = createGateway({ api, proxy, domain: apiConfig.domain });
-    const at = await gateway.listen(apiConfig.listenPort, apiConfig.listenHost);
+    proxy = proxyFor(api, domain, log.child({ svc: "proxy" }));
+    gateway = createGateway({ api, proxy, domain });
+    const at = await gateway.listen(port, apiConfig.listenHost);
     const url = publicUrl(at.host, at.port);
     say(`cove up: ${admin.created ? "created the admin team and its API key" : "reusing the admin API key"} (${join(apiConfig.dataDir, "admin-api-key")})`);
     say(`cove up: ready on ${url} (API reference at ${url}/docs); Ctrl-C stops ${flags.killOnExit ? "and kills sandboxes" : "and keeps sandboxes"}`);
