@@ -35,22 +35,26 @@ export interface SandboxServiceOptions {
   maxTimeoutSeconds: number;
 }
 
-/**
- * What the api does with sandboxes: the node does the work, the store keeps
- * the team's record. Whoever causes a lifecycle change writes its event; the
- * event sync writes the ones the node causes itself (timeouts, errors).
- */
 /** How long the proxy may reuse a route; every state change through this service drops it at once. */
 const ROUTE_TTL_MS = 5000;
 
 type CachedRoute = { address: string; state: string; trafficAccessToken?: string };
 
+/**
+ * What the api does with sandboxes: the node does the work, the store keeps
+ * the team's record. Whoever causes a lifecycle change writes its event; the
+ * event sync writes the ones the node causes itself (timeouts, errors).
+ */
 export function createSandboxService(options: SandboxServiceOptions) {
   const { node, logger } = options;
   // Per-request lookups (a database read and a node RPC) would halve the proxy's throughput.
-  const routes = new Map<string, { gen: number; ports: Map<number, { route: CachedRoute; expires: number }> }>();
+  const routes = new Map<string, Map<number, { route: CachedRoute; expires: number }>>();
+  // Bumped by every invalidation: a lookup that overlapped one is not cached (it may be stale).
   let generation = 0;
-  const invalidate = (sandboxId: string) => routes.set(sandboxId, { gen: ++generation, ports: new Map() });
+  const invalidate = (sandboxId: string) => {
+    routes.delete(sandboxId);
+    generation++;
+  };
   // Every state change goes through update or markKilled: both drop the sandbox's routes, before and after.
   const store: SandboxStore = {
     ...options.store,
@@ -62,7 +66,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
     async markKilled(sandboxId, at) {
       invalidate(sandboxId);
       const changed = await options.store.markKilled(sandboxId, at);
-      routes.delete(sandboxId);
+      invalidate(sandboxId);
       return changed;
     },
   };
@@ -200,7 +204,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
         // The SDK's next request goes to envd: the node already said where it is.
         if (created.envdAddress) {
           const route: CachedRoute = { address: created.envdAddress, state: "running", ...(trafficAccessToken ? { trafficAccessToken } : {}) };
-          routes.set(row.sandbox_id, { gen: ++generation, ports: new Map([[ENVD_PORT, { route, expires: Date.now() + ROUTE_TTL_MS }]]) });
+          routes.set(row.sandbox_id, new Map([[ENVD_PORT, { route, expires: Date.now() + ROUTE_TTL_MS }]]));
         }
       } catch (err) {
         // No record means nobody could ever reach or kill it: do not leave it running.
@@ -322,15 +326,15 @@ export function createSandboxService(options: SandboxServiceOptions) {
 
     /** For the proxy: the route plus the sandbox's traffic token; undefined when unknown. */
     async route(sandboxId: string, port: number): Promise<CachedRoute | undefined> {
-      const cached = routes.get(sandboxId)?.ports.get(port);
+      const cached = routes.get(sandboxId)?.get(port);
       if (cached !== undefined && cached.expires > Date.now()) return cached.route;
-      const gen = routes.get(sandboxId)?.gen ?? 0;
+      const gen = generation;
       const route = await lookupRoute(sandboxId, port);
       // Only running routes are cached, and only if no state change happened meanwhile.
-      if (route?.state === "running" && (routes.get(sandboxId)?.gen ?? 0) === gen) {
-        let entry = routes.get(sandboxId);
-        if (entry === undefined) routes.set(sandboxId, (entry = { gen, ports: new Map() }));
-        entry.ports.set(port, { route, expires: Date.now() + ROUTE_TTL_MS });
+      if (route?.state === "running" && generation === gen) {
+        let ports = routes.get(sandboxId);
+        if (ports === undefined) routes.set(sandboxId, (ports = new Map()));
+        ports.set(port, { route, expires: Date.now() + ROUTE_TTL_MS });
       }
       return route;
     },
