@@ -154,6 +154,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
   }
 
   async function create(team: Team, p: CreateParams): Promise<SandboxRow> {
+    const started = performance.now();
     checkTimeout(p.timeoutSeconds);
     await admit(team);
     try {
@@ -212,6 +213,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
         await node.killSandbox({ sandboxId: row.sandbox_id }).catch(() => undefined);
         throw new ApiError("internal", "the sandbox could not be recorded", { cause: err });
       }
+      logger.info({ sandboxId: row.sandbox_id, teamId: team.id, templateId: row.template_id, ms: Math.round(performance.now() - started) }, "sandbox created");
       return row;
     } finally {
       unadmit(team.id);
@@ -228,6 +230,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
     if (await store.markKilled(sandboxId, new Date())) {
       await store.addEvent({ sandboxId, teamId: row.team_id, type: "killed", reason: "request" });
     }
+    logger.info({ sandboxId, teamId: row.team_id }, "sandbox killed");
   }
 
   async function setTimeout(team: Team, sandboxId: string, seconds: number): Promise<SandboxRow> {
@@ -260,6 +263,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
       await store.update(sandboxId, res.sandbox ? applyNode(res.sandbox) : { state: "paused" });
       await store.addEvent({ sandboxId, teamId: row.team_id, type: "paused", reason: "request" });
     });
+    logger.info({ sandboxId, teamId: row.team_id }, "sandbox paused");
   }
 
   async function resume(row: SandboxRow, timeoutSeconds: number | undefined, reason: string): Promise<SandboxRow> {
@@ -269,6 +273,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
       );
       await store.update(row.sandbox_id, res.sandbox ? applyNode(res.sandbox) : { state: "running" });
       await store.addEvent({ sandboxId: row.sandbox_id, teamId: row.team_id, type: "resumed", reason: "request", message: reason });
+      logger.info({ sandboxId: row.sandbox_id, teamId: row.team_id, via: reason }, "sandbox resumed");
       return (await store.getActive(row.sandbox_id)) ?? row;
     });
   }
@@ -363,6 +368,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
       if (row === undefined) return;
       if (await store.markKilled(sandboxId, at)) {
         await store.addEvent({ sandboxId, teamId: row.team_id, type: "killed", reason, ...(message ? { message } : {}), at });
+        logger.info({ sandboxId, teamId: row.team_id, reason, ...(message ? { detail: message } : {}) }, "sandbox killed by the node");
       }
     },
 

@@ -99,7 +99,8 @@ export function reservePort(port: number, host: string): Promise<number> {
  * fall back to e2b.app and send users' traffic to E2B.
  */
 export function defaultDomain(host: string, port: number): string | undefined {
-  return host === "127.0.0.1" || host === "localhost" || host === "::1" ? `localhost:${port}` : undefined;
+  // On all addresses too: the printed URLs are this machine's; remote clients need --domain anyway.
+  return ["127.0.0.1", "localhost", "::1", "0.0.0.0", "::"].includes(host) ? `localhost:${port}` : undefined;
 }
 
 function isSignedFileUrl(req: http.IncomingMessage): boolean {
