@@ -1,12 +1,12 @@
 // The official e2b SDK against `cove up`, started as a user would: once on the
 // embedded PGlite, once on a real Postgres server (COVE_TEST_DATABASE_URL).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuthenticationError, CommandExitError, RateLimitError, Sandbox, SandboxNotFoundError, type SandboxOpts } from "e2b";
-import { createTestDatabase, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
+import { createTestDatabase, killLeftovers, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
 
 const targets: { name: string; serverUrl?: string }[] = [{ name: "pglite" }];
 if (process.env.COVE_TEST_DATABASE_URL) targets.push({ name: "postgres", serverUrl: process.env.COVE_TEST_DATABASE_URL });
@@ -48,6 +48,7 @@ for (const target of targets) {
         for (const s of await Sandbox.list(opts(key)).nextItems().catch(() => [])) await Sandbox.kill(s.sandboxId, opts(key)).catch(() => false);
       }
       await up?.stop();
+      await killLeftovers({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
       await dropDb?.();
       rmSync(dataDir, { recursive: true, force: true });
     });
@@ -389,6 +390,36 @@ for (const target of targets) {
       assert.equal(out, "got-ws\n");
       assert.deepEqual(messages.at(-1), { type: "exit", exitCode: 4 });
       await sbx.kill();
+    });
+
+    it("a node that dies is restarted; its sandboxes carry on", async () => {
+      const sbx = await create({ timeoutMs: 300_000 });
+      const bg = await sbx.commands.run("sleep 900", { background: true, timeoutMs: 0 });
+      // The node is cove up's only child process (decision 0009); find it by cove up's own pid.
+      const children = readFileSync(`/proc/${up.proc.pid}/task/${up.proc.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+      assert.equal(children.length, 1, `children of cove up: ${children.join(",")}`);
+      const nodePid = children[0]!;
+      process.kill(nodePid, "SIGKILL");
+      let again: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        await sleep(100);
+        again = readFileSync(`/proc/${up.proc.pid}/task/${up.proc.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+        if (again.length === 1 && again[0] !== nodePid) break;
+      }
+      assert.ok(again.length === 1 && again[0] !== nodePid, "a new node was started");
+      // The sandbox never depended on the node process; the new node re-adopts it.
+      assert.equal((await sbx.commands.run("echo alive")).stdout, "alive\n");
+      let info = await sbx.getInfo().catch(() => undefined);
+      for (let i = 0; i < 50 && info?.state !== "running"; i++) {
+        await sleep(200);
+        info = await sbx.getInfo().catch(() => undefined);
+      }
+      assert.equal(info?.state, "running");
+      assert.ok((await sbx.commands.list()).some((p) => p.pid === bg.pid));
+      const fresh = await create();
+      assert.equal((await fresh.commands.run("echo new")).stdout, "new\n");
+      await fresh.kill();
+      assert.equal(await sbx.kill(), true);
     });
 
     it("a restart keeps the key, the sandboxes, their files and processes", async () => {

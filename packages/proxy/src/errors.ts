@@ -43,14 +43,28 @@ export const notSandbox = (): ProxyReply => ({ status: 404, body: { message: "No
 
 export const internalRoute = (): ProxyReply => ({ status: 404, body: { message: "Not found", code: 404 } });
 
-export function sendReply(res: ServerResponse, reply: ProxyReply): void {
+/** Browsers (they ask for HTML first) get a page; everyone else, the SDK included, JSON. */
+export function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && accept.startsWith("text/html");
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function htmlPage(reply: ProxyReply): string {
+  const message = escapeHtml(String(reply.body.message ?? "Error"));
+  const id = typeof reply.body.sandboxId === "string" && reply.body.sandboxId !== "" ? `<p>Sandbox <code>${escapeHtml(reply.body.sandboxId)}</code></p>` : "";
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${reply.status} ${message}</title></head><body><h1>${message}</h1>${id}<p>Cove sandbox gateway, ${reply.status}</p></body></html>`;
+}
+
+export function sendReply(res: ServerResponse, reply: ProxyReply, accept?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const body = JSON.stringify(reply.body);
+  const html = wantsHtml(accept);
+  const body = html ? htmlPage(reply) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
-    "content-type": "application/json; charset=utf-8",
+    "content-type": html ? "text/html; charset=utf-8" : "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     "cache-control": "no-store",
   });

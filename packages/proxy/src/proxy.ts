@@ -100,14 +100,14 @@ export function createProxy(options: ProxyOptions): Proxy {
         if (!l.ok) {
           // Unread request bodies are discarded so the client connection stays usable.
           req.resume();
-          replies.sendReply(res, l.reply);
+          replies.sendReply(res, l.reply, req.headers.accept);
           return;
         }
         forward(req, res, l.target, l.address);
       },
       (err: unknown) => {
         log.error({ err }, "proxy failed");
-        replies.sendReply(res, replies.upstreamFailed("", 0));
+        replies.sendReply(res, replies.upstreamFailed("", 0), req.headers.accept);
       },
     );
   }
@@ -129,7 +129,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     up.on("error", (err: NodeJS.ErrnoException) => {
       log.debug({ sandboxId: target.sandboxId, port: target.port, err: err.message }, "upstream error");
       if (res.headersSent) res.destroy();
-      else replies.sendReply(res, upstreamError(target, err));
+      else replies.sendReply(res, upstreamError(target, err), req.headers.accept);
     });
     // The client going away aborts the upstream exchange too.
     res.on("close", () => {

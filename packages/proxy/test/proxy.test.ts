@@ -209,6 +209,16 @@ describe("proxy", () => {
     assert.equal(resumed, 1);
   });
 
+  it("browsers get the 502 as an HTML page, with the message escaped; others JSON", async () => {
+    const r = await request(pport, { path: "/", headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", accept: "text/html,application/xhtml+xml;q=0.9" } });
+    assert.equal(r.status, 502);
+    assert.match(String(r.headers["content-type"]), /^text\/html/);
+    assert.match(r.body, /<h1>The sandbox was not found<\/h1>/);
+    assert.match(r.body, /<code>nope<\/code>/);
+    const j = await request(pport, { path: "/", headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", accept: "*/*" } });
+    assert.match(String(j.headers["content-type"]), /^application\/json/);
+  });
+
   it("private sandbox: non-envd ports need the traffic access token; envd's port does not", async () => {
     const h = (port: number, extra: Record<string, string> = {}) => ({ "e2b-sandbox-id": "private1", "e2b-sandbox-port": String(port), ...extra });
     const missing = await request(pport, { path: "/", headers: h(8080) });

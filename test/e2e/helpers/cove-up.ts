@@ -125,3 +125,15 @@ export async function spawnCove(args: string[], env: Record<string, string>, rea
     },
   };
 }
+
+/**
+ * After a failed test, sandboxes may be left in a data dir (cove up keeps them by default):
+ * one more start with --kill-on-exit re-adopts and kills them, so nothing outlives the suite.
+ */
+export async function killLeftovers(options: CoveUpOptions): Promise<void> {
+  const dir = `${options.dataDir}/sandboxes`;
+  const { readdirSync, existsSync } = await import("node:fs");
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
+  const up = await startCoveUp({ ...options, args: [...(options.args ?? []), "--kill-on-exit"] });
+  await up.stop();
+}

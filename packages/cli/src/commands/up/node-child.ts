@@ -25,6 +25,8 @@ export interface NodeChildOptions {
 
 export interface NodeChild {
   ready: NodeReady;
+  /** Resolves at once while the node is up; while it restarts, when it is back (rejects after timeoutMs). */
+  whenReady(timeoutMs: number): Promise<void>;
   /** SIGTERM, then wait for the node to finish its own shutdown. */
   stop(): Promise<void>;
 }
@@ -59,6 +61,9 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
   let stopping = false;
   let everReady = false;
   let child: ChildProcess;
+  // Pending while a restarted node is not ready yet; callers wait on it instead of failing.
+  let up: Promise<void> = Promise.resolve();
+  let markUp: () => void = () => undefined;
 
   const spawnOnce = () =>
     new Promise<NodeReady>((resolve, reject) => {
@@ -68,12 +73,14 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
       child.once("message", (m: { type?: string } & NodeReady) => {
         if (m.type !== "ready") return;
         everReady = true;
+        markUp();
         resolve(m);
       });
       child.once("exit", (code, signal) => {
         reject(new Error(`the node exited (${signal ?? code}) before it was ready`));
         if (stopping || !everReady) return;
         options.logger.error({ code, signal }, "the node exited; restarting it");
+        up = new Promise<void>((r) => (markUp = r));
         setTimeout(() => void spawnOnce().catch((err: unknown) => options.logger.error({ err }, "restarting the node failed")), 1000).unref();
       });
     });
@@ -81,6 +88,14 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
   const ready = await spawnOnce();
   return {
     ready,
+    whenReady(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the node is restarting and was not back within ${timeoutMs / 1000} s`)), timeoutMs);
+        timer.unref();
+      });
+      return Promise.race([up, late]).finally(() => clearTimeout(timer));
+    },
     async stop() {
       stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;

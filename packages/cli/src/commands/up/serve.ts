@@ -19,6 +19,7 @@ import {
 import { buildBaseTemplate, loadNodeConfig, readManifest } from "@cove/node";
 import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client";
 import { createProxy, type Proxy } from "@cove/proxy";
+import type { Interceptor } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
 import { createProgressPrinter } from "../template/build.js";
@@ -167,7 +168,12 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     db = openDatabase(apiConfig);
     await migrate(db);
     const admin = await adminKey(db, apiConfig.dataDir);
-    const nodeClient = createNodeClient({ baseUrl: `http://${node.ready.host}:${node.ready.port}`, secret: node.ready.secret });
+    // While a crashed node is being restarted, calls wait for it (up to 30 s) rather than fail.
+    const waitForNode: Interceptor = (next) => async (req) => {
+      await node.whenReady(30_000);
+      return next(req);
+    };
+    const nodeClient = createNodeClient({ baseUrl: `http://${node.ready.host}:${node.ready.port}`, secret: node.ready.secret, interceptors: [waitForNode] });
     api = await createApi({
       db,
       node: nodeClient,
