@@ -1,7 +1,7 @@
 // The official e2b SDK against `cove up`, started as a user would: once on the
 // embedded PGlite, once on a real Postgres server (COVE_TEST_DATABASE_URL).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -175,6 +175,31 @@ for (const target of targets) {
       assert.equal((await get(`8001-${sbx.sandboxId}.localhost:${gatewayPort}`)).status, 502, "nothing listens on 8001");
       await sbx.kill();
       assert.equal((await get(host)).status, 502, "a killed sandbox's port is gone");
+
+      // Not public: its ports want the traffic access token; envd (the SDK's own traffic) does not.
+      const priv = await create({ network: { allowPublicTraffic: false } });
+      assert.match(priv.trafficAccessToken ?? "", /^[0-9a-f]{48}$/);
+      assert.equal((await priv.getInfo()).network?.allowPublicTraffic, false);
+      await priv.commands.run("python3 -m http.server 8000", { background: true, timeoutMs: 0 });
+      const privHost = priv.getHost(8000);
+      const getWith = (h: string, token?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.request({ host: "127.0.0.1", port: Number(gatewayPort), path: "/", headers: { host: h, ...(token ? { "e2b-traffic-access-token": token } : {}) } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on("error", reject);
+          req.end();
+        });
+      let ok = 0;
+      for (let i = 0; i < 50 && ok !== 200; i++) {
+        ok = await getWith(privHost, priv.trafficAccessToken);
+        if (ok !== 200) await sleep(100);
+      }
+      assert.equal(ok, 200);
+      assert.equal(await getWith(privHost), 403);
+      assert.equal(await getWith(privHost, "wrong"), 403);
+      await priv.kill();
     });
 
     it("lists with state and metadata filters, and pages with X-Next-Token", async () => {
@@ -420,6 +445,27 @@ for (const target of targets) {
       assert.equal((await fresh.commands.run("echo new")).stdout, "new\n");
       await fresh.kill();
       assert.equal(await sbx.kill(), true);
+    });
+
+    it("SIGTERM during creates leaves nothing half-made: every sandbox has a record and every record a sandbox", async () => {
+      // Several creates in flight (the pool holds one, the rest boot cold) when the signal comes.
+      const creates = [0, 1, 2].map(() => create({ metadata: { phase: "shutdown" } }).then((s) => s.sandboxId, () => undefined));
+      await sleep(30);
+      assert.equal(await up.stop(), 0, up.stderr());
+      const made = (await Promise.all(creates)).filter((id): id is string => id !== undefined);
+      console.log(`# ${made.length} of 3 creates answered before the shutdown`);
+      up = await startCoveUp({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
+      await sleep(500);
+      const listed = (await Sandbox.list({ ...opts(), query: { metadata: { phase: "shutdown" } } }).nextItems()).map((s) => s.sandboxId).sort();
+      // Whatever the API answered with an id exists; nothing exists that it did not answer with.
+      assert.deepEqual(listed, [...made].sort());
+      for (const id of listed) {
+        const sbx = await Sandbox.connect(id, opts());
+        assert.equal((await sbx.commands.run("echo ok")).stdout, "ok\n");
+        await sbx.kill();
+      }
+      const onNode = readdirSync(`${dataDir}/sandboxes`).filter((d) => !d.startsWith("."));
+      assert.ok(onNode.every((id) => !listed.includes(id)), `killed sandboxes are gone from the node: ${onNode.join(",")}`);
     });
 
     it("a restart keeps the key, the sandboxes, their files and processes", async () => {
