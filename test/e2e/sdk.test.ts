@@ -77,6 +77,15 @@ for (const target of targets) {
       assert.equal(r.json().code, 401);
     });
 
+    it("refuses what it cannot honour, clearly: unknown templates, egress rules, volumes, snapshots", async () => {
+      await assert.rejects(Sandbox.create("nope", opts()), /404: template 'nope' not found/);
+      await assert.rejects(create({ network: { denyOut: ["0.0.0.0/0"] } }), /501: network\.denyOut is not supported by Cove yet/);
+      const snap = await api("/snapshots");
+      assert.equal(snap.status, 501);
+      assert.deepEqual(snap.json(), { code: 501, message: "snapshots is not supported by Cove yet", error_code: "not_implemented" });
+      assert.equal((await Sandbox.list(opts()).nextItems()).length, 0, "nothing was created on the way");
+    });
+
     it("creates from base and runs commands: output, exit codes, streaming, env, stdin, background and kill", async () => {
       const sbx = await create({ envs: { GREETING: "hello" } });
       assert.match(sbx.sandboxId, /^[a-z0-9]+$/);

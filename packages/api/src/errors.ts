@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | "storage_full"
   | "unavailable"
   | "sandbox_create_failed"
+  | "not_implemented"
   | "internal";
 
 const statusOf: Record<ApiErrorCode, number> = {
@@ -24,6 +25,7 @@ const statusOf: Record<ApiErrorCode, number> = {
   unavailable: 503,
   sandbox_create_failed: 500,
   internal: 500,
+  not_implemented: 501,
 };
 
 /** An error whose message is safe to show to the caller. */
@@ -42,6 +44,7 @@ export class ApiError extends Error {
 
 export const notFound = (what: string, id: string) => new ApiError("not_found", `${what} '${id}' not found`);
 export const invalid = (message: string) => new ApiError("invalid_argument", message);
+export const notImplemented = (what: string) => new ApiError("not_implemented", `${what} is not supported by Cove yet`);
 
 /** The E2B body the SDK reads (spec 3.3 `Error`): numeric code = HTTP status. */
 export function e2bErrorBody(err: ApiError): { code: number; message: string; error_code: string } {

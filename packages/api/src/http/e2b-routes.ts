@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { ApiError, invalid } from "../errors.js";
+import { ApiError, invalid, notImplemented } from "../errors.js";
 import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
 import type { ListQuery, SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
@@ -28,6 +28,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     const templateId = optString(b, "templateID") ?? "base";
     if (templateId === "") throw invalid("templateID must not be empty");
     const network = b.network === undefined || b.network === null ? {} : body(b.network);
+    refuseUnsupported(b, network);
     const autoResume = b.autoResume === undefined || b.autoResume === null ? undefined : optBool(body(b.autoResume), "enabled");
     return {
       templateId,
@@ -230,10 +231,52 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return { templateID: t.templateID, public: true };
   });
 
+  // Parts of E2B's API Cove does not have yet: a clear 501 instead of a 404 that reads like a bug.
+  const unsupported: [string, string, string][] = [
+    ["PUT", "/sandboxes/:id/network", "changing a sandbox's network rules"],
+    ["POST", "/sandboxes/:id/fork", "forking a sandbox"],
+    ["POST", "/sandboxes/:id/snapshots", "snapshots"],
+    ["GET", "/snapshots", "snapshots"],
+    ["POST", "/v3/templates", "building templates through the API (use `cove template build`)"],
+    ["POST", "/v2/templates/:id/builds/:build", "building templates through the API (use `cove template build`)"],
+    ["GET", "/templates/:id/files/:hash", "building templates through the API (use `cove template build`)"],
+    ["DELETE", "/templates/:id", "deleting templates through the API"],
+    ["GET", "/volumes", "volumes"],
+    ["POST", "/volumes", "volumes"],
+    ["GET", "/secrets", "secrets"],
+    ["POST", "/secrets", "secrets"],
+  ];
+  for (const [method, url, what] of unsupported) {
+    app.route({
+      method: method as "GET",
+      url,
+      handler: async (req) => {
+        requireTeam(req);
+        throw notImplemented(what);
+      },
+    });
+  }
+
   app.get("/teams", async (req) => {
     const team = requireTeam(req);
     return [{ teamID: team.id, name: team.name, isDefault: true }];
   });
+}
+
+const nonEmpty = (v: unknown) =>
+  v !== undefined && v !== null && (Array.isArray(v) ? v.length > 0 : typeof v === "object" ? Object.keys(v).length > 0 : true);
+
+/**
+ * Options Cove cannot honour yet are refused, never ignored: a caller relying on an egress
+ * deny list or a volume must not get a sandbox without it.
+ */
+function refuseUnsupported(b: Fields, network: Fields): void {
+  for (const key of ["allowOut", "denyOut", "rules", "egressProxy", "maskRequestHost", "httpsPorts"]) {
+    if (nonEmpty(network[key])) throw notImplemented(`network.${key}`);
+  }
+  for (const key of ["volumeMounts", "mcp", "iam"]) {
+    if (nonEmpty(b[key])) throw notImplemented(key);
+  }
 }
 
 function eventLine(e: { type: string; reason: string | null; message: string | null }): string {
