@@ -395,6 +395,9 @@ for (const target of targets) {
       const bad = await api("/v1/sandboxes", { method: "POST", body: JSON.stringify({ timeout: "soon" }) });
       assert.equal(bad.status, 400);
       assert.equal((bad.json().error as { code: string }).code, "invalid_argument");
+      const typo = await api("/v1/sandboxes", { method: "POST", body: JSON.stringify({ timout: 60 }) });
+      assert.equal(typo.status, 400);
+      assert.match((typo.json().error as { message: string }).message, /unknown field 'timout'/);
       const notJson = await api("/v1/sandboxes", { method: "POST", body: "{nope" });
       assert.equal(notJson.status, 400);
       assert.equal((await api(`/v1/sandboxes/${id}`, { method: "DELETE" })).status, 204);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeMetadataQuery, decodeNextToken, encodeNextToken } from "../src/http/e2b-shapes.js";
 import { encodeOutput } from "../src/http/native-routes.js";
-import { body, optInt, optStringMap } from "../src/http/input.js";
+import { body, onlyFields, optInt, optStringMap } from "../src/http/input.js";
 import { ApiError, e2bErrorBody, nativeErrorBody } from "../src/errors.js";
 import type { SandboxRow } from "../src/sandboxes/store.js";
 
@@ -31,6 +31,8 @@ describe("request bodies", () => {
     assert.throws(() => optStringMap({ metadata: { a: 1 } }, "metadata"), /metadata\.a must be a string/);
     assert.throws(() => body([1]), /JSON object/);
     assert.deepEqual(body(undefined), {});
+    assert.throws(() => onlyFields({ timout: 5 }, ["timeout"]), /unknown field 'timout' \(expected one of: timeout\)/);
+    assert.deepEqual(onlyFields({ timeout: 5 }, ["timeout", "cmd"]), { timeout: 5 });
   });
 });
 

@@ -49,3 +49,11 @@ export function optStringList(o: Fields, key: string): string[] | undefined {
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
   throw invalid(`${key} must be a list of strings`);
 }
+
+/** The native API is strict: a misspelt field is an error, not a silently applied default. */
+export function onlyFields(o: Fields, allowed: readonly string[]): Fields {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) throw invalid(`unknown field '${key}' (expected one of: ${allowed.join(", ")})`);
+  }
+  return o;
+}

@@ -10,7 +10,7 @@ import { connectEnvd, envdFileError } from "../sandboxes/envd.js";
 import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
 import type { SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
-import { body, optBool, optInt, optString, optStringMap } from "./input.js";
+import { body, onlyFields, optBool, optInt, optString, optStringMap } from "./input.js";
 
 export interface NativeRoutesOptions {
   db: Kysely<Database>;
@@ -54,7 +54,7 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
   app.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
 
   app.post("/v1/sandboxes", async (req, reply) => {
-    const b = body(req.body);
+    const b = onlyFields(body(req.body), ["template", "timeout", "metadata", "envs", "internet", "autoPause", "autoResume", "public"]);
     const templateId = optString(b, "template") ?? "base";
     if (templateId === "") throw invalid("template must not be empty");
     const row = await service.create(requireTeam(req), {
@@ -110,7 +110,7 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
   }
 
   app.post<{ Params: Params }>("/v1/sandboxes/:id/exec", async (req) => {
-    const b = body(req.body);
+    const b = onlyFields(body(req.body), ["cmd", "cwd", "envs", "user", "timeout", "stdin"]);
     const cmd = optString(b, "cmd");
     if (cmd === undefined || cmd === "") throw invalid("cmd is required");
     const stdinText = optString(b, "stdin");
