@@ -11,6 +11,7 @@ export type ApiErrorCode =
   | "unavailable"
   | "sandbox_create_failed"
   | "not_implemented"
+  | "upgrade_required"
   | "internal";
 
 const statusOf: Record<ApiErrorCode, number> = {
@@ -26,6 +27,7 @@ const statusOf: Record<ApiErrorCode, number> = {
   sandbox_create_failed: 500,
   internal: 500,
   not_implemented: 501,
+  upgrade_required: 426,
 };
 
 /** An error whose message is safe to show to the caller. */

@@ -231,22 +231,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return { templateID: t.templateID, public: true };
   });
 
-  // Parts of E2B's API Cove does not have yet: a clear 501 instead of a 404 that reads like a bug.
-  const unsupported: [string, string, string][] = [
-    ["PUT", "/sandboxes/:id/network", "changing a sandbox's network rules"],
-    ["POST", "/sandboxes/:id/fork", "forking a sandbox"],
-    ["POST", "/sandboxes/:id/snapshots", "snapshots"],
-    ["GET", "/snapshots", "snapshots"],
-    ["POST", "/v3/templates", "building templates through the API (use `cove template build`)"],
-    ["POST", "/v2/templates/:id/builds/:build", "building templates through the API (use `cove template build`)"],
-    ["GET", "/templates/:id/files/:hash", "building templates through the API (use `cove template build`)"],
-    ["DELETE", "/templates/:id", "deleting templates through the API"],
-    ["GET", "/volumes", "volumes"],
-    ["POST", "/volumes", "volumes"],
-    ["GET", "/secrets", "secrets"],
-    ["POST", "/secrets", "secrets"],
-  ];
-  for (const [method, url, what] of unsupported) {
+  for (const [method, url, what] of UNSUPPORTED_ROUTES) {
     app.route({
       method: method as "GET",
       url,
@@ -262,6 +247,22 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return [{ teamID: team.id, name: team.name, isDefault: true }];
   });
 }
+
+// Parts of E2B's API Cove does not have yet: a clear 501 instead of a 404 that reads like a bug.
+export const UNSUPPORTED_ROUTES: readonly [method: string, url: string, what: string][] = [
+  ["PUT", "/sandboxes/:id/network", "changing a sandbox's network rules"],
+  ["POST", "/sandboxes/:id/fork", "forking a sandbox"],
+  ["POST", "/sandboxes/:id/snapshots", "snapshots"],
+  ["GET", "/snapshots", "snapshots"],
+  ["POST", "/v3/templates", "building templates through the API (use `cove template build`)"],
+  ["POST", "/v2/templates/:id/builds/:build", "building templates through the API (use `cove template build`)"],
+  ["GET", "/templates/:id/files/:hash", "building templates through the API (use `cove template build`)"],
+  ["DELETE", "/templates/:id", "deleting templates through the API"],
+  ["GET", "/volumes", "volumes"],
+  ["POST", "/volumes", "volumes"],
+  ["GET", "/secrets", "secrets"],
+  ["POST", "/secrets", "secrets"],
+];
 
 const nonEmpty = (v: unknown) =>
   v !== undefined && v !== null && (Array.isArray(v) ? v.length > 0 : typeof v === "object" ? Object.keys(v).length > 0 : true);

@@ -159,6 +159,12 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     };
   });
 
+  // The WebSocket exec lives at this path (exec-ws.ts); a plain GET gets told how to use it.
+  app.get<{ Params: Params }>("/v1/sandboxes/:id/exec", async (req) => {
+    await service.get(requireTeam(req), req.params.id);
+    throw new ApiError("upgrade_required", "GET here is the streaming exec: open a WebSocket (Connection: Upgrade), or POST for a one-shot exec");
+  });
+
   app.get<{ Params: Params }>("/v1/sandboxes/:id/files", async (req, reply) => {
     const q = body(req.query);
     const path = optString(q, "path");
