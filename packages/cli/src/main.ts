@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerEnvdCommand } from "./commands/envd/run.js";
 import { registerKeysCommands } from "./commands/keys/register.js";
@@ -7,10 +8,16 @@ import { registerTemplateCommands } from "./commands/template/build.js";
 import { registerTemplateList } from "./commands/template/list.js";
 import { registerUpCommands } from "./commands/up/run.js";
 
+function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
 /** Builds the `cove` program. Commands return or throw; errors are printed once, here. */
 export function createProgram(): Command {
   const program = new Command("cove")
     .description("Self-hosted sandboxes for untrusted code")
+    .version(cliVersion(), "-V, --version")
     .showHelpAfterError()
     .exitOverride();
   registerUpCommands(program);
