@@ -427,6 +427,17 @@ for (const target of targets) {
       assert.equal(out, "got-ws\n");
       assert.deepEqual(messages.at(-1), { type: "exit", exitCode: 4 });
       await sbx.kill();
+
+      // Failures before the upgrade are plain HTTP answers: unknown sandbox, missing cmd.
+      const refused = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const bad = new WebSocket(`${up.url.replace("http", "ws")}${path}`, { headers: { "x-api-key": up.apiKey } });
+          bad.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+          bad.on("open", () => reject(new Error(`upgraded: ${path}`)));
+          bad.on("error", () => undefined);
+        });
+      assert.equal(await refused(`/v1/sandboxes/${sbx.sandboxId}/exec?cmd=true`), 404);
+      assert.equal(await refused(`/v1/sandboxes/${sbx.sandboxId}/exec`), 400);
     });
 
     it("a node that dies is restarted; its sandboxes carry on", async () => {

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Database } from "../db/schema.js";
 import { ApiError, nativeErrorBody } from "../errors.js";
-import { connectEnvd } from "../sandboxes/envd.js";
+import { connectEnvd, type EnvdSession } from "../sandboxes/envd.js";
 import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
 import { resolveTeam } from "./auth.js";
 import { envdExecError } from "./native-routes.js";
@@ -33,11 +33,28 @@ export function createExecSocket(options: ExecSocketOptions) {
     socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   }
 
-  async function run(ws: WebSocket, sandboxId: string, params: URLSearchParams, teamHeaders: IncomingMessage["headers"]): Promise<void> {
-    const send = (m: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
-    const team = await resolveTeam(options.db, teamHeaders);
+  interface Prepared {
+    envd: EnvdSession;
+    cmd: string;
+    timeout: number;
+    cwd: string | null;
+    user: string | null;
+  }
+
+  /** Everything that can fail before the upgrade does so as a plain HTTP answer the client can read. */
+  async function prepare(sandboxId: string, params: URLSearchParams, headers: IncomingMessage["headers"]): Promise<Prepared> {
+    const team = await resolveTeam(options.db, headers);
+    const cmd = params.get("cmd");
+    if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
+    const timeout = Number(params.get("timeout") ?? "0");
+    if (!Number.isInteger(timeout) || timeout < 0) throw new ApiError("invalid_argument", "timeout must be whole seconds");
     const row = await options.service.get(team, sandboxId);
     const envd = connectEnvd(await options.service.address(row, ENVD_PORT), row.envd_access_token);
+    return { envd, cmd, timeout, cwd: params.get("cwd"), user: params.get("user") };
+  }
+
+  async function run(ws: WebSocket, { envd, cmd, timeout, cwd, user }: Prepared): Promise<void> {
+    const send = (m: object) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
     const abort = new AbortController();
     let pid: number | undefined;
     let ended = false;
@@ -77,12 +94,6 @@ export function createExecSocket(options: ExecSocketOptions) {
       if (!ended && pid !== undefined) void envd.kill(pid, "SIGKILL").catch(() => undefined);
       abort.abort();
     });
-    const cmd = params.get("cmd");
-    if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
-    const timeout = Number(params.get("timeout") ?? "0");
-    if (!Number.isInteger(timeout) || timeout < 0) throw new ApiError("invalid_argument", "timeout must be whole seconds");
-    const cwd = params.get("cwd");
-    const user = params.get("user");
     const result = await envd.exec(
       { cmd, timeoutMs: timeout * 1000, openStdin: true, ...(cwd ? { cwd } : {}), ...(user ? { user } : {}) },
       {
@@ -107,18 +118,17 @@ export function createExecSocket(options: ExecSocketOptions) {
       const match = EXEC_PATH.exec(url.pathname);
       if (match === null) return false;
       const sandboxId = match[1] as string;
-      // Authenticate before upgrading, so a bad key gets a plain 401 the client can read.
-      resolveTeam(options.db, req.headers).then(
-        () =>
+      prepare(sandboxId, url.searchParams, req.headers).then(
+        (prepared) =>
           wss.handleUpgrade(req, socket, head, (ws) => {
-            run(ws, sandboxId, url.searchParams, req.headers)
+            run(ws, prepared)
               .catch((e: unknown) => {
                 const err = e instanceof ApiError ? e : envdExecError(e, 0);
                 if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", ...nativeErrorBody(err) }));
               })
               .finally(() => ws.close(1000));
           }),
-        (e: unknown) => refuse(socket, e instanceof ApiError ? e : new ApiError("internal", "authentication failed")),
+        (e: unknown) => refuse(socket, e instanceof ApiError ? e : envdExecError(e, 0)),
       );
       return true;
     },
