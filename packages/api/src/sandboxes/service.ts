@@ -201,7 +201,6 @@ export function createSandboxService(options: SandboxServiceOptions) {
       try {
         const { created_at: _c, killed_at: _k, ...insert } = row;
         await store.insert(insert);
-        await store.addEvent({ sandboxId: row.sandbox_id, teamId: team.id, type: "created", at: row.started_at });
         // The SDK's next request goes to envd: the node already said where it is.
         if (created.envdAddress) {
           const route: CachedRoute = { address: created.envdAddress, state: "running", ...(trafficAccessToken ? { trafficAccessToken } : {}) };

@@ -23,10 +23,27 @@ const ACTIVE: SandboxRecordState[] = ["running", "paused"];
 /** Sandbox records and their event log. Every read that a caller can reach is scoped by team. */
 export function createSandboxStore(db: Kysely<Database>) {
   return {
+    /** The record and its `created` event, in one statement: never one without the other. */
     async insert(row: Omit<SandboxRow, "created_at" | "killed_at" | "metadata"> & { metadata: Record<string, string> }): Promise<void> {
       await db
-        .insertInto("sandboxes")
-        .values({ ...row, metadata: JSON.stringify(row.metadata), killed_at: null })
+        .with("made", (qb) =>
+          qb
+            .insertInto("sandboxes")
+            .values({ ...row, metadata: JSON.stringify(row.metadata), killed_at: null })
+            .returning(["sandbox_id", "team_id", "started_at"]),
+        )
+        .insertInto("sandbox_events")
+        .columns(["sandbox_id", "team_id", "type", "reason", "message", "at"])
+        .expression((eb) =>
+          eb.selectFrom("made").select((s) => [
+            "made.sandbox_id",
+            "made.team_id",
+            s.val("created").as("type"),
+            s.val(null).as("reason"),
+            s.val(null).as("message"),
+            "made.started_at",
+          ]),
+        )
         .execute();
     },
 
