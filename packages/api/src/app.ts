@@ -38,6 +38,18 @@ export interface Api {
   close(): Promise<void>;
 }
 
+// Connection-level failures (refused, reset, server shutting down or gone): the request was fine.
+const DATABASE_DOWN = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006"]);
+
+function isDatabaseDown(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === "string" && DATABASE_DOWN.has(e.code)) return true;
+    // pg reports a refused connection to a host with several addresses as an AggregateError.
+    if (Array.isArray(e.errors) && e.errors.some(isDatabaseDown)) return true;
+  }
+  return false;
+}
+
 // Reachable without a key: health, the OpenAPI document and its UI.
 const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?)(\?.*)?$/;
 
@@ -65,6 +77,10 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
     let apiErr: ApiError;
     if (err instanceof ApiError) apiErr = err;
+    else if (isDatabaseDown(err)) {
+      req.log.error({ err, url: req.url }, "database unavailable");
+      apiErr = new ApiError("unavailable", "the database is unavailable; retry shortly", { retryAfterSeconds: 1 });
+    }
     else if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
       apiErr = new ApiError(err.statusCode === 413 ? "too_large" : "invalid_argument", err.message);
     } else {

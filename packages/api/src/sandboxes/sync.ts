@@ -118,7 +118,11 @@ export function startSync(options: SyncOptions): Sync {
         markReady();
         logger.warn({ err, retryInMs: backoff }, "node event stream ended; reconnecting");
       }
-      await new Promise((r) => setTimeout(r, backoff).unref());
+      // Wakes early on stop(), so stop() never waits out a backoff.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, backoff);
+        stopping.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+      });
       backoff = Math.min(backoff * 2, 5000);
     }
   }
