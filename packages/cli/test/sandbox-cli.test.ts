@@ -187,6 +187,18 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
     assert.equal(ok.stdout, "hello x y\n/tmp\n");
   });
 
+  it("exec keeps the sandbox alive while attached, past the sandbox's own timeout", async () => {
+    const short = await sandbox(["create", "--timeout", "3", "--metadata", `suite=${suite}`]);
+    assert.equal(short.code, 0, short.stderr);
+    const shortId = short.stdout.trim();
+    created.push(shortId);
+    // Extends every 0.5 s here (every minute by default); the command outlives the 3 s timeout.
+    const res = await sandbox(["exec", shortId, "--", "sh", "-c", "sleep 6; echo survived"], { env: { ...env, COVE_CLI_KEEPALIVE_MS: "500" } });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, "survived\n");
+    assert.equal((await sandbox(["kill", shortId])).code, 0);
+  });
+
   it("shell runs an interactive shell through a PTY and exits with it", async () => {
     const res = await sandbox(["shell", id], { input: "echo shell-ok-$((1+1)); exit\n" });
     assert.equal(res.code, 0, res.stderr);

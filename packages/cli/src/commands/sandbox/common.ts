@@ -41,11 +41,29 @@ export async function waitExitCode(wait: () => Promise<{ exitCode: number }>): P
 export async function connectSandbox(config: ClientConfig, id: string): Promise<Sandbox> {
   return callApi(config, async () => {
     try {
-      return await Sandbox.connect(id, sdkOptions(config));
+      // Attaching extends the deadline by the keepalive window only (the SDK's default would be 5 minutes).
+      return await Sandbox.connect(id, { ...sdkOptions(config), timeoutMs: 5 * keepAliveEveryMs() });
     } catch (err) {
       // The SDK's message ("Paused sandbox x not found") guesses at a state it does not know.
       if (err instanceof NotFoundError) throw new Error(`sandbox ${id} not found`);
       throw err;
     }
   });
+}
+
+/** How often an attached command or shell extends its sandbox's deadline (COVE_CLI_KEEPALIVE_MS). */
+export function keepAliveEveryMs(env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env.COVE_CLI_KEEPALIVE_MS) || 60_000;
+}
+
+/**
+ * While a command or shell is attached, keeps the sandbox alive: connect only ever extends the
+ * deadline, to five intervals from now (5 minutes by default), so a long session is not cut by
+ * the sandbox's own timeout, and once detached the sandbox times out as it would have.
+ * Returns the stop function.
+ */
+export function keepAlive(sbx: Sandbox, everyMs = keepAliveEveryMs()): () => void {
+  const timer = setInterval(() => void sbx.connect({ timeoutMs: 5 * everyMs }).catch(() => undefined), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { callApi, loadClientConfig, withConnectionOptions, type ConnectionFlags } from "../../client.js";
-import { collectPairs, connectSandbox, exitWith, localExitCode, waitExitCode } from "./common.js";
+import { collectPairs, connectSandbox, exitWith, keepAlive, localExitCode, waitExitCode } from "./common.js";
 
 interface ExecFlags extends ConnectionFlags {
   cwd?: string;
@@ -51,11 +51,13 @@ export function registerSandboxExec(sandbox: Command): void {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    const stopKeepalive = keepAlive(sbx);
     try {
       const code = await callApi(config, () => waitExitCode(() => handle.wait()));
       if (interrupted !== undefined) throw exitWith(interrupted);
       if (code !== 0) throw exitWith(localExitCode(code));
     } finally {
+      stopKeepalive();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }

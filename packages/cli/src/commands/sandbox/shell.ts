@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { callApi, describeApiError, loadClientConfig, withConnectionOptions, type ConnectionFlags } from "../../client.js";
-import { collectPairs, connectSandbox, exitWith, localExitCode, waitExitCode } from "./common.js";
+import { collectPairs, connectSandbox, exitWith, keepAlive, localExitCode, waitExitCode } from "./common.js";
 
 interface ShellFlags extends ConnectionFlags {
   cwd?: string;
@@ -65,6 +65,8 @@ export function registerSandboxShell(sandbox: Command): void {
       void handle.kill().catch(() => undefined);
     };
 
+    const stopKeepalive = keepAlive(sbx);
+
     if (raw) stdin.setRawMode(true);
     stdin.on("data", onInput);
     stdin.on("end", onEnd);
@@ -75,6 +77,7 @@ export function registerSandboxShell(sandbox: Command): void {
       code = await callApi(config, () => waitExitCode(() => handle.wait()));
     } finally {
       closed = true;
+      stopKeepalive();
       stdin.off("data", onInput);
       stdin.off("end", onEnd);
       if (raw) stdin.setRawMode(false);
