@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N]`
+// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N] [--database-url postgres://…]`
 //
 // The whole product as a user meets it: `cove up` in a child process, the
 // official e2b SDK in this one. In the same run and on the same node:
@@ -37,8 +37,9 @@ interface Up {
   stop(): Promise<void>;
 }
 
-async function startUp(dataDir: string, poolSize: number): Promise<Up> {
-  const child = spawn(process.execPath, [join(repo, "packages/cli/bin/cove.js"), "up", "--port", "0", "--data-dir", dataDir, "--pool-size", String(poolSize), "--kill-on-exit"], {
+async function startUp(dataDir: string, poolSize: number, databaseUrl: string | undefined): Promise<Up> {
+  const dbArgs = databaseUrl ? ["--database-url", databaseUrl] : [];
+  const child = spawn(process.execPath, [join(repo, "packages/cli/bin/cove.js"), "up", "--port", "0", "--data-dir", dataDir, "--pool-size", String(poolSize), "--kill-on-exit", ...dbArgs], {
     cwd: repo,
     env: { ...process.env, COVE_TEMPLATES_DIR: TEMPLATES, COVE_NETWORK_PREFIX: PREFIX, COVE_SANDBOX_CIDR: CIDR, COVE_SANDBOX_DNS: "127.0.0.1", COVE_LOG_LEVEL: "warn", COVE_TEAM_SANDBOX_LIMIT: "1000" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -82,6 +83,8 @@ export async function run(argv: string[]): Promise<void> {
       concurrent: { type: "string", default: "20" },
       clients: { type: "string", default: "10" },
       seconds: { type: "string", default: "10" },
+      // A Postgres server instead of the embedded PGlite; the bench makes and drops its own database there.
+      "database-url": { type: "string" },
     },
   });
   const runs = positive("--runs", values.runs);
@@ -91,15 +94,20 @@ export async function run(argv: string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the e2e bench must run as root (it starts a node)");
 
   const work = mkdtempSync("/var/tmp/cove-bench-e2e-");
+  let cleanupDb: (() => Promise<void>) | undefined;
   let up: Up | undefined;
   const onSignal = () => void (up?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    console.log(line({ load_avg_1m: fmt(loadavg()[0] ?? 0), runs: String(runs) }));
+    const server = values["database-url"];
+    const db = server ? await makeDatabase(server) : undefined;
+    cleanupDb = db?.drop;
+    console.log(line({ load_avg_1m: fmt(loadavg()[0] ?? 0), runs: String(runs), database: server ? "postgres" : "pglite" }));
     const results: Record<string, { node: number[]; api: number[]; create: number[]; createExec: number[] }> = {};
     for (const pool of [0, 2]) {
-      up = await startUp(join(work, `pool${pool}`), pool);
+      if (db && pool > 0) await db.reset();
+      up = await startUp(join(work, `pool${pool}`), pool, db?.url);
       const u = up;
       const sdk = { apiKey: u.apiKey, apiUrl: u.url, sandboxUrl: u.url };
       await sleep(pool > 0 ? 2000 : 0); // let the pool fill
@@ -211,6 +219,7 @@ export async function run(argv: string[]): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await up?.stop();
+    await cleanupDb?.();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -233,4 +242,30 @@ async function rps(sbx: Sandbox, clients: number, seconds: number): Promise<{ rp
     }),
   );
   return { rps: lat.length / seconds, p50: median(lat), errors };
+}
+
+/** A database of the bench's own on the server; reset between the cold and warm phases (each has a fresh data dir). */
+async function makeDatabase(serverUrl: string): Promise<{ url: string; reset(): Promise<void>; drop(): Promise<void> }> {
+  const pg = (await import("pg")).default;
+  const name = `cove_bench_${process.pid}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    reset: async () => {
+      await admin(`drop database if exists ${name} with (force)`);
+      await admin(`create database ${name}`);
+    },
+    drop: () => admin(`drop database if exists ${name} with (force)`),
+  };
 }
