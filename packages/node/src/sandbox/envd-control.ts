@@ -26,7 +26,7 @@ interface Reply {
   body: string;
 }
 
-function call(address: string, method: string, path: string, timeoutMs: number, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
+function call(address: string, method: string, path: string, timeoutMs: number, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
   const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
     const req = request({ host, port, method, path, agent: false, timeout: timeoutMs, headers }, (res) => {
@@ -71,6 +71,13 @@ export function createEnvdControl(options: { pollIntervalMs?: number } = {}): En
 
     async warm(address) {
       await call(address, "POST", "/process.Process/List", 5000, "{}", { "content-type": "application/json" });
+      // One real process as the default user: the spawn path, the login shell and its files are
+      // then warm, so the first command a user runs costs what later ones do.
+      const message = Buffer.from(JSON.stringify({ process: { cmd: "/bin/bash", args: ["-l", "-c", "true"] }, stdin: false }));
+      const envelope = Buffer.alloc(5 + message.length);
+      envelope.writeUInt32BE(message.length, 1);
+      message.copy(envelope, 5);
+      await call(address, "POST", "/process.Process/Start", 5000, envelope, { "content-type": "application/connect+json", "content-length": String(envelope.length) });
     },
 
     async init(address, body, accessToken) {
