@@ -128,6 +128,8 @@ function closeSteps(
 }
 
 export async function upCommand(flags: ServeFlags): Promise<void> {
+  // Said here, once, before anything starts (the node would say it from its own process).
+  if (process.getuid?.() !== 0) throw new Error("cove up must run as root: its node makes namespaces, mounts, cgroups and nftables rules (try sudo)");
   const apiConfig = loadApiConfig(flags, process.env);
   const nodeConfig = loadNodeConfig(
     { dataDir: apiConfig.dataDir, listen: process.env.COVE_NODE_LISTEN ?? "127.0.0.1:0", poolSize: flags.poolSize, runtime: flags.runtime, logLevel: apiConfig.logLevel },
