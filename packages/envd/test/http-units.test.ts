@@ -5,7 +5,7 @@ import { parseRange } from "../src/http/byte-range.js";
 import { chooseResponseEncoding, requestEncoding } from "../src/http/content-encoding.js";
 import { contentTypeFor } from "../src/http/content-type.js";
 import { parseInitRequest } from "../src/http/init.js";
-import { signFileAccess } from "../src/http/signing.js";
+import { signFileAccess } from "@cove/protocol/signing";
 
 describe("file URL signing (spec 2.5 vectors)", () => {
   it("signs a read without user or expiration", () => {

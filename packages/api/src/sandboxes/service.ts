@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Sandbox as NodeSandbox } from "@cove/protocol/nodeapi";
 import { SandboxState } from "@cove/protocol/nodeapi";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
+import { signFileAccess } from "@cove/protocol/signing";
 import type { Logger } from "pino";
 import type { Team } from "../auth/keys.js";
 import { ApiError, invalid, notFound } from "../errors.js";
@@ -396,15 +397,19 @@ export function createSandboxService(options: SandboxServiceOptions) {
     async findBySignedUrl(url: URL, method: string): Promise<string | undefined> {
       const signature = url.searchParams.get("signature");
       if (!signature?.startsWith("v1_")) return undefined;
-      const operation = method === "GET" || method === "HEAD" ? "read" : "write";
-      const path = url.searchParams.get("path") ?? "";
-      const user = url.searchParams.get("username") ?? "";
-      const expiration = url.searchParams.get("signature_expiration");
+      const expirationText = url.searchParams.get("signature_expiration");
+      // envd would refuse a malformed expiration anyway; it reads a well-formed one as a number.
+      if (expirationText !== null && !/^-?\d+$/.test(expirationText)) return undefined;
+      const signed = {
+        path: url.searchParams.get("path") ?? "",
+        operation: method === "GET" || method === "HEAD" ? ("read" as const) : ("write" as const),
+        username: url.searchParams.get("username") ?? "",
+        expiration: expirationText === null ? undefined : Number(expirationText),
+      };
       const wanted = Buffer.from(signature);
       for (const row of await store.listActive()) {
         if (!row.envd_access_token) continue;
-        const raw = [path, operation, user, row.envd_access_token, ...(expiration ? [expiration] : [])].join(":");
-        const candidate = Buffer.from(`v1_${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`);
+        const candidate = Buffer.from(signFileAccess({ ...signed, accessToken: row.envd_access_token }));
         if (candidate.length === wanted.length && timingSafeEqual(candidate, wanted)) return row.sandbox_id;
       }
       return undefined;

@@ -4,7 +4,7 @@ import { EnvdError } from "../errors.js";
 import { resolveSandboxPath } from "../paths.js";
 import type { OsUser } from "../users.js";
 import type { HttpRequest } from "./respond.js";
-import { signFileAccess, type SigningOperation } from "./signing.js";
+import { signFileAccess, type SigningOperation } from "@cove/protocol/signing";
 
 export interface FileRequest {
   user: OsUser;

@@ -14,8 +14,8 @@ export interface SignatureInput {
 }
 
 /**
- * The file URL signature the SDK computes (spec 2.5): "v1_" + unpadded standard
- * base64 of SHA-256("path:operation:username:token[:expiration]").
+ * The file URL signature the SDK computes (spec 2.5), which envd checks and the gateway
+ * routes by: "v1_" + unpadded standard base64 of SHA-256("path:operation:username:token[:expiration]").
  */
 export function signFileAccess(input: SignatureInput): string {
   const parts = [input.path, input.operation, input.username, input.accessToken];
