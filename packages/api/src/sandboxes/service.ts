@@ -41,6 +41,20 @@ const ROUTE_TTL_MS = 5000;
 
 type CachedRoute = { address: string; state: string; trafficAccessToken?: string };
 
+/** How many of something are in flight per key; keys at zero are dropped. */
+function createCounts() {
+  const counts = new Map<string, number>();
+  return {
+    get: (key: string) => counts.get(key) ?? 0,
+    add: (key: string) => void counts.set(key, (counts.get(key) ?? 0) + 1),
+    remove(key: string) {
+      const n = (counts.get(key) ?? 1) - 1;
+      if (n <= 0) counts.delete(key);
+      else counts.set(key, n);
+    },
+  };
+}
+
 /**
  * What the api does with sandboxes: the node does the work, the store keeps
  * the team's record. Whoever causes a lifecycle change writes its event; the
@@ -86,7 +100,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
     return { address: res.address, state, ...(row.traffic_access_token ? { trafficAccessToken: row.traffic_access_token } : {}) };
   }
   // Creates admitted but not yet recorded, per team; counted against the limit.
-  const pending = new Map<string, number>();
+  const pending = createCounts();
   // Admission runs one at a time per team so two creates cannot both take the last slot.
   const admission = new Map<string, Promise<void>>();
 
@@ -105,21 +119,15 @@ export function createSandboxService(options: SandboxServiceOptions) {
     await previous;
     try {
       const limit = team.sandboxLimit ?? options.defaultSandboxLimit;
-      const used = (await store.countRunning(team.id)) + (pending.get(team.id) ?? 0);
+      const used = (await store.countRunning(team.id)) + pending.get(team.id);
       if (used >= limit) {
         throw new ApiError("rate_limited", `team has reached its limit of ${limit} concurrent sandboxes`, { retryAfterSeconds: 1 });
       }
-      pending.set(team.id, (pending.get(team.id) ?? 0) + 1);
+      pending.add(team.id);
     } finally {
       release();
       if (admission.get(team.id) === chain) admission.delete(team.id);
     }
-  }
-
-  function unadmit(teamId: string): void {
-    const n = (pending.get(teamId) ?? 1) - 1;
-    if (n <= 0) pending.delete(teamId);
-    else pending.set(teamId, n);
   }
 
   async function requireRow(team: Team, sandboxId: string): Promise<SandboxRow> {
@@ -175,9 +183,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
         if (res.sandbox === undefined) throw new Error("node returned no sandbox");
         created = res.sandbox;
       } catch (err) {
-        const e = fromNodeError(err, "sandbox_create_failed");
-        if (e.code === "not_found") throw new ApiError("not_found", e.message);
-        throw e;
+        throw fromNodeError(err, "sandbox_create_failed");
       }
       const row: SandboxRow = {
         sandbox_id: created.sandboxId,
@@ -216,7 +222,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
       logger.info({ sandboxId: row.sandbox_id, teamId: team.id, templateId: row.template_id, ms: Math.round(performance.now() - started) }, "sandbox created");
       return row;
     } finally {
-      unadmit(team.id);
+      pending.remove(team.id);
     }
   }
 
@@ -243,15 +249,13 @@ export function createSandboxService(options: SandboxServiceOptions) {
 
   // Sandboxes this api is pausing or resuming right now: it writes those events itself, so
   // the node's echo of them must not be written twice.
-  const acting = new Map<string, number>();
+  const acting = createCounts();
   async function acts<T>(sandboxId: string, fn: () => Promise<T>): Promise<T> {
-    acting.set(sandboxId, (acting.get(sandboxId) ?? 0) + 1);
+    acting.add(sandboxId);
     try {
       return await fn();
     } finally {
-      const n = (acting.get(sandboxId) ?? 1) - 1;
-      if (n <= 0) acting.delete(sandboxId);
-      else acting.set(sandboxId, n);
+      acting.remove(sandboxId);
     }
   }
 
@@ -301,12 +305,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
       checkTimeout(timeoutSeconds);
       const row = await requireRow(team, sandboxId);
       if (row.state === "paused") return { row: await resume(row, timeoutSeconds, "connect"), resumed: true };
-      const wanted = Date.now() + timeoutSeconds * 1000;
-      if (wanted > row.end_at.getTime()) {
-        const res = await nodeCall(row, () => node.setTimeout({ sandboxId, timeoutMs: timeoutSeconds * 1000 }));
-        if (res.sandbox) await store.update(sandboxId, applyNode(res.sandbox));
-        return { row: await requireRow(team, sandboxId), resumed: false };
-      }
+      if (Date.now() + timeoutSeconds * 1000 > row.end_at.getTime()) return { row: await setTimeout(team, sandboxId, timeoutSeconds), resumed: false };
       return { row, resumed: false };
     },
 
@@ -373,7 +372,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
     },
 
     async recordNodePause(sandboxId: string, s: NodeSandbox | undefined, reason: EventReason, at: Date): Promise<void> {
-      if (acting.has(sandboxId)) return;
+      if (acting.get(sandboxId) > 0) return;
       const row = await store.getActive(sandboxId);
       if (row === undefined || row.state === "paused") return;
       await store.update(sandboxId, s ? applyNode(s) : { state: "paused" });
@@ -381,7 +380,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
     },
 
     async recordNodeResume(sandboxId: string, s: NodeSandbox | undefined, at: Date): Promise<void> {
-      if (acting.has(sandboxId)) return;
+      if (acting.get(sandboxId) > 0) return;
       const row = await store.getActive(sandboxId);
       if (row === undefined || row.state === "running") return;
       await store.update(sandboxId, s ? applyNode(s) : { state: "running" });
@@ -414,9 +413,6 @@ export function createSandboxService(options: SandboxServiceOptions) {
       }
       return undefined;
     },
-
-    /** Creates in flight (not yet recorded): the reconciler must not take them for orphans. */
-    pendingCreates: () => [...pending.values()].reduce((a, b) => a + b, 0),
 
     lost,
   };
