@@ -2,7 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ApiError, invalid, notImplemented } from "../errors.js";
-import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
+import type { EnvdMetrics } from "../sandboxes/envd.js";
+import type { SandboxService } from "../sandboxes/service.js";
 import type { ListQuery, SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { decodeMetadataQuery, decodeNextToken, detailBody, encodeNextToken, listedBody, sandboxBody } from "./e2b-shapes.js";
@@ -143,7 +144,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
   app.get<{ Params: Params }>("/sandboxes/:id/metrics", async (req) => {
     const row = await service.get(requireTeam(req), req.params.id);
     if (row.state !== "running") return [];
-    return [await envdMetric(row, await service.address(row, ENVD_PORT))];
+    return [metricBody(await (await service.envd(row)).metrics())];
   });
 
   app.get("/sandboxes/metrics", async (req) => {
@@ -155,7 +156,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
       // One sandbox the node lost (or that is paused) must not fail the whole batch.
       const metric = await service
         .get(team, id)
-        .then(async (row) => (row.state === "running" ? envdMetric(row, await service.address(row, ENVD_PORT)) : undefined))
+        .then(async (row) => (row.state === "running" ? metricBody(await (await service.envd(row)).metrics()) : undefined))
         .catch(() => undefined);
       if (metric !== undefined) sandboxes[id] = metric;
     }
@@ -285,13 +286,7 @@ function eventLine(e: { type: string; reason: string | null; message: string | n
 }
 
 /** One `SandboxMetric` from envd's GET /metrics (spec 5.5). */
-async function envdMetric(row: SandboxRow, address: string) {
-  const res = await fetch(`http://${address}/metrics`, {
-    headers: row.envd_access_token ? { "x-access-token": row.envd_access_token } : {},
-    signal: AbortSignal.timeout(5000),
-  });
-  if (!res.ok) throw new ApiError("unavailable", `sandbox metrics unavailable (envd answered ${res.status})`);
-  const m = (await res.json()) as { ts: number; cpu_count: number; cpu_used_pct: number; mem_used: number; mem_total: number; mem_cache: number; disk_used: number; disk_total: number };
+function metricBody(m: EnvdMetrics) {
   return {
     timestamp: new Date(m.ts * 1000).toISOString(),
     timestampUnix: m.ts,

@@ -5,8 +5,8 @@ import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Database } from "../db/schema.js";
 import { ApiError, nativeErrorBody } from "../errors.js";
-import { connectEnvd, type EnvdSession } from "../sandboxes/envd.js";
-import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
+import type { EnvdSession } from "../sandboxes/envd.js";
+import type { SandboxService } from "../sandboxes/service.js";
 import { resolveTeam } from "./auth.js";
 import { envdExecError } from "./native-routes.js";
 
@@ -49,7 +49,7 @@ export function createExecSocket(options: ExecSocketOptions) {
     const timeout = Number(params.get("timeout") ?? "0");
     if (!Number.isInteger(timeout) || timeout < 0) throw new ApiError("invalid_argument", "timeout must be whole seconds");
     const row = await options.service.get(team, sandboxId);
-    const envd = connectEnvd(await options.service.address(row, ENVD_PORT), row.envd_access_token);
+    const envd = await options.service.envd(row);
     return { envd, cmd, timeout, cwd: params.get("cwd"), user: params.get("user") };
   }
 

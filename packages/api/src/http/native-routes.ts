@@ -6,8 +6,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { createKey, createTeam, listKeys, revokeKey } from "../auth/keys.js";
 import type { Database } from "../db/schema.js";
 import { ApiError, invalid, notFound } from "../errors.js";
-import { connectEnvd, envdFileError } from "../sandboxes/envd.js";
-import { ENVD_PORT, type SandboxService } from "../sandboxes/service.js";
+import { envdFileError } from "../sandboxes/envd.js";
+import type { SandboxService } from "../sandboxes/service.js";
 import type { SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { body, onlyFields, optBool, optInt, optString, optStringMap } from "./input.js";
@@ -104,10 +104,7 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     return nativeSandbox(row);
   });
 
-  async function envdOf(req: FastifyRequest<{ Params: Params }>) {
-    const row = await service.get(requireTeam(req), req.params.id);
-    return connectEnvd(await service.address(row, ENVD_PORT), row.envd_access_token);
-  }
+  const envdOf = async (req: FastifyRequest<{ Params: Params }>) => service.envd(await service.get(requireTeam(req), req.params.id));
 
   app.post<{ Params: Params }>("/v1/sandboxes/:id/exec", async (req) => {
     const b = onlyFields(body(req.body), ["cmd", "cwd", "envs", "user", "timeout", "stdin"]);

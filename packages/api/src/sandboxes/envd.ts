@@ -30,6 +30,17 @@ export interface ExecResult {
   error?: string;
 }
 
+export interface EnvdMetrics {
+  ts: number;
+  cpu_count: number;
+  cpu_used_pct: number;
+  mem_used: number;
+  mem_total: number;
+  mem_cache: number;
+  disk_used: number;
+  disk_total: number;
+}
+
 /** A connection to one sandbox's envd, for the native API (the SDK talks to envd itself). */
 export interface EnvdSession {
   exec(req: ExecRequest, events: ExecEvents, signal?: AbortSignal): Promise<ExecResult>;
@@ -37,6 +48,8 @@ export interface EnvdSession {
   closeStdin(pid: number): Promise<void>;
   kill(pid: number, signal: "SIGTERM" | "SIGKILL"): Promise<void>;
   readFile(path: string, user?: string): Promise<Response>;
+  /** GET /metrics (spec 5.5), in envd's snake_case. */
+  metrics(): Promise<EnvdMetrics>;
   writeFile(path: string, data: AsyncIterable<Uint8Array> | Uint8Array, user?: string): Promise<unknown>;
 }
 
@@ -103,6 +116,11 @@ export function connectEnvd(address: string, accessToken: string | null): EnvdSe
       await client.sendSignal({ process: { selector: { case: "pid", value: pid } }, signal: sig === "SIGKILL" ? Signal.SIGKILL : Signal.SIGTERM });
     },
     readFile: (path, user) => fetch(filesUrl(path, user), { headers: tokenHeader }),
+    async metrics() {
+      const res = await fetch(`${baseUrl}/metrics`, { headers: tokenHeader, signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new ApiError("unavailable", `sandbox metrics unavailable (envd answered ${res.status})`);
+      return (await res.json()) as EnvdMetrics;
+    },
     async writeFile(path, data, user) {
       const res = await fetch(filesUrl(path, user), {
         method: "POST",

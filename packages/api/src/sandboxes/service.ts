@@ -7,10 +7,11 @@ import { signFileAccess } from "@cove/protocol/signing";
 import type { Logger } from "pino";
 import type { Team } from "../auth/keys.js";
 import { ApiError, invalid, notFound } from "../errors.js";
+import { connectEnvd, type EnvdSession } from "./envd.js";
 import { fromNodeError, isNodeNotFound } from "./node-errors.js";
 import type { EventReason, ListQuery, SandboxRow, SandboxStore } from "./store.js";
 
-export const ENVD_PORT = 49983;
+const ENVD_PORT = 49983;
 
 export interface CreateParams {
   templateId: string;
@@ -316,11 +317,11 @@ export function createSandboxService(options: SandboxServiceOptions) {
       if (Date.now() + seconds * 1000 > row.end_at.getTime()) await setTimeout(team, sandboxId, seconds);
     },
 
-    /** host:port of a sandbox port, reachable from here (single host: the node's address). */
-    async address(row: SandboxRow, port: number): Promise<string> {
-      const res = await nodeCall(row, () => node.resolveRoute({ sandboxId: row.sandbox_id, port }));
+    /** A session with the sandbox's envd, at the address the node routes to (single host: reachable from here). */
+    async envd(row: SandboxRow): Promise<EnvdSession> {
+      const res = await nodeCall(row, () => node.resolveRoute({ sandboxId: row.sandbox_id, port: ENVD_PORT }));
       if (res.state !== SandboxState.RUNNING) throw new ApiError("conflict", `sandbox '${row.sandbox_id}' is not running`);
-      return res.address;
+      return connectEnvd(res.address, row.envd_access_token);
     },
 
     async events(team: Team, sandboxId: string) {
