@@ -1,7 +1,7 @@
 import { readFile, statfs } from "node:fs/promises";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { readCgroupStats } from "./cgroup-stats.js";
+import { readCgroupStats, type CgroupStats } from "./cgroup-stats.js";
 import { sendJson, type HttpHandler } from "./respond.js";
 
 /** GET /metrics body (spec 5.5), snake_case as the orchestrator reads it. */
@@ -36,8 +36,7 @@ const FIRST_SAMPLE_MS = 100;
 export function createMetricsRoute(procDir = "/proc", cgroupDir = "/sys/fs/cgroup"): HttpHandler {
   let previous: CpuSample | undefined;
   const hostCpus = cpus().length;
-  const sampleCpu = async (): Promise<{ sample: CpuSample; count: number }> => {
-    const cg = await readCgroupStats(cgroupDir);
+  const sampleCpu = async (cg: CgroupStats): Promise<{ sample: CpuSample; count: number }> => {
     if (cg.cpuQuota !== undefined && cg.cpuUsageNs !== undefined) {
       // Busy = CPU time used; total = wall time × the CPUs the quota allows.
       const allowed = Math.min(hostCpus, cg.cpuQuota);
@@ -47,10 +46,12 @@ export function createMetricsRoute(procDir = "/proc", cgroupDir = "/sys/fs/cgrou
   };
   return async (_req, res, ctx) => {
     if (!previous) {
-      previous = (await sampleCpu()).sample;
+      previous = (await sampleCpu(await readCgroupStats(cgroupDir))).sample;
       await sleep(FIRST_SAMPLE_MS);
     }
-    const [cpu, mem, disk] = await Promise.all([sampleCpu(), readSandboxMem(procDir, cgroupDir), statfs(ctx.config.root)]);
+    // One read of the cgroup serves both the CPU and the memory figures.
+    const cg = await readCgroupStats(cgroupDir);
+    const [cpu, mem, disk] = await Promise.all([sampleCpu(cg), readSandboxMem(procDir, cg), statfs(ctx.config.root)]);
     const total = cpu.sample.total - previous.total;
     const busy = cpu.sample.busy - previous.busy;
     previous = cpu.sample;
@@ -83,8 +84,8 @@ async function readCpu(procDir: string): Promise<CpuSample> {
 }
 
 /** The cgroup's memory when it has a limit below the machine's, else the machine's. */
-async function readSandboxMem(procDir: string, cgroupDir: string): Promise<{ total: number; used: number; cache: number }> {
-  const [host, cg] = await Promise.all([readMem(procDir), readCgroupStats(cgroupDir)]);
+async function readSandboxMem(procDir: string, cg: CgroupStats): Promise<{ total: number; used: number; cache: number }> {
+  const host = await readMem(procDir);
   if (cg.memLimit === undefined || cg.memUsage === undefined || cg.memLimit >= host.total) return host;
   return { total: cg.memLimit, used: Math.max(0, cg.memUsage - (cg.memInactiveFile ?? 0)), cache: cg.memCache ?? 0 };
 }
