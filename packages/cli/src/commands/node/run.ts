@@ -2,7 +2,7 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { pino } from "pino";
-import { createProgressPrinter } from "../template/build.js";
+import { ensureBaseTemplate } from "../template/build.js";
 
 /** The portable envd runtime that `npm run build` puts beside the envd package. */
 export function defaultEnvdRuntimeDir(): string {
@@ -23,19 +23,13 @@ export function registerNodeCommand(program: Command): void {
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)
     .action(async (opts: { dataDir?: string; listen?: string; runtime?: string; poolSize?: string; envdRuntime?: string; logLevel?: string; killOnExit: boolean }) => {
       // Loaded here, not at the top: every other command would pay for the node's modules.
-      const { buildBaseTemplate, loadNodeConfig, readManifest, startNode } = await import("@cove/node");
+      const { loadNodeConfig, startNode } = await import("@cove/node");
       const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
       const log = pino({ level: config.logLevel, base: { svc: "node" } }, pino.destination({ dest: 2, sync: false }));
       const out = (line: string) => process.stdout.write(`${line}\n`);
       out(`cove node: data dir ${config.dataDir}`);
 
-      // A fresh data dir gets the base template first (minutes, once; cached after).
-      if (!(await readManifest(join(config.templatesDir, "base"))) && config.templatesDir === join(config.dataDir, "templates")) {
-        out("cove node: building the base template (first start only)");
-        const show = createProgressPrinter(process.stderr);
-        await buildBaseTemplate({ dataDir: config.dataDir, onProgress: show });
-        show.done();
-      }
+      await ensureBaseTemplate(config, (line) => out(`cove node: ${line}`));
 
       const node = await startNode(config, log);
       out(`cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`);

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { BuildProgress } from "@cove/node";
 
@@ -35,6 +35,20 @@ export function registerTemplateCommands(program: Command): void {
           : `template base: built in ${seconds} s (${result.dir})\n`,
       );
     });
+}
+
+/**
+ * A fresh data dir gets the base template before a node starts (a minute or so, once; cached
+ * after), with progress on stderr. A templates dir set elsewhere (COVE_TEMPLATES_DIR) is left
+ * to whoever set it.
+ */
+export async function ensureBaseTemplate(dirs: { dataDir: string; templatesDir: string }, say: (line: string) => void): Promise<void> {
+  const { buildBaseTemplate, readManifest } = await import("@cove/node");
+  if (dirs.templatesDir !== join(dirs.dataDir, "templates") || (await readManifest(join(dirs.templatesDir, "base")))) return;
+  say("building the base template (first start only, about a minute)");
+  const show = createProgressPrinter(process.stderr);
+  await buildBaseTemplate({ dataDir: dirs.dataDir, onProgress: show });
+  show.done();
 }
 
 /**

@@ -1,6 +1,5 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Command } from "commander";
 import { pino, type Logger } from "pino";
 import {
   authenticate,
@@ -16,13 +15,13 @@ import {
   type ApiConfig,
   type Database,
 } from "@cove/api";
-import { buildBaseTemplate, loadNodeConfig, readManifest } from "@cove/node";
+import { loadNodeConfig } from "@cove/node";
 import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client";
 import { createProxy, type Proxy } from "@cove/proxy";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Kysely } from "kysely";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
-import { createProgressPrinter } from "../template/build.js";
+import { ensureBaseTemplate } from "../template/build.js";
 import { createGateway, defaultDomain, publicUrl, reservePort, type Gateway } from "./gateway.js";
 import { startNodeChild, type NodeChild } from "./node-child.js";
 
@@ -141,12 +140,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   const domain = apiConfig.domain ?? defaultDomain(apiConfig.listenHost, port);
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
-  if (!(await readManifest(join(nodeConfig.templatesDir, "base"))) && nodeConfig.templatesDir === join(nodeConfig.dataDir, "templates")) {
-    say("cove up: building the base template (first start only, about a minute)");
-    const show = createProgressPrinter(process.stderr);
-    await buildBaseTemplate({ dataDir: nodeConfig.dataDir, onProgress: show });
-    show.done();
-  }
+  await ensureBaseTemplate(nodeConfig, (line) => say(`cove up: ${line}`));
 
   // The node's own config is validated here too, so a bad flag fails before anything starts.
   const node = await startNodeChild({
