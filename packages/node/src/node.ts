@@ -128,6 +128,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     address = await api.listen();
   } catch (err) {
     await manager.close();
+    await network.close();
     throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
   }
   return {
@@ -144,6 +145,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     async close(options = {}) {
       await api.close();
       await manager.close(options);
+      // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
+      await network.close();
     },
   };
 }

@@ -148,7 +148,7 @@ describe("slot allocator", () => {
 
 describe("nft rules", () => {
   const o = resolveNetworkOptions({ prefix: "cv", allowedCidrs: ["10.214.0.2/32"], dnsServers: ["10.255.255.53"] });
-  const text = renderTable(o, { ifs: ["cv3"], internet: ["cv3"], sources: [["cv3", "10.201.0.14"]] });
+  const text = renderTable(o, { ifs: ["cv3"], internet: ["cv3"], sources: [["cv3", "10.201.0.14"]] }, []);
 
   it("replaces the table in one transaction and keeps live elements", () => {
     assert.match(text, /^add table inet cove_cv\ndelete table inet cove_cv\ntable inet cove_cv \{/);
@@ -157,7 +157,7 @@ describe("nft rules", () => {
     assert.match(text, /set allowed \{[^}]*elements = \{ 10\.214\.0\.2\/32 \}/);
     assert.match(text, /set dns \{[^}]*elements = \{ 10\.255\.255\.53 \}/);
     assert.match(text, /ip saddr 10\.201\.0\.0\/16 oifname != @ifs masquerade/);
-    const empty = renderTable(o, { ifs: [], internet: [], sources: [] });
+    const empty = renderTable(o, { ifs: [], internet: [], sources: [] }, []);
     assert.doesNotMatch(empty.slice(0, empty.indexOf("set denied")), /elements/);
   });
 

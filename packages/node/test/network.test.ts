@@ -328,7 +328,8 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     await m1.setup("orphan", { internet: true });
     // A veth with our name but no alias, as a setup that died between `link add` and `alias`.
     await sh("ip", "link", "add", `${p1}50`, "type", "veth", "peer", "name", `${p1}50p`);
-    // "Restart": a new manager on the same prefix; the old one is simply dropped.
+    // "Restart": a new manager on the same prefix; the old one is dropped (its poll dies with it, as in a crash).
+    await m1.close();
     const restarted = createNetworkManager(opts1);
     await restarted.init();
     assert.deepEqual((await setElements(p1, "ifs")).length, 3, "live elements survive the table replace");

@@ -73,3 +73,39 @@ export function slotAddresses(pool: Ipv4Cidr, index: number): SlotAddresses {
     sandboxAddress: formatIpv4(network + 2),
   };
 }
+
+/** The network an address with this prefix length is on: "192.0.2.7" /24 → 192.0.2.0/24. */
+export function networkOf(address: number, prefixLength: number): Ipv4Cidr {
+  return { base: (address & mask(prefixLength)) >>> 0, prefixLength };
+}
+
+/** True when every address of `inner` is inside `outer`. */
+export function cidrCovers(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
+  return outer.prefixLength <= inner.prefixLength && cidrContains(outer, inner.base);
+}
+
+/**
+ * The smallest list of CIDRs covering exactly the same addresses: duplicates and prefixes inside
+ * another go, and two halves of one prefix become that prefix. The result never overlaps, so an
+ * nft interval set takes it even without auto-merge, and logs show each network once.
+ */
+export function mergeCidrs(cidrs: readonly Ipv4Cidr[]): Ipv4Cidr[] {
+  const sorted = [...cidrs].sort((a, b) => a.base - b.base || a.prefixLength - b.prefixLength);
+  const out: Ipv4Cidr[] = [];
+  for (const c of sorted) {
+    const last = out[out.length - 1];
+    // Sorted by base, so anything inside an earlier prefix is inside the last one kept.
+    if (last && cidrCovers(last, c)) continue;
+    out.push({ ...c });
+    // Join siblings bottom-up: 10.0.0.0/25 + 10.0.0.128/25 → 10.0.0.0/24, which may in turn join its sibling.
+    for (;;) {
+      const b = out[out.length - 1];
+      const a = out[out.length - 2];
+      if (!a || !b || a.prefixLength !== b.prefixLength || a.prefixLength === 0) break;
+      const parent = networkOf(a.base, a.prefixLength - 1);
+      if (parent.base !== a.base || b.base !== a.base + 2 ** (32 - a.prefixLength)) break;
+      out.splice(-2, 2, parent);
+    }
+  }
+  return out;
+}

@@ -18,8 +18,9 @@ import {
   waitLinkGone,
 } from "./netns.js";
 import { networkNames, validateSandboxId } from "./names.js";
+import { createHostNetworkWatch, readHostNetworks } from "./host-networks.js";
 import { createNftClient } from "./nft-client.js";
-import { renderAddSandbox, renderRemoveElements, renderRemoveSandbox, renderSetInternet, renderTable } from "./nft-rules.js";
+import { renderAddSandbox, renderHostNetworks, renderRemoveElements, renderRemoveSandbox, renderSetInternet, renderTable } from "./nft-rules.js";
 import { resolveNetworkOptions } from "./options.js";
 import { createSlotAllocator } from "./slots.js";
 import type { NetworkManager, NetworkOptions, SandboxNetwork, SetupOptions } from "./types.js";
@@ -44,6 +45,13 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
   const pending = new Set<string>();
   /** Mirror of the nft `internet` set, so setup knows when a stale element must be deleted. */
   const internetMembers = new Set<string>();
+  const readHostNets = () => readHostNetworks(o.deniedCidrs);
+  const hostWatch = createHostNetworkWatch({
+    read: readHostNets,
+    apply: (cidrs) => nft.apply(renderHostNetworks(names.table, cidrs)),
+    intervalMs: o.hostNetworksPollMs,
+    logger: log,
+  });
 
   function describe(sandboxId: string, index: number, internet: boolean): SandboxNetwork {
     const { hostAddress, sandboxAddress } = slotAddresses(o.pool, index);
@@ -118,14 +126,19 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       const old = await nft.elements();
       const alive = (i: string) => linkExists(i) && names.slotOfHostIf(i) !== undefined;
       const live = { ifs: old.ifs.filter(alive), internet: old.internet.filter(alive), sources: old.sources.filter(([i]) => alive(i)) };
+      // Stopped while the table is replaced, so a tick cannot write the set of the old one.
+      await hostWatch.stop();
+      const hostNets = readHostNets();
       try {
-        await nft.apply(renderTable(o, live));
+        await nft.apply(renderTable(o, live, hostNets));
       } catch (err) {
         throw runtimeFailed(`cannot load nft table ${names.table}`, err);
       }
       internetMembers.clear();
       for (const i of live.internet) internetMembers.add(i);
       log.info({ table: names.table, pool: o.poolText, dnsServers: o.dnsServers, kept: live.ifs.length }, "sandbox network table loaded");
+      log.info({ hostNetworks: hostNets, pollMs: o.hostNetworksPollMs }, "sandboxes are denied the host's own networks");
+      hostWatch.start(hostNets);
     },
 
     async setup(sandboxId, options: SetupOptions) {
@@ -274,7 +287,12 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       return removed;
     },
 
+    async close() {
+      await hostWatch.stop();
+    },
+
     async destroy() {
+      await hostWatch.stop();
       await nft.deleteTable();
       internetMembers.clear();
     },

@@ -13,6 +13,8 @@ export const nftCounters = {
   internetOff: "internet_off",
   /** A sandbox with internet tried a denied destination. */
   denied: "denied",
+  /** A sandbox with internet tried an address or network of the host's own interfaces (outside `denied`). */
+  hostNetwork: "host_network",
   /** Something not from a sandbox opened a connection into one through the forward path. */
   intoSandbox: "into_sandbox",
   /** A packet from a sandbox veth did not carry that sandbox's own IPv4 source address. */
@@ -76,6 +78,13 @@ export function renderRemoveElements(table: string, e: SandboxElements): string 
   return lines.length === 0 ? "" : lines.join("\n") + "\n";
 }
 
+/** Replaces the host-network set in one transaction, so there is never a moment with it empty. */
+export function renderHostNetworks(table: string, cidrs: readonly string[]): string {
+  const lines = [`flush set inet ${table} host_networks`];
+  if (cidrs.length > 0) lines.push(`add element inet ${table} host_networks { ${cidrs.join(", ")} }`);
+  return lines.join("\n") + "\n";
+}
+
 function elements(values: string[]): string[] {
   return values.length === 0 ? [] : [`    elements = { ${values.join(", ")} }`];
 }
@@ -89,12 +98,12 @@ function set(name: string, type: string, values: string[], interval: boolean): s
  * The whole table as one `nft -f` transaction: create-then-delete makes the replace work whether
  * or not an older copy exists, and nothing is ever half-loaded. `live` carries the elements of
  * sandboxes that survived a node restart, so they are never unfiltered while the table is
- * replaced.
+ * replaced; `hostNetworks` is the host's own networks as read right before (see host-networks.ts).
  *
  * Chains use `policy accept` and only judge packets on our own interfaces: other tables keep
  * their say, and a drop here is final for the whole host while an accept is only our vote.
  */
-export function renderTable(options: ResolvedNetworkOptions, live: SandboxElements): string {
+export function renderTable(options: ResolvedNetworkOptions, live: SandboxElements, hostNetworks: readonly string[]): string {
   const t = `cove_${options.prefix}`;
   const c = nftCounters;
   return [
@@ -107,6 +116,7 @@ export function renderTable(options: ResolvedNetworkOptions, live: SandboxElemen
     ...set("denied", "ipv4_addr", options.deniedCidrs, true),
     ...set("allowed", "ipv4_addr", options.allowedCidrs, true),
     ...set("dns", "ipv4_addr", options.dnsServers, true),
+    ...set("host_networks", "ipv4_addr", [...hostNetworks], true),
     ...Object.values(c).flatMap((name) => [`  counter ${name} {`, "  }"]),
     "  chain input {",
     "    type filter hook input priority filter; policy accept;",
@@ -137,6 +147,8 @@ export function renderTable(options: ResolvedNetworkOptions, live: SandboxElemen
     "    ip daddr @dns meta l4proto { tcp, udp } th dport 53 accept",
     "    ip daddr @allowed accept",
     `    ip daddr @denied counter name "${c.denied}" drop`,
+    // The host's own LANs (a gateway, a NAS, other hosts next to the node) whatever their range.
+    `    ip daddr @host_networks counter name "${c.hostNetwork}" drop`,
     "    accept",
     "  }",
     "  chain into_sandbox {",

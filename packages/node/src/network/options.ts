@@ -25,6 +25,8 @@ export const defaultDeniedCidrs: readonly string[] = [
 
 export const defaultPool = "10.201.0.0/16";
 export const defaultPrefix = "cv";
+/** A new LAN is open to sandboxes for at most this long before the poll denies it. */
+export const defaultHostNetworksPollMs = 5000;
 
 /** Options after defaults and validation; CIDR lists are normalized strings nft accepts. */
 export interface ResolvedNetworkOptions {
@@ -35,6 +37,7 @@ export interface ResolvedNetworkOptions {
   deniedCidrs: string[];
   allowedCidrs: string[];
   dnsServers: string[];
+  hostNetworksPollMs: number;
   logger: NetworkLogger;
 }
 
@@ -62,6 +65,10 @@ export function resolveNetworkOptions(options: Partial<NetworkOptions>): Resolve
   for (const server of dnsServers) {
     if (parseIpv4(server) === undefined) throw new NodeError("invalid_argument", `DNS server ${JSON.stringify(server)} is not an IPv4 address`);
   }
+  const hostNetworksPollMs = options.hostNetworksPollMs ?? defaultHostNetworksPollMs;
+  if (!Number.isInteger(hostNetworksPollMs) || hostNetworksPollMs < 10) {
+    throw new NodeError("invalid_argument", `hostNetworksPollMs must be an integer of at least 10, got ${hostNetworksPollMs}`);
+  }
   return {
     pool,
     poolText: formatCidr(pool),
@@ -70,6 +77,7 @@ export function resolveNetworkOptions(options: Partial<NetworkOptions>): Resolve
     deniedCidrs,
     allowedCidrs,
     dnsServers: [...new Set(dnsServers)],
+    hostNetworksPollMs,
     logger,
   };
 }

@@ -24,6 +24,11 @@ export interface NetworkOptions {
    * IPv4 nameservers, else ["1.1.1.1"].
    */
   dnsServers?: string[];
+  /**
+   * How often the host's own addresses and interface networks are re-read into the set sandboxes
+   * are denied (in ms). Default 5000.
+   */
+  hostNetworksPollMs?: number;
   logger?: NetworkLogger;
 }
 
@@ -64,6 +69,8 @@ export interface NetworkManager {
   adopt(net: SandboxNetwork): Promise<void>;
   /** Removes our netns and veths whose sandbox id is not in `keep` (setups in flight are kept); returns their names. */
   cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]>;
-  /** Removes the nft table (only when no sandbox of this node remains). */
+  /** Stops re-reading the host's networks; the table and its rules stay (sandboxes outlive the node). */
+  close(): Promise<void>;
+  /** Removes the nft table (only when no sandbox of this node remains); implies close(). */
   destroy(): Promise<void>;
 }
