@@ -5,12 +5,14 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import type { Database } from "./db/schema.js";
-import { ApiError, e2bErrorBody, nativeErrorBody } from "./errors.js";
+import type { ApiError } from "./errors.js";
 import { authHook } from "./http/auth.js";
+import { noRoute, sendError, toApiError } from "./http/error-reply.js";
 import { registerDocs } from "./http/docs.js";
 import { registerE2bRoutes } from "./http/e2b-routes.js";
 import { createExecSocket } from "./http/exec-ws.js";
 import { registerNativeRoutes } from "./http/native-routes.js";
+import { checkParams, checkQuery } from "./http/validate.js";
 import { createSandboxService, type SandboxService } from "./sandboxes/service.js";
 import { createSandboxStore } from "./sandboxes/store.js";
 import { startSync, type Sync } from "./sandboxes/sync.js";
@@ -38,18 +40,6 @@ export interface Api {
   close(): Promise<void>;
 }
 
-// Connection-level failures (refused, reset, server shutting down or gone): the request was fine.
-const DATABASE_DOWN = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006"]);
-
-function isDatabaseDown(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined; e; e = e.cause as typeof e) {
-    if (typeof e.code === "string" && DATABASE_DOWN.has(e.code)) return true;
-    // pg reports a refused connection to a host with several addresses as an AggregateError.
-    if (Array.isArray(e.errors) && e.errors.some(isDatabaseDown)) return true;
-  }
-  return false;
-}
-
 // Reachable without a key: health, the OpenAPI document and its UI.
 const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?)(\?.*)?$/;
 
@@ -72,35 +62,20 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     bodyLimit: 1 << 20,
     // Sandbox ids are [a-z0-9]; anything longer than this in a path is not a route of ours.
     routerOptions: { maxParamLength: 200 },
+    // Bad percent-encodings and over-long ids are answered before any hook runs: in our shapes too.
+    frameworkErrors: (err, req, reply) => sendError(req, reply, toApiError(err, req)),
   });
 
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    let apiErr: ApiError;
-    if (err instanceof ApiError) apiErr = err;
-    else if (isDatabaseDown(err)) {
-      req.log.error({ err, url: req.url }, "database unavailable");
-      apiErr = new ApiError("unavailable", "the database is unavailable; retry shortly", { retryAfterSeconds: 1 });
-    }
-    else if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
-      apiErr = new ApiError(err.statusCode === 413 ? "too_large" : "invalid_argument", err.message);
-    } else {
-      req.log.error({ err, url: req.url }, "request failed");
-      apiErr = new ApiError("internal", "internal error");
-    }
-    if (apiErr.options.retryAfterSeconds !== undefined) reply.header("retry-after", String(apiErr.options.retryAfterSeconds));
-    if (apiErr.status >= 500 && err instanceof ApiError) req.log.warn({ err, url: req.url }, "request failed");
-    const native = req.url.startsWith("/v1/");
-    return reply.code(apiErr.status).send(native ? nativeErrorBody(apiErr) : e2bErrorBody(apiErr));
-  });
-  app.setNotFoundHandler((req, reply) => {
-    const err = new ApiError("not_found", `no route ${req.method} ${req.url.split("?")[0]}`);
-    return reply.code(404).send(req.url.startsWith("/v1/") ? nativeErrorBody(err) : e2bErrorBody(err));
-  });
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => sendError(req, reply, toApiError(err, req)));
+  app.setNotFoundHandler((req, reply) => sendError(req, reply, noRoute(req)));
 
   const auth = authHook(db);
   app.addHook("onRequest", async (req, reply) => {
     if (PUBLIC.test(req.url)) return;
     await auth(req, reply);
+    // After the key: a caller without one learns nothing about which ids are well-formed.
+    checkParams(req.params);
+    checkQuery(req.query);
   });
 
   app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));

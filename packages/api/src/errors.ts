@@ -30,6 +30,9 @@ const statusOf: Record<ApiErrorCode, number> = {
   upgrade_required: 426,
 };
 
+/** Every code, for documents and tests that must list them all. */
+export const API_ERROR_CODES = Object.keys(statusOf) as ApiErrorCode[];
+
 /** An error whose message is safe to show to the caller. */
 export class ApiError extends Error {
   override readonly name = "ApiError";

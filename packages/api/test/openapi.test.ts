@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { createNodeClient } from "@cove/protocol/nodeapi-client";
 import { createApi, createDatabase, migrate, type Api } from "../src/index.js";
 import { UNSUPPORTED_ROUTES } from "../src/http/e2b-routes.js";
+import { API_ERROR_CODES } from "../src/errors.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.js";
 
@@ -67,5 +68,13 @@ describe("openapi.yaml", () => {
     const missing = [...docs].filter((d) => !routes.has(d));
     assert.deepEqual(undocumented, [], "routes missing from openapi.yaml");
     assert.deepEqual(missing, [], "documented operations the api does not serve");
+  });
+
+  it("lists exactly the api's error codes", () => {
+    const text = readFileSync(new URL("../openapi.yaml", import.meta.url), "utf8");
+    const block = /\n {4}ErrorCode:\n[\s\S]*?enum:\n((?: {8}- \w+\n)+)/.exec(text);
+    assert.ok(block, "ErrorCode enum not found");
+    const documentedCodes = [...block[1]!.matchAll(/- (\w+)/g)].map((m) => m[1]!);
+    assert.deepEqual([...documentedCodes].sort(), [...API_ERROR_CODES].sort());
   });
 });

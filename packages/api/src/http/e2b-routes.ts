@@ -8,6 +8,7 @@ import type { ListQuery, SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { decodeMetadataQuery, decodeNextToken, detailBody, encodeNextToken, listedBody, sandboxBody } from "./e2b-shapes.js";
 import { body, optBool, optInt, optString, optStringMap, type Fields } from "./input.js";
+import { checkEnvVars, checkMetadata, checkTemplateFilter, checkTemplateRef, parseTime, printable, SANDBOX_ID } from "./validate.js";
 
 export interface E2bRoutesOptions {
   service: SandboxService;
@@ -16,7 +17,7 @@ export interface E2bRoutesOptions {
   domain: string | null;
 }
 
-type Params = { id: string };
+type Params = { sandboxID: string };
 
 const DEFAULT_TIMEOUT_V2 = 300;
 const DEFAULT_TIMEOUT_V1 = 15;
@@ -28,14 +29,15 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
   function createParams(b: Fields, v2: boolean) {
     const templateId = optString(b, "templateID") ?? "base";
     if (templateId === "") throw invalid("templateID must not be empty");
+    checkTemplateRef(templateId);
     const network = b.network === undefined || b.network === null ? {} : body(b.network);
     refuseUnsupported(b, network);
     const autoResume = b.autoResume === undefined || b.autoResume === null ? undefined : optBool(body(b.autoResume), "enabled");
     return {
       templateId,
       timeoutSeconds: optInt(b, "timeout") ?? (v2 ? DEFAULT_TIMEOUT_V2 : DEFAULT_TIMEOUT_V1),
-      metadata: optStringMap(b, "metadata") ?? {},
-      envVars: optStringMap(b, "envVars") ?? {},
+      metadata: checkMetadata(optStringMap(b, "metadata") ?? {}, "metadata"),
+      envVars: checkEnvVars(optStringMap(b, "envVars") ?? {}, "envVars"),
       allowInternetAccess: optBool(b, "allow_internet_access") ?? true,
       autoPause: optBool(b, "autoPause") ?? false,
       autoResume: autoResume ?? false,
@@ -55,24 +57,24 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     const stateParam = q.state;
     const raw = Array.isArray(stateParam) ? stateParam.join(",") : typeof stateParam === "string" ? stateParam : "";
     const states = raw === "" ? (v2 ? ["running", "paused"] : ["running"]) : raw.split(",").map((s) => s.trim());
-    for (const s of states) if (s !== "running" && s !== "paused") throw invalid(`unknown state '${s}' (running or paused)`);
+    for (const s of states) if (s !== "running" && s !== "paused") throw invalid(`unknown state '${printable(s)}' (running or paused)`);
     const order = optString(q, "order") ?? "desc";
     if (order !== "asc" && order !== "desc") throw invalid("order must be asc or desc");
-    const limit = optInt(q, "limit", 1) ?? 100;
-    if (limit > 100) throw invalid("limit must be at most 100");
+    const limit = optInt(q, "limit", 1, 100) ?? 100;
     const startedAfterText = optString(q, "startedAfter");
-    const startedAfter = startedAfterText === undefined ? undefined : new Date(startedAfterText);
-    if (startedAfter !== undefined && Number.isNaN(startedAfter.getTime())) throw invalid("startedAfter must be an RFC 3339 time");
+    const startedAfter = startedAfterText === undefined ? undefined : parseTime(startedAfterText);
+    if (startedAfterText !== undefined && startedAfter === undefined) throw invalid("startedAfter must be an RFC 3339 time");
     const tokenText = optString(q, "nextToken");
     const after = tokenText === undefined || tokenText === "" ? undefined : decodeNextToken(tokenText);
     if (tokenText && after === undefined) throw invalid("nextToken is not one this api issued");
     const metadataText = optString(q, "metadata");
     const template = optString(q, "template");
+    if (template) checkTemplateFilter(template, "template");
     return {
       states: states as ("running" | "paused")[],
       order,
       limit,
-      ...(metadataText ? { metadata: decodeMetadataQuery(metadataText) } : {}),
+      ...(metadataText ? { metadata: checkMetadata(decodeMetadataQuery(metadataText), "metadata") } : {}),
       ...(startedAfter ? { startedAfter } : {}),
       ...(template ? { template } : {}),
       ...(after ? { after } : {}),
@@ -101,48 +103,48 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return out.map(listedBody);
   });
 
-  app.get<{ Params: Params }>("/sandboxes/:id", async (req) => detailBody(await service.get(requireTeam(req), req.params.id), domain));
+  app.get<{ Params: Params }>("/sandboxes/:sandboxID", async (req) => detailBody(await service.get(requireTeam(req), req.params.sandboxID), domain));
 
-  app.delete<{ Params: Params }>("/sandboxes/:id", async (req, reply) => {
-    await service.kill(requireTeam(req), req.params.id);
+  app.delete<{ Params: Params }>("/sandboxes/:sandboxID", async (req, reply) => {
+    await service.kill(requireTeam(req), req.params.sandboxID);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/sandboxes/:id/timeout", async (req, reply) => {
+  app.post<{ Params: Params }>("/sandboxes/:sandboxID/timeout", async (req, reply) => {
     const timeout = optInt(body(req.body), "timeout");
     if (timeout === undefined) throw invalid("timeout is required (seconds)");
-    await service.setTimeout(requireTeam(req), req.params.id, timeout);
+    await service.setTimeout(requireTeam(req), req.params.sandboxID, timeout);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/sandboxes/:id/refreshes", async (req, reply) => {
-    await service.refresh(requireTeam(req), req.params.id, optInt(body(req.body), "duration") ?? DEFAULT_TIMEOUT_V1);
+  app.post<{ Params: Params }>("/sandboxes/:sandboxID/refreshes", async (req, reply) => {
+    await service.refresh(requireTeam(req), req.params.sandboxID, optInt(body(req.body), "duration") ?? DEFAULT_TIMEOUT_V1);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/sandboxes/:id/pause", async (req, reply) => {
-    await service.pause(requireTeam(req), req.params.id);
+  app.post<{ Params: Params }>("/sandboxes/:sandboxID/pause", async (req, reply) => {
+    await service.pause(requireTeam(req), req.params.sandboxID);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/sandboxes/:id/resume", async (req, reply) => {
+  app.post<{ Params: Params }>("/sandboxes/:sandboxID/resume", async (req, reply) => {
     const b = body(req.body);
-    const row = await service.resume(requireTeam(req), req.params.id, optInt(b, "timeout"));
+    const row = await service.resume(requireTeam(req), req.params.sandboxID, optInt(b, "timeout"));
     return reply.code(201).send(sandboxBody(row, domain));
   });
 
-  for (const [path, v2] of [["/v2/sandboxes/:id/connect", true], ["/sandboxes/:id/connect", false]] as const) {
+  for (const [path, v2] of [["/v2/sandboxes/:sandboxID/connect", true], ["/sandboxes/:sandboxID/connect", false]] as const) {
     app.post<{ Params: Params }>(path, async (req, reply) => {
       const b = body(req.body);
       const timeout = optInt(b, "timeout") ?? (v2 ? DEFAULT_TIMEOUT_V2 : undefined);
       if (timeout === undefined) throw invalid("timeout is required (seconds)");
-      const { row, resumed } = await service.connect(requireTeam(req), req.params.id, timeout);
+      const { row, resumed } = await service.connect(requireTeam(req), req.params.sandboxID, timeout);
       return reply.code(resumed ? 201 : 200).send(sandboxBody(row, domain));
     });
   }
 
-  app.get<{ Params: Params }>("/sandboxes/:id/metrics", async (req) => {
-    const row = await service.get(requireTeam(req), req.params.id);
+  app.get<{ Params: Params }>("/sandboxes/:sandboxID/metrics", async (req) => {
+    const row = await service.get(requireTeam(req), req.params.sandboxID);
     if (row.state !== "running") return [];
     return [metricBody(await (await service.envd(row)).metrics())];
   });
@@ -152,7 +154,8 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     const ids = (optString(body(req.query), "sandbox_ids") ?? "").split(",").filter((s) => s !== "");
     if (ids.length > 100) throw invalid("at most 100 sandbox_ids");
     const sandboxes: Record<string, unknown> = {};
-    for (const id of ids) {
+    // Ids that cannot exist are skipped like unknown ones.
+    for (const id of ids.filter((x) => SANDBOX_ID.test(x))) {
       // One sandbox the node lost (or that is paused) must not fail the whole batch.
       const metric = await service
         .get(team, id)
@@ -163,8 +166,8 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return { sandboxes };
   });
 
-  app.get<{ Params: Params }>("/sandboxes/:id/logs", async (req) => {
-    const events = await service.events(requireTeam(req), req.params.id);
+  app.get<{ Params: Params }>("/sandboxes/:sandboxID/logs", async (req) => {
+    const events = await service.events(requireTeam(req), req.params.sandboxID);
     const lines = events.map((e) => ({ timestamp: e.at.toISOString(), message: eventLine(e) }));
     return {
       logs: lines.map((l) => ({ timestamp: l.timestamp, line: l.message })),
@@ -172,8 +175,8 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     };
   });
 
-  app.get<{ Params: Params }>("/v2/sandboxes/:id/logs", async (req) => {
-    const events = await service.events(requireTeam(req), req.params.id);
+  app.get<{ Params: Params }>("/v2/sandboxes/:sandboxID/logs", async (req) => {
+    const events = await service.events(requireTeam(req), req.params.sandboxID);
     return { logs: events.map((e) => ({ timestamp: e.at.toISOString(), level: "info", message: eventLine(e), fields: {} })) };
   });
 
@@ -217,9 +220,9 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return t;
   }
 
-  app.get<{ Params: Params }>("/templates/:id", async (req) => {
+  app.get<{ Params: { templateID: string } }>("/templates/:templateID", async (req) => {
     requireTeam(req);
-    const t = await findTemplate(req.params.id);
+    const t = await findTemplate(req.params.templateID);
     return {
       ...t,
       builds: [{ buildID: t.buildID, status: "ready", createdAt: t.createdAt, updatedAt: t.updatedAt, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskSizeMB: t.diskSizeMB, envdVersion: t.envdVersion }],
@@ -251,14 +254,14 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
 
 // Parts of E2B's API Cove does not have yet: a clear 501 instead of a 404 that reads like a bug.
 export const UNSUPPORTED_ROUTES: readonly [method: string, url: string, what: string][] = [
-  ["PUT", "/sandboxes/:id/network", "changing a sandbox's network rules"],
-  ["POST", "/sandboxes/:id/fork", "forking a sandbox"],
-  ["POST", "/sandboxes/:id/snapshots", "snapshots"],
+  ["PUT", "/sandboxes/:sandboxID/network", "changing a sandbox's network rules"],
+  ["POST", "/sandboxes/:sandboxID/fork", "forking a sandbox"],
+  ["POST", "/sandboxes/:sandboxID/snapshots", "snapshots"],
   ["GET", "/snapshots", "snapshots"],
   ["POST", "/v3/templates", "building templates through the API (use `cove template build`)"],
-  ["POST", "/v2/templates/:id/builds/:build", "building templates through the API (use `cove template build`)"],
-  ["GET", "/templates/:id/files/:hash", "building templates through the API (use `cove template build`)"],
-  ["DELETE", "/templates/:id", "deleting templates through the API"],
+  ["POST", "/v2/templates/:templateID/builds/:buildID", "building templates through the API (use `cove template build`)"],
+  ["GET", "/templates/:templateID/files/:hash", "building templates through the API (use `cove template build`)"],
+  ["DELETE", "/templates/:templateID", "deleting templates through the API"],
   ["GET", "/volumes", "volumes"],
   ["POST", "/volumes", "volumes"],
   ["GET", "/secrets", "secrets"],

@@ -1,4 +1,5 @@
 import type { SandboxRow } from "../sandboxes/store.js";
+import { parseTime, SANDBOX_ID } from "./validate.js";
 
 // E2B's responses always carry this constant (deprecated field, spec 3.3).
 const CLIENT_ID = "6532622b";
@@ -54,9 +55,9 @@ export function encodeNextToken(row: SandboxRow): string {
 
 export function decodeNextToken(token: string): { startedAt: Date; sandboxId: string } | undefined {
   const [at, id] = Buffer.from(token, "base64url").toString("utf8").split("__");
-  if (at === undefined || id === undefined || !/^[a-z0-9]+$/.test(id)) return undefined;
-  const startedAt = new Date(at);
-  return Number.isNaN(startedAt.getTime()) ? undefined : { startedAt, sandboxId: id };
+  if (at === undefined || id === undefined || !SANDBOX_ID.test(id)) return undefined;
+  const startedAt = parseTime(at);
+  return startedAt === undefined ? undefined : { startedAt, sandboxId: id };
 }
 
 /**

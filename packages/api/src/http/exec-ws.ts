@@ -9,8 +9,9 @@ import type { EnvdSession } from "../sandboxes/envd.js";
 import type { SandboxService } from "../sandboxes/service.js";
 import { resolveTeam } from "./auth.js";
 import { envdExecError } from "./native-routes.js";
+import { checkParams, checkPath, checkQuery, checkUser, isCleanText, MAX_INTEGER_FIELD } from "./validate.js";
 
-const EXEC_PATH = /^\/v1\/sandboxes\/([a-z0-9]+)\/exec$/;
+const EXEC_PATH = /^\/v1\/sandboxes\/([^/]+)\/exec$/;
 
 export interface ExecSocketOptions {
   db: Kysely<Database>;
@@ -44,13 +45,22 @@ export function createExecSocket(options: ExecSocketOptions) {
   /** Everything that can fail before the upgrade does so as a plain HTTP answer the client can read. */
   async function prepare(sandboxId: string, params: URLSearchParams, headers: IncomingMessage["headers"]): Promise<Prepared> {
     const team = await resolveTeam(options.db, headers);
+    // The same edge checks as the HTTP routes (app.ts), in the same order: key, id, query.
+    checkParams({ sandboxID: sandboxId });
+    checkQuery(Object.fromEntries(params));
     const cmd = params.get("cmd");
     if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
-    const timeout = Number(params.get("timeout") ?? "0");
-    if (!Number.isInteger(timeout) || timeout < 0) throw new ApiError("invalid_argument", "timeout must be whole seconds");
+    if (!isCleanText(cmd)) throw new ApiError("invalid_argument", "cmd must not contain NUL bytes or invalid Unicode");
+    const timeoutText = params.get("timeout") ?? "0";
+    const timeout = /^\d{1,16}$/.test(timeoutText) ? Number(timeoutText) : NaN;
+    if (!(timeout <= MAX_INTEGER_FIELD)) throw new ApiError("invalid_argument", `timeout must be whole seconds from 0 to ${MAX_INTEGER_FIELD}`);
+    const cwd = params.get("cwd") || null;
+    const user = params.get("user") || null;
+    if (cwd !== null) checkPath(cwd, "cwd");
+    if (user !== null) checkUser(user, "user");
     const row = await options.service.get(team, sandboxId);
     const envd = await options.service.envd(row);
-    return { envd, cmd, timeout, cwd: params.get("cwd"), user: params.get("user") };
+    return { envd, cmd, timeout, cwd, user };
   }
 
   async function run(ws: WebSocket, { envd, cmd, timeout, cwd, user }: Prepared): Promise<void> {
@@ -114,10 +124,21 @@ export function createExecSocket(options: ExecSocketOptions) {
   return {
     /** True when the request is ours to upgrade; the caller then leaves the socket alone. */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-      const url = new URL(req.url ?? "/", "http://api");
+      let url: URL;
+      try {
+        // A request target such as `//` is no URL relative to any base: not ours (the caller answers 404).
+        url = new URL(req.url ?? "/", "http://api");
+      } catch {
+        return false;
+      }
       const match = EXEC_PATH.exec(url.pathname);
       if (match === null) return false;
-      const sandboxId = match[1] as string;
+      let sandboxId: string;
+      try {
+        sandboxId = decodeURIComponent(match[1] as string);
+      } catch {
+        sandboxId = "";
+      }
       prepare(sandboxId, url.searchParams, req.headers).then(
         (prepared) =>
           wss.handleUpgrade(req, socket, head, (ws) => {
@@ -129,7 +150,12 @@ export function createExecSocket(options: ExecSocketOptions) {
               .finally(() => ws.close(1000));
           }),
         (e: unknown) => refuse(socket, e instanceof ApiError ? e : envdExecError(e, 0)),
-      );
+      )
+        // Nothing a client sends may become an unhandled rejection (it would end the process).
+        .catch((e: unknown) => {
+          options.logger.error({ err: e }, "exec upgrade failed");
+          socket.destroy();
+        });
       return true;
     },
     close(): void {

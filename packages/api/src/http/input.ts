@@ -1,11 +1,16 @@
+import { Readable } from "node:stream";
 import { invalid } from "../errors.js";
+import { MAX_INTEGER_FIELD } from "./validate.js";
 
 /** Small readers for request bodies and queries: each names the field it rejects. */
 export type Fields = Record<string, unknown>;
 
 export function body(value: unknown): Fields {
   if (value === undefined || value === null || value === "") return {};
-  if (typeof value !== "object" || Array.isArray(value)) throw invalid("request body must be a JSON object");
+  // A stream (a body of a type without a parser, see native-routes) or a buffer is not a JSON object either.
+  if (typeof value !== "object" || Array.isArray(value) || value instanceof Readable || value instanceof Uint8Array) {
+    throw invalid("request body must be a JSON object (content-type: application/json)");
+  }
   return value as Fields;
 }
 
@@ -16,11 +21,11 @@ export function optString(o: Fields, key: string): string | undefined {
   return v;
 }
 
-export function optInt(o: Fields, key: string, min = 0): number | undefined {
+export function optInt(o: Fields, key: string, min = 0, max = MAX_INTEGER_FIELD): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < min) throw invalid(`${key} must be an integer of at least ${min}`);
+  const n = typeof v === "string" && /^-?\d{1,16}$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) throw invalid(`${key} must be an integer from ${min} to ${max}`);
   return n;
 }
 

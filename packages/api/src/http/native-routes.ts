@@ -11,6 +11,7 @@ import type { SandboxService } from "../sandboxes/service.js";
 import type { SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { body, onlyFields, optBool, optInt, optString, optStringMap } from "./input.js";
+import { checkEnvVars, checkMetadata, checkName, checkPath, checkTemplateRef, checkUser, isCleanText } from "./validate.js";
 
 export interface NativeRoutesOptions {
   db: Kysely<Database>;
@@ -18,7 +19,7 @@ export interface NativeRoutesOptions {
   node: NodeClient;
 }
 
-type Params = { id: string };
+type Params = { sandboxID: string };
 
 /** Largest exec output kept per stream for the JSON answer; beyond it, use the WebSocket. */
 export const EXEC_OUTPUT_LIMIT = 16 << 20;
@@ -57,11 +58,12 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const b = onlyFields(body(req.body), ["template", "timeout", "metadata", "envs", "internet", "autoPause", "autoResume", "public"]);
     const templateId = optString(b, "template") ?? "base";
     if (templateId === "") throw invalid("template must not be empty");
+    checkTemplateRef(templateId);
     const row = await service.create(requireTeam(req), {
       templateId,
       timeoutSeconds: optInt(b, "timeout") ?? 300,
-      metadata: optStringMap(b, "metadata") ?? {},
-      envVars: optStringMap(b, "envs") ?? {},
+      metadata: checkMetadata(optStringMap(b, "metadata") ?? {}, "metadata"),
+      envVars: checkEnvVars(optStringMap(b, "envs") ?? {}, "envs"),
       allowInternetAccess: optBool(b, "internet") ?? true,
       autoPause: optBool(b, "autoPause") ?? false,
       autoResume: optBool(b, "autoResume") ?? false,
@@ -87,31 +89,36 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     return { sandboxes: rows.map(nativeSandbox) };
   });
 
-  app.get<{ Params: Params }>("/v1/sandboxes/:id", async (req) => nativeSandbox(await service.get(requireTeam(req), req.params.id)));
+  app.get<{ Params: Params }>("/v1/sandboxes/:sandboxID", async (req) => nativeSandbox(await service.get(requireTeam(req), req.params.sandboxID)));
 
-  app.delete<{ Params: Params }>("/v1/sandboxes/:id", async (req, reply) => {
-    await service.kill(requireTeam(req), req.params.id);
+  app.delete<{ Params: Params }>("/v1/sandboxes/:sandboxID", async (req, reply) => {
+    await service.kill(requireTeam(req), req.params.sandboxID);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/v1/sandboxes/:id/pause", async (req, reply) => {
-    await service.pause(requireTeam(req), req.params.id);
+  app.post<{ Params: Params }>("/v1/sandboxes/:sandboxID/pause", async (req, reply) => {
+    await service.pause(requireTeam(req), req.params.sandboxID);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Params }>("/v1/sandboxes/:id/resume", async (req) => {
-    const row = await service.resume(requireTeam(req), req.params.id, optInt(body(req.body), "timeout"));
+  app.post<{ Params: Params }>("/v1/sandboxes/:sandboxID/resume", async (req) => {
+    const row = await service.resume(requireTeam(req), req.params.sandboxID, optInt(body(req.body), "timeout"));
     return nativeSandbox(row);
   });
 
-  const envdOf = async (req: FastifyRequest<{ Params: Params }>) => service.envd(await service.get(requireTeam(req), req.params.id));
+  const envdOf = async (req: FastifyRequest<{ Params: Params }>) => service.envd(await service.get(requireTeam(req), req.params.sandboxID));
 
-  app.post<{ Params: Params }>("/v1/sandboxes/:id/exec", async (req) => {
+  app.post<{ Params: Params }>("/v1/sandboxes/:sandboxID/exec", async (req) => {
     const b = onlyFields(body(req.body), ["cmd", "cwd", "envs", "user", "timeout", "stdin"]);
     const cmd = optString(b, "cmd");
     if (cmd === undefined || cmd === "") throw invalid("cmd is required");
+    if (!isCleanText(cmd)) throw invalid("cmd must not contain NUL bytes or invalid Unicode");
     const stdinText = optString(b, "stdin");
     const timeout = optInt(b, "timeout") ?? 60;
+    const cwd = optPath(b, "cwd");
+    const user = optUser(b, "user");
+    const envs = optStringMap(b, "envs");
+    if (envs) checkEnvVars(envs, "envs");
     const envd = await envdOf(req);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -126,9 +133,6 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
       list.push(Buffer.from(data));
       return size + data.length;
     };
-    const cwd = optString(b, "cwd");
-    const user = optString(b, "user");
-    const envs = optStringMap(b, "envs");
     const result = await envd
       .exec(
         {
@@ -157,17 +161,18 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
   });
 
   // The WebSocket exec lives at this path (exec-ws.ts); a plain GET gets told how to use it.
-  app.get<{ Params: Params }>("/v1/sandboxes/:id/exec", async (req) => {
-    await service.get(requireTeam(req), req.params.id);
+  app.get<{ Params: Params }>("/v1/sandboxes/:sandboxID/exec", async (req) => {
+    await service.get(requireTeam(req), req.params.sandboxID);
     throw new ApiError("upgrade_required", "GET here is the streaming exec: open a WebSocket (Connection: Upgrade), or POST for a one-shot exec");
   });
 
-  app.get<{ Params: Params }>("/v1/sandboxes/:id/files", async (req, reply) => {
+  app.get<{ Params: Params }>("/v1/sandboxes/:sandboxID/files", async (req, reply) => {
     const q = body(req.query);
-    const path = optString(q, "path");
+    const path = optPath(q, "path");
     if (!path) throw invalid("path is required");
+    const user = optUser(q, "user");
     const envd = await envdOf(req);
-    const res = await envd.readFile(path, optString(q, "user"));
+    const res = await envd.readFile(path, user);
     if (!res.ok || res.body === null) throw envdFileError(res.status, await res.text(), path);
     reply.header("content-type", "application/octet-stream");
     const length = res.headers.get("content-length");
@@ -175,17 +180,18 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     return reply.send(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>));
   });
 
-  app.put<{ Params: Params }>("/v1/sandboxes/:id/files", async (req, reply) => {
+  app.put<{ Params: Params }>("/v1/sandboxes/:sandboxID/files", async (req, reply) => {
     const q = body(req.query);
-    const path = optString(q, "path");
+    const path = optPath(q, "path");
     if (!path) throw invalid("path is required");
+    const user = optUser(q, "user");
     const envd = await envdOf(req);
     // JSON and text bodies were parsed by their own parsers; anything else is the raw stream.
     if (req.body !== undefined && !(req.body instanceof Readable) && typeof req.body !== "string") {
       throw invalid("send the file's bytes as the body (content-type application/octet-stream), not JSON");
     }
     const data = req.body instanceof Readable ? req.body : Buffer.from(req.body ?? "");
-    await envd.writeFile(path, data as AsyncIterable<Uint8Array>, optString(q, "user"));
+    await envd.writeFile(path, data as AsyncIterable<Uint8Array>, user);
     return reply.code(201).send({ path });
   });
 
@@ -210,14 +216,15 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const b = body(req.body);
     const kind = optString(b, "kind") ?? "api_key";
     if (kind !== "api_key" && kind !== "access_token") throw invalid("kind must be api_key or access_token");
-    const created = await createKey(db, requireTeam(req).id, { name: optString(b, "name") ?? kind.replace("_", " "), kind });
+    const name = checkName(optString(b, "name") ?? kind.replace("_", " "), "name");
+    const created = await createKey(db, requireTeam(req).id, { name, kind });
     return reply.code(201).send(created);
   });
 
-  app.delete<{ Params: Params }>("/v1/keys/:id", async (req, reply) => {
-    const result = await revokeKey(db, requireTeam(req).id, req.params.id);
-    if (result === "missing") throw notFound("key", req.params.id);
-    if (result === "already") throw new ApiError("conflict", `key '${req.params.id}' is already revoked`);
+  app.delete<{ Params: { keyID: string } }>("/v1/keys/:keyID", async (req, reply) => {
+    const result = await revokeKey(db, requireTeam(req).id, req.params.keyID);
+    if (result === "missing") throw notFound("key", req.params.keyID);
+    if (result === "already") throw new ApiError("conflict", `key '${req.params.keyID}' is already revoked`);
     return reply.code(204).send();
   });
 
@@ -232,9 +239,21 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const b = body(req.body);
     const name = optString(b, "name");
     if (!name) throw invalid("name is required");
+    checkName(name, "name");
     const { team, apiKey } = await createTeam(db, { name, sandboxLimit: optInt(b, "sandboxLimit", 0) ?? null });
     return reply.code(201).send({ id: team.id, name: team.name, sandboxLimit: team.sandboxLimit, apiKey: apiKey.secret });
   });
+}
+
+/** An optional path field (a file, a working directory): checked before it reaches envd. */
+function optPath(o: Record<string, unknown>, key: string): string | undefined {
+  const v = optString(o, key);
+  return v === undefined || v === "" ? undefined : checkPath(v, key);
+}
+
+function optUser(o: Record<string, unknown>, key: string): string | undefined {
+  const v = optString(o, key);
+  return v === undefined || v === "" ? undefined : checkUser(v, key);
 }
 
 /** Connect errors from envd during exec, in the native API's terms. */
@@ -245,5 +264,6 @@ export function envdExecError(err: unknown, timeoutSeconds: number): ApiError {
   if (code === 4) return new ApiError("unavailable", `the command ran longer than its timeout of ${timeoutSeconds} s and was killed`);
   if (code === 3) return new ApiError("invalid_argument", (err as Error).message);
   if (code === 16) return new ApiError("invalid_argument", (err as Error).message);
-  return new ApiError("unavailable", `exec failed: ${(err as Error).message}`, { cause: err });
+  // The cause names addresses and internals: it goes to the log (see error-reply.ts), not to the caller.
+  return new ApiError("unavailable", "exec failed: the sandbox's envd could not be reached or failed", { cause: err });
 }
