@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { cidrCovers, formatCidr, mergeCidrs, networkOf, parseCidr, parseIpv4 } from "../src/network/cidr.js";
-import { createHostNetworkWatch, hostNetworks, type InterfaceTable } from "../src/network/host-networks.js";
+import { createHostNetworkWatch, hostNetworks, parseIpAddrJson } from "../src/network/host-networks.js";
 import { nftCounters, renderHostNetworks, renderTable } from "../src/network/nft-rules.js";
 import { defaultDeniedCidrs, resolveNetworkOptions } from "../src/network/options.js";
 
@@ -39,35 +39,48 @@ describe("cidr merging", () => {
 });
 
 describe("host networks", () => {
-  const ifs: InterfaceTable = {
-    lo: [
-      { family: "IPv4", address: "127.0.0.1", cidr: "127.0.0.1/8" },
-      { family: "IPv6", address: "::1", cidr: "::1/128" },
-    ],
-    eth0: [
-      { family: "IPv4", address: "192.0.2.2", cidr: "192.0.2.2/24" },
-      { family: "IPv4", address: "198.51.100.9", cidr: "198.51.100.9/32" },
-      { family: "IPv6", address: "2001:db8::2", cidr: "2001:db8::2/64" },
-    ],
-    wlan0: [{ family: "IPv4", address: "192.0.2.3", cidr: "192.0.2.3/24" }],
-    docker0: [{ family: "IPv4", address: "172.17.0.1", cidr: "172.17.0.1/16" }],
+  // The shape of `ip -4 -j addr show`, trimmed: links without IPv4 have an empty addr_info.
+  const ipJson = JSON.stringify([
+    { ifname: "lo", addr_info: [{ family: "inet", local: "127.0.0.1", prefixlen: 8 }] },
+    {
+      ifname: "eth0",
+      addr_info: [
+        { family: "inet", local: "192.0.2.2", prefixlen: 24 },
+        { family: "inet", local: "198.51.100.9", prefixlen: 32 },
+        { family: "inet6", local: "2001:db8::2", prefixlen: 64 },
+      ],
+    },
+    { ifname: "wlan0", addr_info: [{ family: "inet", local: "192.0.2.3", prefixlen: 24 }] },
+    { ifname: "docker0", addr_info: [{ family: "inet", local: "172.17.0.1", prefixlen: 16 }] },
     // A sandbox veth of this node, and one of another node's pool (inside 10/8).
-    cv0: [{ family: "IPv4", address: "10.201.0.1", cidr: "10.201.0.1/30" }],
-    ct2: [{ family: "IPv4", address: "10.211.3.5", cidr: "10.211.3.5/30" }],
-    cgnat: [{ family: "IPv4", address: "100.100.0.1", cidr: null }],
-    // No netmask known: the address alone.
-    tun0: [{ family: "IPv4", address: "203.0.113.50", cidr: null }],
-    none: undefined,
-  };
+    { ifname: "cv0", addr_info: [{ family: "inet", local: "10.201.0.1", prefixlen: 30 }] },
+    { ifname: "ct2", addr_info: [{ family: "inet", local: "10.211.3.5", prefixlen: 30 }] },
+    { ifname: "cgnat0", addr_info: [{ family: "inet", local: "100.100.0.1", prefixlen: 24 }] },
+    { ifname: "tun0", addr_info: [{ family: "inet", local: "203.0.113.50", prefixlen: 32 }] },
+    { ifname: "bond0", addr_info: [] },
+    { ifname: "odd", addr_info: [{ family: "inet", local: "300.1.1.1", prefixlen: 24 }, { family: "inet", local: "203.0.113.60" }] },
+    {},
+  ]);
+
+  it("parses ip -4 -j addr show", () => {
+    const addrs = parseIpAddrJson(ipJson);
+    assert.deepEqual(addrs.slice(0, 3), [
+      { address: "127.0.0.1", prefixLength: 8 },
+      { address: "192.0.2.2", prefixLength: 24 },
+      { address: "198.51.100.9", prefixLength: 32 },
+    ]);
+    assert.equal(addrs.length, 10, "IPv6 and entries without a prefix length are skipped");
+    assert.deepEqual(parseIpAddrJson("{}"), []);
+  });
 
   it("keeps every IPv4 address and interface network outside the denied ranges, merged", () => {
     const denied = resolveNetworkOptions({ dnsServers: ["192.0.2.53"] }).deniedCidrs;
-    assert.deepEqual(hostNetworks(ifs, denied), ["192.0.2.0/24", "198.51.100.9/32", "203.0.113.50/32"]);
+    assert.deepEqual(hostNetworks(parseIpAddrJson(ipJson), denied), ["192.0.2.0/24", "198.51.100.9/32", "203.0.113.50/32"]);
   });
 
   it("the sandbox pool is never listed, even when the fixed ranges are not denied", () => {
     const o = resolveNetworkOptions({ pool: "100.100.0.0/24", deniedCidrs: [], dnsServers: ["192.0.2.53"] });
-    assert.deepEqual(hostNetworks({ ...ifs, cv9: [{ family: "IPv4", address: "100.100.0.37", cidr: "100.100.0.37/30" }] }, o.deniedCidrs), [
+    assert.deepEqual(hostNetworks([...parseIpAddrJson(ipJson), { address: "100.100.0.37", prefixLength: 30 }], o.deniedCidrs), [
       "10.201.0.0/30",
       "10.211.3.4/30",
       "127.0.0.0/8",
@@ -111,7 +124,7 @@ describe("host network poll", () => {
   function harness(initial: string[]) {
     const state = { nets: initial, fail: false, applied: [] as string[][], logs: [] as Array<{ level: string; msg: string; obj: object }> };
     const watch = createHostNetworkWatch({
-      read: () => state.nets,
+      read: () => Promise.resolve(state.nets),
       apply: async (cidrs) => {
         await sleep(1);
         if (state.fail) throw new Error("nft: no such table");
@@ -160,9 +173,7 @@ describe("host network poll", () => {
   it("a read that throws is logged, not thrown", async () => {
     const logs: string[] = [];
     const watch = createHostNetworkWatch({
-      read: () => {
-        throw new Error("getifaddrs failed");
-      },
+      read: () => Promise.reject(new Error("ip: command failed")),
       apply: () => Promise.resolve(),
       intervalMs: 1000,
       logger: { info: () => {}, warn: (_o, msg) => logs.push(msg ?? "") },

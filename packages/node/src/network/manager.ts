@@ -128,7 +128,12 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       const live = { ifs: old.ifs.filter(alive), internet: old.internet.filter(alive), sources: old.sources.filter(([i]) => alive(i)) };
       // Stopped while the table is replaced, so a tick cannot write the set of the old one.
       await hostWatch.stop();
-      const hostNets = readHostNets();
+      let hostNets: string[];
+      try {
+        hostNets = await readHostNets();
+      } catch (err) {
+        throw runtimeFailed("cannot read the host's addresses (ip -4 addr)", err);
+      }
       try {
         await nft.apply(renderTable(o, live, hostNets));
       } catch (err) {
