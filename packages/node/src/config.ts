@@ -23,6 +23,8 @@ export interface NodeConfig {
   poolSize: number;
   poolTemplate: string;
   pidsLimit: number;
+  /** First host uid/gid of the sandboxes' user namespace ranges (65536 ids each). */
+  sandboxUidBase: number;
   maxCpus: number;
   maxMemoryMB: number;
   logLevel: string;
@@ -94,6 +96,8 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     poolSize: parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100),
     poolTemplate: env.COVE_POOL_TEMPLATE ?? "base",
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
+    // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.
+    sandboxUidBase: parseInt10("COVE_SANDBOX_UID_BASE", env.COVE_SANDBOX_UID_BASE ?? "1879048192", 65_536, 0xffff_0000),
     maxCpus: cpus().length,
     maxMemoryMB: Math.floor(totalmem() / 1024 / 1024),
     logLevel: flags.logLevel ?? env.COVE_LOG_LEVEL ?? "info",

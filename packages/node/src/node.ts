@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
@@ -17,8 +18,12 @@ import { createSandboxManager, type RecoveryReport, type SandboxManager } from "
 import { createRecordStore } from "./sandbox/records.js";
 import { createStorageManager } from "./storage/index.js";
 import { createTemplateStore } from "./templates/template-store.js";
+import { createNsHelper, createUsernsManager } from "./userns/index.js";
 
 export const NODE_VERSION = "0.1.0";
+
+/** Sandboxes with a user namespace a node can hold at once (65536 host ids each). */
+const uidRangeCount = 4096;
 
 export interface RunningNode {
   manager: SandboxManager;
@@ -78,7 +83,9 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     dnsServers,
     logger,
   });
-  const storage = createStorageManager({ dataDir: config.dataDir, logger });
+  const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
+  const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
+  const userns = createUsernsManager({ dataDir: config.dataDir, helper: nsHelper, base: config.sandboxUidBase, count: uidRangeCount, logger });
   const records = createRecordStore(config.dataDir);
   const envdRuntimeDir = await pinEnvdRuntime(config.envdRuntimeDir, config.dataDir, async (dir) => {
     for (const id of await records.ids()) {
@@ -96,6 +103,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     envd: createEnvdControl(),
     records,
     logger,
+    userns,
     envdRuntimeDir,
     envdVersion: "0.6.13",
     dnsServers,

@@ -170,12 +170,18 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       let madeNetns = false;
       let touchedNft = false;
       try {
-        try {
-          await exec(["ip", "-batch", "-"], renderHostBatch(net));
+        if (options.createNetns) {
+          await options.createNetns(net.netnsPath);
           madeNetns = true;
-        } catch (err) {
-          madeNetns = failedBatchLine(err) !== 1; // line 1 is `netns add`: if that failed, the netns is not ours
-          throw err;
+          await exec(["ip", "-batch", "-"], renderHostBatch(net, { addNetns: false }));
+        } else {
+          try {
+            await exec(["ip", "-batch", "-"], renderHostBatch(net));
+            madeNetns = true;
+          } catch (err) {
+            madeNetns = failedBatchLine(err) !== 1; // line 1 is `netns add`: if that failed, the netns is not ours
+            throw err;
+          }
         }
         touchedNft = true;
         const steps = [

@@ -17,11 +17,12 @@ export interface PlumbingSpec {
  * Host side, one `ip -batch`: the netns, the veth pair with its peer created directly inside the
  * netns as eth0 (never visible on the host, so no clash with the host's eth0), and the host end.
  * The sandbox id goes into the veth's alias so orphans can be traced back after a crash.
- * Line 1 is `netns add`: if a later line fails, the netns is ours to delete.
+ * Line 1 is `netns add`: if a later line fails, the netns is ours to delete. Without `addNetns`
+ * the netns already exists (made inside the sandbox's user namespace).
  */
-export function renderHostBatch(spec: PlumbingSpec): string {
+export function renderHostBatch(spec: PlumbingSpec, { addNetns = true } = {}): string {
   return [
-    `netns add ${spec.netnsName}`,
+    ...(addNetns ? [`netns add ${spec.netnsName}`] : []),
     `link add ${spec.hostIf} type veth peer name eth0 netns ${spec.netnsName}`,
     `link set ${spec.hostIf} alias ${spec.sandboxId}`,
     `addr add ${spec.hostAddress}/30 dev ${spec.hostIf}`,

@@ -54,6 +54,11 @@ export interface SetupOptions {
   internet: boolean;
   /** Use this slot instead of the next free one (re-creating a sandbox at its old address). */
   index?: number;
+  /**
+   * Makes the network namespace at the given path instead of `ip netns add`: the sandbox's
+   * own user namespace must own it, so the sandbox can mount a sysfs of its own.
+   */
+  createNetns?: (netnsPath: string) => Promise<void>;
 }
 
 export interface NetworkManager {

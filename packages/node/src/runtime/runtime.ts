@@ -14,6 +14,8 @@ export interface RuntimeSandboxSpec {
   args: string[];
   env: Record<string, string>;
   binds: BindMount[];
+  /** The sandbox's own user namespace; omitted = root inside is root on the host. */
+  userns?: { path: string; uidBase: number; size: number };
   /** File that receives the init process's stdout and stderr. */
   logFile: string;
 }

@@ -1,12 +1,14 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, chown } from "node:fs/promises";
 import { join } from "node:path";
 import { NodeError } from "../errors.js";
 import { nextState } from "../lifecycle/state-table.js";
 import type { NetworkManager, SandboxNetwork } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
 import type { StorageManager } from "../storage/index.js";
+import type { UsernsManager } from "../userns/index.js";
 import type { ResolvedTemplate, TemplateStore } from "../templates/template-store.js";
 import type { EnvdControl } from "./envd-control.js";
+import { writeEtcFiles } from "./etc-files.js";
 import { createEventHub } from "./events.js";
 import { newSandboxId } from "./ids.js";
 import type { Logger } from "./logger.js";
@@ -45,6 +47,8 @@ export interface SandboxManagerOptions {
   /** Upper bounds for create requests. */
   maxCpus: number;
   maxMemoryMB: number;
+  /** Gives each sandbox its own user namespace; omitted = root inside is root on the host. */
+  userns?: UsernsManager;
   /** Warm pool: this many pre-started sandboxes of `templateId`, handed out by create. 0 = off. */
   pool?: { templateId: string; size: number };
 }
@@ -140,7 +144,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
   };
 
   /** Removes everything a sandbox owns; every step runs even if an earlier one failed. */
-  const destroy = async (rec: Pick<SandboxRecord, "sandboxId" | "network" | "rootfs">): Promise<void> => {
+  const destroy = async (rec: Pick<SandboxRecord, "sandboxId" | "network" | "rootfs" | "userns">): Promise<void> => {
     const id = rec.sandboxId;
     const problems: string[] = [];
     const step = async (what: string, fn: () => Promise<unknown>) => {
@@ -153,6 +157,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     await step("runtime", () => runtime.kill(id));
     if (rec.network) await step("network", () => network.teardown(rec.network!));
     await step("storage", () => storage.release(id, rec.rootfs));
+    if (options.userns) await step("user namespace", () => options.userns!.release(id, rec.userns));
     if (problems.length === 0) await step("files", () => records.remove(id));
     if (problems.length > 0) {
       log.error({ sandboxId: id, problems }, "sandbox cleanup incomplete");
@@ -160,35 +165,42 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     }
   };
 
-  const writeEtc = async (dir: string, id: string, net: SandboxNetwork) => {
-    const etc = join(dir, "etc");
-    await mkdir(etc, { recursive: true });
-    await Promise.all([
-      writeFile(join(etc, "hostname"), `${id}\n`),
-      writeFile(join(etc, "hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${net.sandboxAddress}\t${id}\n`),
-      writeFile(join(etc, "resolv.conf"), options.dnsServers.map((s) => `nameserver ${s}\n`).join("")),
-    ]);
-    return etc;
-  };
-
   /** Creates and starts a sandbox up to a ready envd. Cleans up after itself on failure. */
   const boot = async (rec: SandboxRecord, template: ResolvedTemplate): Promise<void> => {
     const id = rec.sandboxId;
     const dir = records.dir(id);
     try {
+      // The user namespace comes first: the netns and the idmapped template belong to it.
+      if (options.userns) rec.userns = await options.userns.create(id);
       await records.save(rec);
+      // The OCI runtime mounts the rootfs from inside the user namespace: its root must pass this dir.
+      if (rec.userns) await Promise.all([chown(dir, 0, rec.userns.uidBase), chmod(dir, 0o710)]);
+      const userns = rec.userns;
       // Disk and network do not depend on each other; on failure of one, the
       // other's result is still recorded so destroy() releases it.
       const [rootfs, net] = await Promise.allSettled([
-        storage.prepare(id, { lowerDir: template.rootfs, diskBytes: rec.diskMB * MiB }),
-        network.setup(id, { internet: rec.allowInternetAccess }),
+        storage.prepare(id, {
+          lowerDir: template.rootfs,
+          diskBytes: rec.diskMB * MiB,
+          ...(userns ? { idmap: { usernsPath: userns.path, uidBase: userns.uidBase } } : {}),
+        }),
+        network.setup(id, {
+          internet: rec.allowInternetAccess,
+          ...(userns && options.userns ? { createNetns: (path: string) => options.userns!.createNetns(userns, path) } : {}),
+        }),
       ]);
       if (rootfs.status === "fulfilled") rec.rootfs = rootfs.value;
       if (net.status === "fulfilled") rec.network = net.value;
       if (rootfs.status === "rejected") throw rootfs.reason;
       if (net.status === "rejected") throw net.reason;
       if (!rec.network || !rec.rootfs) throw new NodeError("runtime_failed", "storage or network missing");
-      const etc = await writeEtc(dir, id, rec.network);
+      const etc = await writeEtcFiles({
+        sandboxId: id,
+        sandboxAddress: rec.network.sandboxAddress,
+        dnsServers: options.dnsServers,
+        filesDir: rec.rootfs.filesDir,
+        rootUid: userns?.uidBase ?? 0,
+      });
       rec.state = nextState(rec.state, "start");
       await runtime.create({
         sandboxId: id,
@@ -200,8 +212,9 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
         env: { HOME: "/root", UV_USE_IO_URING: "0", ENVD_LOG_LEVEL: "warn" },
         binds: [
           { source: options.envdRuntimeDir, destination: "/.cove", readonly: true },
-          ...["hostname", "hosts", "resolv.conf"].map((f) => ({ source: join(etc, f), destination: `/etc/${f}`, readonly: false })),
+          ...etc,
         ],
+        ...(userns ? { userns } : {}),
         logFile: join(dir, "envd.log"),
       });
       await runtime.start(id);
@@ -385,6 +398,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       const alive = status === "running" || status === "paused";
       if ((rec.state === "running" || rec.state === "paused") && alive && rec.network && rec.rootfs) {
         try {
+          if (rec.userns && options.userns) await options.userns.adopt(rec.sandboxId, rec.userns);
           await network.adopt(rec.network);
           await storage.adopt(rec.rootfs);
           rec.state = status;
@@ -411,7 +425,11 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     }
     // Leftovers no record pointed at (netns and veth names, storage of unknown ids).
     const keep = new Set(live.keys());
-    const strays = [...(await network.cleanupOrphans(keep)), ...(await storage.cleanupOrphans(keep))];
+    const strays = [
+      ...(await network.cleanupOrphans(keep)),
+      ...(await storage.cleanupOrphans(keep)),
+      ...((await options.userns?.cleanupOrphans(keep)) ?? []),
+    ];
     if (strays.length > 0) log.warn({ strays }, "removed leftovers of sandboxes without a record");
     return { adopted, removed };
   };
@@ -420,6 +438,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     async start() {
       await network.init();
       await storage.init();
+      await options.userns?.init();
       const report = await recover();
       let ticks = 0;
       reaper = setInterval(() => {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { NodeError } from "../errors.js";
 import type { SandboxNetwork } from "../network/index.js";
 import type { SandboxRootfs } from "../storage/index.js";
+import type { SandboxUserns } from "../userns/index.js";
 import { mountsUnder, readMounts } from "../storage/mountinfo.js";
 import { sandboxIdPattern } from "./ids.js";
 import type { SandboxInfo } from "./types.js";
@@ -17,6 +18,8 @@ export interface SandboxRecord extends Omit<SandboxInfo, "envdAddress" | "sandbo
   timeoutMs: number;
   network?: SandboxNetwork;
   rootfs?: SandboxRootfs;
+  /** The sandbox's own user namespace (absent for sandboxes made without one). */
+  userns?: SandboxUserns;
   /** Pre-started for the warm pool and not yet handed to a caller. */
   pooled?: boolean;
 }

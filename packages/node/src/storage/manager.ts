@@ -80,8 +80,15 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     await rm(paths.storageDir, { recursive: true, force: true });
   }
 
-  function handleOf(paths: SandboxPaths, lowerDir: string): StorageHandle {
-    return { kind: "ext4-image", lowerDir, image: paths.image, diskDir: paths.diskDir };
+  function handleOf(paths: SandboxPaths, lowerDir: string, idmap: PrepareOptions["idmap"]): StorageHandle {
+    return { kind: "ext4-image", lowerDir, image: paths.image, diskDir: paths.diskDir, ...idmap };
+  }
+
+  /** The template, read-only and idmapped through the sandbox's user namespace, as the overlay's lower layer. */
+  async function mountIdmappedLower(usernsPath: string, lower: string, target: string): Promise<void> {
+    if (!options.idmapMount) throw new NodeError("unavailable", "storage was created without an idmap mounter");
+    await mkdir(target, { recursive: true });
+    await options.idmapMount(usernsPath, lower, target, { readonly: true });
   }
 
   return {
@@ -89,7 +96,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
       await ready();
     },
 
-    async prepare(sandboxId: string, { lowerDir, diskBytes }: PrepareOptions): Promise<SandboxRootfs> {
+    async prepare(sandboxId: string, { lowerDir, diskBytes, idmap }: PrepareOptions): Promise<SandboxRootfs> {
       validateSandboxId(sandboxId);
       validateDiskBytes(diskBytes);
       await validateLowerDir(lowerDir);
@@ -102,15 +109,23 @@ export function createStorageManager(options: StorageOptions): StorageManager {
         if (inUse.has(sandboxId) || taken) {
           throw new NodeError("invalid_argument", `sandbox ${sandboxId} already has storage; release it first`);
         }
+        const shift = idmap?.uidBase ?? 0;
         try {
           await Promise.all([mkdir(paths.diskDir, { recursive: true }), mkdir(paths.rootfs, { recursive: true })]);
-          await createExt4Image(paths.image, diskBytes);
-          await mountDisk(paths);
-          await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir)]);
-          // The upper dir's owner and mode are what the sandbox sees as "/".
-          await chown(paths.upperDir, lowerRoot.uid, lowerRoot.gid);
+          // The OCI runtime sets up binds of the sandbox's files from inside its user
+          // namespace, as the sandbox's root: only that group may pass, nobody else.
+          if (idmap) await Promise.all([chown(paths.storageDir, 0, idmap.uidBase), chmod(paths.storageDir, 0o710)]);
+          await Promise.all([
+            createExt4Image(paths.image, diskBytes).then(() => mountDisk(paths)),
+            idmap ? mountIdmappedLower(idmap.usernsPath, lower, paths.lowerMount) : undefined,
+          ]);
+          await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir), mkdir(paths.filesDir)]);
+          // The upper dir's owner and mode are what the sandbox sees as "/". With a user
+          // namespace the writable layer holds the host ids the sandbox's ids map to.
+          await chown(paths.upperDir, lowerRoot.uid + shift, lowerRoot.gid + shift);
           await chmod(paths.upperDir, lowerRoot.mode & 0o7777);
-          await mountOverlay({ lowerDir: lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+          await chown(paths.filesDir, shift, shift);
+          await mountOverlay({ lowerDir: idmap ? paths.lowerMount : lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
         } catch (err) {
           await teardown(paths).catch((cleanupErr: unknown) =>
             logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"),
@@ -118,7 +133,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
         }
         inUse.add(sandboxId);
-        return { sandboxId, rootfs: paths.rootfs, diskBytes, handle: handleOf(paths, lower) };
+        return { sandboxId, rootfs: paths.rootfs, filesDir: paths.filesDir, diskBytes, handle: handleOf(paths, lower, idmap) };
       });
     },
 
@@ -158,7 +173,15 @@ export function createStorageManager(options: StorageOptions): StorageManager {
               await detachLoopsUnder(paths.storageDir);
               await mountDisk(paths);
             }
-            await mountOverlay({ lowerDir: handle.lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+            let lowerDir = handle.lowerDir;
+            if (handle.usernsPath !== undefined) {
+              // The idmapped mount shows the template's own filesystem type.
+              if (!mounts.some((m) => m.mountPoint === paths.lowerMount)) {
+                await mountIdmappedLower(handle.usernsPath, handle.lowerDir, paths.lowerMount);
+              }
+              lowerDir = paths.lowerMount;
+            }
+            await mountOverlay({ lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
             logger?.info({ sandboxId: rootfs.sandboxId }, "remounted sandbox storage");
           }
         } catch (err) {
@@ -230,13 +253,17 @@ async function findSandboxIds(dataDir: string): Promise<Set<string>> {
 }
 
 /** A handle as persisted by the caller: checked, since it went through a file. */
-function parseHandle(handle: Record<string, string | number>): StorageHandle {
-  const { kind, lowerDir, image, diskDir } = handle;
+function parseHandle(handle: Record<string, string | number | undefined>): StorageHandle {
+  const { kind, lowerDir, image, diskDir, usernsPath, uidBase } = handle;
   if (kind !== "ext4-image") throw new NodeError("invalid_argument", `unknown storage handle kind ${JSON.stringify(kind)}`);
   if (typeof lowerDir !== "string" || typeof image !== "string" || typeof diskDir !== "string") {
     throw new NodeError("invalid_argument", "storage handle lacks lowerDir, image or diskDir");
   }
-  return { kind, lowerDir, image, diskDir };
+  if (usernsPath === undefined && uidBase === undefined) return { kind, lowerDir, image, diskDir };
+  if (typeof usernsPath !== "string" || typeof uidBase !== "number") {
+    throw new NodeError("invalid_argument", "storage handle has half of usernsPath and uidBase");
+  }
+  return { kind, lowerDir, image, diskDir, usernsPath, uidBase };
 }
 
 function asNodeError(err: unknown, context: string): NodeError {

@@ -10,6 +10,10 @@ export interface SandboxPaths {
   diskDir: string;
   upperDir: string;
   workDir: string;
+  /** On the sandbox's disk beside upper/: files the node binds into the sandbox (hosts, resolv.conf). */
+  filesDir: string;
+  /** Where the template is mounted idmapped for a sandbox with its own user namespace. */
+  lowerMount: string;
   /** `${dataDir}/sandboxes/<id>`: shared with the caller (config.json etc.). */
   sandboxDir: string;
   /** The overlay mount point, the OCI root.path. */
@@ -34,6 +38,8 @@ export function sandboxPaths(dataDir: string, sandboxId: string): SandboxPaths {
     diskDir,
     upperDir: join(diskDir, "upper"),
     workDir: join(diskDir, "work"),
+    filesDir: join(diskDir, "files"),
+    lowerMount: join(storageDir, "lower"),
     sandboxDir,
     rootfs: join(sandboxDir, "rootfs"),
   };

@@ -13,6 +13,8 @@ export interface StorageOptions {
    */
   dataDir: string;
   logger?: StorageLogger;
+  /** Mounts `source` at `target` idmapped through a user namespace; needed only for prepares with `idmap`. */
+  idmapMount?: (usernsPath: string, source: string, target: string, options: { readonly: boolean }) => Promise<void>;
 }
 
 /** What prepare hands back; JSON-serializable so the caller can persist it and adopt after a restart. */
@@ -20,18 +22,26 @@ export interface SandboxRootfs {
   sandboxId: string;
   /** The mounted overlay: pass as the OCI root.path. */
   rootfs: string;
+  /**
+   * A directory on the sandbox's own disk, outside its root filesystem, owned by its root: for
+   * files the node binds into the sandbox, so writes to them count against the sandbox's disk.
+   */
+  filesDir: string;
   /** The size of the sandbox's disk as asked for; `df` inside shows this less ext4's own overhead. */
   diskBytes: number;
   /** What adopt needs to remount after a host reboot: a StorageHandle, typed loosely because it comes back from JSON. */
-  handle: Record<string, string | number>;
+  handle: Record<string, string | number | undefined>;
 }
 
 /** What this backend puts in SandboxRootfs.handle; `kind` lets a future backend refuse handles it did not make. */
-export interface StorageHandle extends Record<string, string | number> {
+export interface StorageHandle extends Record<string, string | number | undefined> {
   kind: "ext4-image";
   lowerDir: string;
   image: string;
   diskDir: string;
+  /** Set when the lower layer is idmapped through the sandbox's user namespace. */
+  usernsPath?: string;
+  uidBase?: number;
 }
 
 export interface PrepareOptions {
@@ -39,6 +49,11 @@ export interface PrepareOptions {
   lowerDir: string;
   /** Disk limit in bytes: writes past it fail with ENOSPC inside the sandbox. */
   diskBytes: number;
+  /**
+   * The sandbox's own user namespace: the template is mounted idmapped through it (files owned
+   * by host root appear owned by `uidBase`), and the writable layer is owned by the mapped ids.
+   */
+  idmap?: { usernsPath: string; uidBase: number };
 }
 
 export interface StorageManager {

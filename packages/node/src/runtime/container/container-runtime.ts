@@ -69,6 +69,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         cgroupsPath: `/${options.cgroupParent}/${spec.sandboxId}`,
         limits: spec.limits,
         binds: spec.binds,
+        ...(spec.userns ? { userns: spec.userns } : {}),
       });
       await writeFile(join(spec.dir, "config.json"), JSON.stringify(config));
       await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), spec.logFile);

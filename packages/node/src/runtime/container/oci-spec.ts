@@ -37,6 +37,11 @@ export interface OciSpecOptions {
   binds?: BindMount[];
   /** Defaults to the sandbox profile for the host architecture. */
   seccomp?: SeccompProfile;
+  /**
+   * Join this user namespace (pinned at `path`, mapping 0.. to host ids `uidBase`..). The
+   * mappings are repeated in the spec because runc requires them alongside the path.
+   */
+  userns?: { path: string; uidBase: number; size: number };
 }
 
 interface OciMount {
@@ -44,6 +49,12 @@ interface OciMount {
   type: string;
   source: string;
   options?: string[];
+}
+
+interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 interface OciDeviceRule {
@@ -72,6 +83,8 @@ export interface OciSpec {
   mounts: OciMount[];
   linux: {
     namespaces: { type: string; path?: string }[];
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
     cgroupsPath?: string;
     resources: {
       devices: OciDeviceRule[];
@@ -199,7 +212,9 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
         { type: "mount" },
         { type: "cgroup" },
         options.netnsPath ? { type: "network", path: options.netnsPath } : { type: "network" },
+        ...(options.userns ? [{ type: "user", path: options.userns.path }] : []),
       ],
+      ...(options.userns ? idMappings(options.userns.uidBase, options.userns.size) : {}),
       ...(options.cgroupsPath ? { cgroupsPath: options.cgroupsPath } : {}),
       // Standard linux.resources: both crun and runc translate these to v1 files
       // or to v2 (cpu.max, memory.max, memory.swap.max = swap - limit, pids.max).
@@ -209,6 +224,10 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
       seccomp: options.seccomp ?? sandboxSeccompProfile(),
     },
   };
+}
+
+function idMappings(hostID: number, size: number): Pick<OciSpec["linux"], "uidMappings" | "gidMappings"> {
+  return { uidMappings: [{ containerID: 0, hostID, size }], gidMappings: [{ containerID: 0, hostID, size }] };
 }
 
 function resources(limits: SandboxLimits = {}): Omit<OciSpec["linux"]["resources"], "devices"> {

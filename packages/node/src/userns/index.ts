@@ -1,0 +1,3 @@
+export { createUsernsManager, type SandboxUserns, type UsernsManager, type UsernsManagerOptions } from "./manager.js";
+export { createNsHelper, type NsHelper } from "./ns-helper.js";
+export { createUidRanges, idsPerSandbox, validateUidRangeOptions, type UidRanges } from "./ranges.js";

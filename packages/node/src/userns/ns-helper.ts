@@ -1,0 +1,25 @@
+import { run } from "../storage/exec.js";
+
+/** The node's `cove-ns` helper (packages/node/native/cove-ns.c): namespace work Node.js has no API for. */
+export interface NsHelper {
+  /** A user namespace mapping 0..size-1 to host ids uidBase.., pinned by a bind mount at `pin`. */
+  createUserns(uidBase: number, size: number, pin: string): Promise<void>;
+  /** A network namespace owned by the user namespace at `usernsPin`, pinned at `netnsPin`. */
+  createNetns(usernsPin: string, netnsPin: string): Promise<void>;
+  /** Mounts `source` at `target` idmapped through the user namespace at `usernsPin` (nosuid, nodev). */
+  idmapMount(usernsPin: string, source: string, target: string, options: { readonly: boolean }): Promise<void>;
+}
+
+export function createNsHelper(binary: string): NsHelper {
+  return {
+    async createUserns(uidBase, size, pin) {
+      await run([binary, "userns", String(uidBase), String(size), pin]);
+    },
+    async createNetns(usernsPin, netnsPin) {
+      await run([binary, "netns", usernsPin, netnsPin]);
+    },
+    async idmapMount(usernsPin, source, target, { readonly }) {
+      await run([binary, "idmap", usernsPin, source, target, ...(readonly ? ["--ro"] : [])]);
+    },
+  };
+}
