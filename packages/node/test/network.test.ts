@@ -152,6 +152,7 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     await m2.init();
     assert.equal(readFileSync(forwardPath, "utf8").trim(), "1");
     if (forwardBefore !== "1") assert.ok(logged.some((m) => m.includes("ip_forward")), "enabling ip_forward is logged");
+    assert.ok(logged.includes("sandboxes are denied the host's own networks"), "the host-network list is logged at start");
     // The fake upstream: its own veth from the host netns, as an outside network would be.
     await sh("ip", "netns", "add", upNs);
     await sh("ip", "link", "add", upIf, "type", "veth", "peer", "name", "eth0", "netns", upNs);
