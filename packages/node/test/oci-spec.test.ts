@@ -23,7 +23,16 @@ describe("buildOciSpec", () => {
   it("creates pid, ipc, uts, mount, cgroup and a new network namespace", () => {
     const types = buildOciSpec(base).linux.namespaces;
     assert.deepEqual(types, [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }, { type: "network" }]);
-    assert.ok(!types.some((n) => n.type === "user"), "no user namespace (decision 0005)");
+    assert.ok(!types.some((n) => n.type === "user"), "no user namespace unless one is given");
+    assert.equal(buildOciSpec(base).linux.uidMappings, undefined);
+  });
+
+  it("joins a given user namespace and repeats its mappings (runc requires them)", () => {
+    const spec = buildOciSpec({ ...base, userns: { path: "/data/userns/sb-abc123", uidBase: 0x7001_0000, size: 65_536 } });
+    assert.deepEqual(spec.linux.namespaces.at(-1), { type: "user", path: "/data/userns/sb-abc123" });
+    const mapping = [{ containerID: 0, hostID: 0x7001_0000, size: 65_536 }];
+    assert.deepEqual(spec.linux.uidMappings, mapping);
+    assert.deepEqual(spec.linux.gidMappings, mapping);
   });
 
   it("joins a given network namespace", () => {
