@@ -23,6 +23,8 @@ export interface NodeConfig {
   poolSize: number;
   poolTemplate: string;
   pidsLimit: number;
+  /** Each sandbox in its own user namespace (default); off = root inside is root on the host. */
+  sandboxUserns: boolean;
   /** First host uid/gid of the sandboxes' user namespace ranges (65536 ids each). */
   sandboxUidBase: number;
   maxCpus: number;
@@ -57,6 +59,12 @@ function parseInt10(name: string, text: string, min: number, max: number): numbe
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) throw new NodeConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
   return n;
+}
+
+function onOff(name: string, text: string): boolean {
+  if (text === "on") return true;
+  if (text === "off") return false;
+  throw new NodeConfigError(`${name} must be on or off, got '${text}'`);
 }
 
 function list(text: string | undefined): string[] {
@@ -96,6 +104,7 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     poolSize: parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100),
     poolTemplate: env.COVE_POOL_TEMPLATE ?? "base",
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
+    sandboxUserns: onOff("COVE_SANDBOX_USERNS", env.COVE_SANDBOX_USERNS ?? "on"),
     // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.
     sandboxUidBase: parseInt10("COVE_SANDBOX_UID_BASE", env.COVE_SANDBOX_UID_BASE ?? "1879048192", 65_536, 0xffff_0000),
     maxCpus: cpus().length,

@@ -85,7 +85,17 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   });
   const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
   const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
-  const userns = createUsernsManager({ dataDir: config.dataDir, helper: nsHelper, base: config.sandboxUidBase, count: uidRangeCount, logger });
+  const userns = config.sandboxUserns
+    ? createUsernsManager({
+        dataDir: config.dataDir,
+        templatesDir: config.templatesDir,
+        helper: nsHelper,
+        base: config.sandboxUidBase,
+        count: uidRangeCount,
+        logger,
+      })
+    : undefined;
+  if (!userns) logger.warn({}, "COVE_SANDBOX_USERNS=off: sandboxes share the host's uids; root inside a sandbox is root on the host");
   const records = createRecordStore(config.dataDir);
   const envdRuntimeDir = await pinEnvdRuntime(config.envdRuntimeDir, config.dataDir, async (dir) => {
     for (const id of await records.ids()) {
@@ -103,7 +113,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     envd: createEnvdControl(),
     records,
     logger,
-    userns,
+    ...(userns ? { userns } : {}),
     envdRuntimeDir,
     envdVersion: "0.6.13",
     dnsServers,

@@ -23,6 +23,8 @@ export interface UsernsLogger {
 
 export interface UsernsManagerOptions extends UidRangeOptions {
   dataDir: string;
+  /** Where templates live: init checks the kernel can idmap a mount of it. */
+  templatesDir: string;
   helper: NsHelper;
   logger?: UsernsLogger;
 }
@@ -62,6 +64,29 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
     await rm(pin, { force: true });
   };
 
+  /** Fails start-up, not the first create, on a host that cannot idmap the templates' filesystem. */
+  const probe = async () => {
+    const pin = join(root, `.probe-${process.pid}`);
+    const target = `${pin}-mount`;
+    await unpin(pin);
+    await mkdir(options.templatesDir, { recursive: true });
+    await mkdir(target, { recursive: true });
+    try {
+      await options.helper.createUserns(options.base, idsPerSandbox, pin);
+      await options.helper.idmapMount(pin, options.templatesDir, target, { readonly: true });
+    } catch (err) {
+      throw new NodeError(
+        "unavailable",
+        `this host cannot give sandboxes their own user namespace (Linux >= 5.19 with idmapped mounts on the templates' filesystem is needed): ${err instanceof Error ? err.message : String(err)}. COVE_SANDBOX_USERNS=off runs sandboxes without one (root inside is then root on the host)`,
+        { cause: err },
+      );
+    } finally {
+      await unmountUnder([target]);
+      await rm(target, { recursive: true, force: true });
+      await unpin(pin);
+    }
+  };
+
   return {
     async init() {
       await mkdir(root, { recursive: true, mode: 0o700 });
@@ -72,6 +97,7 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
         await mkdir(dir, { recursive: true });
         await chmod(dir, 0o711);
       }
+      await probe();
     },
 
     async create(sandboxId) {
@@ -116,7 +142,7 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
     async cleanupOrphans(keep) {
       const removed: string[] = [];
       for (const name of await readdir(root).catch(() => [] as string[])) {
-        if (!isSandboxId(name) || keep.has(name) || held.has(name)) continue;
+        if (!isSandboxId(name) || keep.has(name) || held.has(name)) continue; // .probe-* included: not an id
         await unpin(join(root, name));
         removed.push(name);
       }
