@@ -93,13 +93,17 @@ export async function run(argv: string[]): Promise<void> {
     const baselines = [await openBaseline("crun_true", opts.runs, cleanups, () => crunTrue(rootfs, work))];
     if (!opts.skipPodman) baselines.push(await openBaseline("podman", opts.runs, cleanups, () => podmanTrue(rootfs)));
 
-    const cold = await withNode(work, envdRuntime, "cold", 0, cleanups, async (node, marks) => {
+    const cold = await withNode(work, envdRuntime, "cold", 0, {}, cleanups, async (node, marks) => {
       console.log(line({ node_runtime: `"${node.runtime}"`, cgroups: node.cgroupMode, hybrid_workaround: String(node.hybridWorkaround), pool: "0" }));
       const seq = await sequentialCreates(node, opts.runs, marks, baselines);
       const conc = seq.samples.length > 0 ? await concurrentCreates(node, opts.concurrent) : undefined;
       const dens = seq.samples.length > 0 && !opts.skipDensity ? await density(node, opts.density) : undefined;
       return { seq, conc, dens };
     });
+    // The same cold creates without per-sandbox user namespaces: what they cost, in the same run.
+    const sharedUids = await withNode(work, envdRuntime, "cold-shared-uids", 0, { COVE_SANDBOX_USERNS: "off" }, cleanups, (node, marks) =>
+      sequentialCreates(node, opts.runs, marks, []),
+    );
     const crun = samplesOf(baselines, "crun_true");
     const podman = opts.skipPodman ? undefined : samplesOf(baselines, "podman");
     const podmanP50 = podman === undefined ? "skipped" : podman.length === 0 ? "unavailable" : fmt(median(podman), 1);
@@ -117,7 +121,7 @@ export async function run(argv: string[]): Promise<void> {
       }),
     );
 
-    const warm = await withNode(work, envdRuntime, "warm", WARM_POOL, cleanups, (node) => warmCreates(node, opts.runs));
+    const warm = await withNode(work, envdRuntime, "warm", WARM_POOL, {}, cleanups, (node) => warmCreates(node, opts.runs));
 
     // Summary. The load average tells whether something else shared the 2 cores.
     console.log(line({ load_avg_1m: loadAvg() }));
@@ -131,6 +135,15 @@ export async function run(argv: string[]): Promise<void> {
         ratio_vs_crun: fmt(p50 / median(crun)),
         ratio_vs_podman: podman ? fmt(p50 / median(podman)) : "n/a",
         create_failures: String(cold.seq.failures),
+      }),
+    );
+    const sharedP50 = median(sharedUids.samples);
+    console.log(
+      line({
+        create_shared_uids_p50_ms: fmt(sharedP50, 1),
+        userns_cost_p50_ms: fmt(p50 - sharedP50, 1),
+        ratio_userns_vs_shared_uids: fmt(p50 / sharedP50),
+        shared_uids_failures: String(sharedUids.failures),
       }),
     );
     const warmP50 = median(warm.samples);
@@ -251,6 +264,7 @@ async function withNode<T>(
   envdRuntime: string,
   name: string,
   poolSize: number,
+  env: Record<string, string>,
   cleanups: (() => Promise<void>)[],
   body: (node: RunningNode, marks: MarkedRuntime) => Promise<T>,
 ): Promise<T> {
@@ -264,6 +278,7 @@ async function withNode<T>(
       // No traffic leaves the machine; the resolver address is never used.
       COVE_SANDBOX_DNS: "127.0.0.1",
       COVE_NODE_SECRET: "bench-secret",
+      ...env,
     },
     { envdRuntimeDir: envdRuntime },
   );
