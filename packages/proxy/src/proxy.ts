@@ -103,7 +103,14 @@ export function createProxy(options: ProxyOptions): Proxy {
           replies.sendReply(res, l.reply, req.headers.accept);
           return;
         }
-        forward(req, res, l.target, l.address);
+        try {
+          forward(req, res, l.target, l.address);
+        } catch (err) {
+          // A request Node's parser took may still be one http.request refuses; never let it escape.
+          log.warn({ sandboxId: l.target.sandboxId, err }, "could not forward");
+          req.resume();
+          replies.sendReply(res, replies.upstreamFailed(l.target.sandboxId, l.target.port), req.headers.accept);
+        }
       },
       (err: unknown) => {
         log.error({ err }, "proxy failed");
@@ -119,7 +126,17 @@ export function createProxy(options: ProxyOptions): Proxy {
     appendForwardedFor(headers, req);
     const up = http.request({ host: hostname, port, method: req.method, path: req.url, headers, agent });
     up.on("response", (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardHeaders(upRes.headers));
+      // The upstream is code in the sandbox: Node's client parser accepts status lines and
+      // headers (control characters) that writeHead refuses by throwing, which here would end
+      // the process. Such a response is a failed upstream.
+      try {
+        res.writeHead(upRes.statusCode ?? 502, validReason(upRes.statusMessage), forwardHeaders(upRes.headers));
+      } catch (err) {
+        log.debug({ sandboxId: target.sandboxId, port: target.port, err: (err as Error).message }, "upstream response refused");
+        upRes.destroy();
+        replies.sendReply(res, replies.upstreamFailed(target.sandboxId, target.port), req.headers.accept);
+        return;
+      }
       // Streams the body as it arrives; pipe applies backpressure both ways.
       res.flushHeaders();
       upRes.pipe(res);
@@ -143,7 +160,12 @@ export function createProxy(options: ProxyOptions): Proxy {
     lookup(req).then(
       (l) => {
         if (!l.ok) return replies.sendReplyOnSocket(socket, l.reply);
-        tunnel(req, socket, head, l.target, l.address);
+        try {
+          tunnel(req, socket, head, l.target, l.address);
+        } catch (err) {
+          log.warn({ sandboxId: l.target.sandboxId, err }, "could not tunnel");
+          replies.sendReplyOnSocket(socket, replies.upstreamFailed(l.target.sandboxId, l.target.port));
+        }
       },
       () => replies.sendReplyOnSocket(socket, replies.upstreamFailed("", 0)),
     );
@@ -189,7 +211,12 @@ export function createProxy(options: ProxyOptions): Proxy {
 }
 
 function statusLine(res: IncomingMessage): string {
-  return `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ""}\r\n`;
+  return `HTTP/1.1 ${res.statusCode ?? 502} ${validReason(res.statusMessage) ?? ""}\r\n`;
+}
+
+/** The upstream's reason phrase when it is one writeHead accepts (RFC 9112 reason-phrase), else Node's default. */
+function validReason(reason: string | undefined): string | undefined {
+  return reason !== undefined && /^[\t\x20-\x7e\x80-\xff]*$/.test(reason) ? reason : undefined;
 }
 
 function rawHeaderBlock(raw: string[]): string {

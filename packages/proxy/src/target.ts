@@ -60,9 +60,9 @@ export function isSandboxRequest(req: Pick<IncomingMessage, "headers">, domain?:
 function fromHeaders(id: string | undefined, port: string | undefined): SandboxTarget | TargetError {
   if (id === undefined || id === "") return { error: "missing_sandbox_id", message: "E2b-Sandbox-Id header is required with E2b-Sandbox-Port" };
   if (port === undefined || port === "") return { error: "missing_port", message: "E2b-Sandbox-Port header is required with E2b-Sandbox-Id" };
-  if (!SANDBOX_ID.test(id)) return { error: "invalid_sandbox_id", message: `invalid sandbox id '${id}'` };
+  if (!SANDBOX_ID.test(id)) return { error: "invalid_sandbox_id", message: `invalid sandbox id '${shown(id)}'` };
   const n = parsePort(port);
-  if (n === undefined) return { error: "invalid_port", message: `invalid sandbox port '${port}'` };
+  if (n === undefined) return { error: "invalid_port", message: `invalid sandbox port '${shown(port)}'` };
   return { sandboxId: id, port: n };
 }
 
@@ -95,6 +95,12 @@ function hostname(h: string): string {
   if (colon >= 0 && !s.endsWith("]")) s = s.slice(0, colon);
   if (s.endsWith(".")) s = s.slice(0, -1);
   return s;
+}
+
+/** Caller input as echoed in an error: short, and only printable ASCII (header values arrive as latin1). */
+function shown(s: string): string {
+  const clean = s.replace(/[^\x20-\x7e]/g, "?");
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
 }
 
 function single(v: string | string[] | undefined): string | undefined {
