@@ -17,6 +17,7 @@ import type { Logger } from "./sandbox/logger.js";
 import { createSandboxManager, type RecoveryReport, type SandboxManager } from "./sandbox/manager.js";
 import { createRecordStore } from "./sandbox/records.js";
 import { createStorageManager } from "./storage/index.js";
+import { applyHostModes, hostModeTable } from "./storage/host-modes.js";
 import { createTemplateStore } from "./templates/template-store.js";
 import { createNsHelper, createUsernsManager } from "./userns/index.js";
 
@@ -67,6 +68,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const cgroupMode = detectCgroupMode();
   const oci = await detectOciRuntime(config.ociRuntime, cgroupMode);
+  const modeFixes = await applyHostModes(
+    hostModeTable({ dataDir: config.dataDir, templatesDir: config.templatesDir, searchableBySandboxes: config.sandboxUserns && oci.name === "runc" }),
+  );
+  if (modeFixes.length > 0) logger.warn({ fixes: modeFixes }, "closed host paths that other users could reach (data dir, templates, node secret)");
   // One state dir and cgroup parent per data dir, so two nodes on one host never see each other's sandboxes.
   const tag = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
   const runtime = createContainerRuntime({

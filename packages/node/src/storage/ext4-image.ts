@@ -18,8 +18,11 @@ const mkfsFlags = ["-q", "-F", "-b", "4096", "-I", "256", "-m", "0", "-O", "^res
  * - `noinit_itable`: no background zeroing of inode tables (they are holes, already zero);
  *   it would otherwise write megabytes per sandbox into the host's disk.
  * - `discard`: deletes inside the sandbox punch holes in the image, giving the space back to the host.
+ * - `nosuid,nodev`: the disk holds what root inside the sandbox wrote (a setuid copy of a shell, a
+ *   device node); on the host it must stay inert. The sandbox itself runs files through the overlay
+ *   mount, whose own flags decide (so sudo inside keeps working).
  */
-const mountOptions = "noinit_itable,discard";
+const mountOptions = "noinit_itable,discard,nosuid,nodev";
 
 /** Creates `image` as a sparse file of `bytes` (fails if it exists) and makes an ext4 filesystem on it. */
 export async function createExt4Image(image: string, bytes: number): Promise<void> {
