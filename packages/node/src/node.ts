@@ -10,7 +10,7 @@ import { NodeError } from "./errors.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";
 import type { SandboxRuntime } from "./runtime/runtime.js";
 import { createContainerRuntime } from "./runtime/container/container-runtime.js";
-import { detectCgroupMode, detectOciRuntime, type CgroupMode } from "./runtime/container/host-detect.js";
+import { detectCgroupMode, detectOciRuntime, hasSysResource, type CgroupMode } from "./runtime/container/host-detect.js";
 import { pinEnvdRuntime } from "./envd-runtime.js";
 import { createEnvdControl } from "./sandbox/envd-control.js";
 import type { Logger } from "./sandbox/logger.js";
@@ -19,7 +19,7 @@ import { createRecordStore } from "./sandbox/records.js";
 import { createStorageManager } from "./storage/index.js";
 import { applyHostModes, hostModeTable } from "./storage/host-modes.js";
 import { createTemplateStore } from "./templates/template-store.js";
-import { createNsHelper, createUsernsManager } from "./userns/index.js";
+import { createNsHelper, createUsernsManager, openDataDirForRunc } from "./userns/index.js";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -79,6 +79,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupMode,
     stateRoot: `/run/cove/${tag}/${oci.name}`,
     cgroupParent: `cove-${tag}`,
+    usernsInheritRlimits: oci.name === "runc" && !hasSysResource(),
   });
   const dnsServers = config.dnsServers ?? hostDnsServers();
   const network = createNetworkManager({
@@ -100,6 +101,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         logger,
       })
     : undefined;
+  if (userns && oci.name === "runc") {
+    await openDataDirForRunc(config.dataDir);
+    if (!hasSysResource()) logger.warn({}, "runc without CAP_SYS_RESOURCE cannot set rlimits in a sandbox's user namespace: sandboxes keep the node's open-file limit");
+  }
   if (!userns) logger.warn({}, "COVE_SANDBOX_USERNS=off: sandboxes share the host's uids; root inside a sandbox is root on the host");
   const records = createRecordStore(config.dataDir);
   const envdRuntimeDir = await pinEnvdRuntime(config.envdRuntimeDir, config.dataDir, async (dir) => {

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
-import { detectCgroupMode, ociRunArgv, parseRuntimeVersion, type OciRuntime } from "../src/runtime/container/host-detect.js";
+import { bundleRelative } from "../src/runtime/container/container-runtime.js";
+import { detectCgroupMode, hasSysResource, ociRunArgv, parseRuntimeVersion, type OciRuntime } from "../src/runtime/container/host-detect.js";
 import { buildOciSpec, type OciSpecOptions } from "../src/runtime/container/oci-spec.js";
 import { deniedSyscalls, sandboxSeccompProfile } from "../src/runtime/container/seccomp.js";
 
@@ -33,6 +34,20 @@ describe("buildOciSpec", () => {
     const mapping = [{ containerID: 0, hostID: 0x7001_0000, size: 65_536 }];
     assert.deepEqual(spec.linux.uidMappings, mapping);
     assert.deepEqual(spec.linux.gidMappings, mapping);
+    assert.equal(spec.process.rlimits.length, 1);
+    assert.deepEqual(buildOciSpec({ ...base, inheritRlimits: true }).process.rlimits, []);
+  });
+
+  it("gives crun the rootfs relative to the bundle when it lies inside it", () => {
+    assert.equal(bundleRelative("/data/sandboxes/x", "/data/sandboxes/x/rootfs"), "rootfs");
+    assert.equal(bundleRelative("/data/sandboxes/x", "/data/sandboxes/y/rootfs"), "/data/sandboxes/y/rootfs");
+    assert.equal(bundleRelative("/data/sandboxes/x", "/data/sandboxes/x"), "/data/sandboxes/x");
+  });
+
+  it("reads CAP_SYS_RESOURCE from CapEff", () => {
+    assert.equal(hasSysResource("Name:\tnode\nCapEff:\t000001ffffffffff\n"), true);
+    assert.equal(hasSysResource("Name:\tnode\nCapEff:\t000001fffeffffff\n"), false);
+    assert.equal(hasSysResource("Name:\tnode\n"), false);
   });
 
   it("joins a given network namespace", () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NodeError } from "../errors.js";
 import { readMounts } from "../storage/mountinfo.js";
@@ -47,11 +47,6 @@ export interface UsernsManager {
   cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]>;
 }
 
-/** Shared dirs the OCI runtime walks as a sandbox's root: to its rootfs, its disk's files, the envd runtime. */
-function traversed(dataDir: string): string[] {
-  return [dataDir, join(dataDir, "sandboxes"), join(dataDir, "storage"), join(dataDir, "storage", "sandboxes"), join(dataDir, "runtime")];
-}
-
 export function createUsernsManager(options: UsernsManagerOptions): UsernsManager {
   const root = join(options.dataDir, "userns");
   const ranges = createUidRanges(options);
@@ -90,13 +85,6 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
   return {
     async init() {
       await mkdir(root, { recursive: true, mode: 0o700 });
-      // crun and runc mount a sandbox's root and binds from inside its user namespace, as its
-      // root (an unprivileged host uid): the shared dirs on those paths must be searchable
-      // (not listable) by others; each sandbox's own dirs are 0710 to its group only.
-      for (const dir of traversed(options.dataDir)) {
-        await mkdir(dir, { recursive: true });
-        await chmod(dir, 0o711);
-      }
       await probe();
     },
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
 import { mkdir, rm, rmdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "../../errors.js";
 import type { RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRuntime } from "../runtime.js";
@@ -17,6 +17,8 @@ export interface ContainerRuntimeOptions {
   cgroupParent: string;
   /** Root of the cgroup mounts; for tests. */
   cgroupRoot?: string;
+  /** Spec option inheritRlimits for sandboxes with a user namespace (runc without CAP_SYS_RESOURCE). */
+  usernsInheritRlimits?: boolean;
 }
 
 /**
@@ -64,12 +66,12 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         id: spec.sandboxId,
         args: spec.args,
         env: spec.env,
-        rootfs: spec.rootfs,
+        rootfs: bundleRelative(spec.dir, spec.rootfs),
         netnsPath: spec.netnsPath,
         cgroupsPath: `/${options.cgroupParent}/${spec.sandboxId}`,
         limits: spec.limits,
         binds: spec.binds,
-        ...(spec.userns ? { userns: spec.userns } : {}),
+        ...(spec.userns ? { userns: spec.userns, inheritRlimits: options.usernsInheritRlimits === true } : {}),
       });
       await writeFile(join(spec.dir, "config.json"), JSON.stringify(config));
       await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), spec.logFile);
@@ -143,6 +145,17 @@ function parseState(raw: RawState): RuntimeSandboxState {
   const status: RuntimeStatus =
     raw.status === "created" || raw.status === "running" || raw.status === "paused" || raw.status === "creating" ? raw.status : "stopped";
   return { sandboxId: raw.id, status, ...(raw.pid && status !== "stopped" ? { pid: raw.pid } : {}) };
+}
+
+/**
+ * The rootfs relative to the bundle when it lies inside it. crun resolves a relative root from
+ * the bundle dir, which it has entered as host root, so a sandbox with its own user namespace
+ * (whose root then mounts it) needs search permission on the bundle dir only, not on every
+ * parent of the data dir (a data dir under /root, say). runc makes the path absolute again.
+ */
+export function bundleRelative(bundle: string, rootfs: string): string {
+  const rel = relative(bundle, rootfs);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : rootfs;
 }
 
 /** The sandbox's cgroup directories: one per v1 controller hierarchy, or the v2 one. */

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { NodeError } from "../../errors.js";
@@ -105,4 +105,13 @@ export function ociRunArgv(runtime: OciRuntime, mode: CgroupMode, args: string[]
     ];
   }
   return [runtime.path, ...args];
+}
+
+/** CAP_SYS_RESOURCE's bit in /proc/<pid>/status CapEff. */
+const capSysResource = 24;
+
+/** Whether this process holds CAP_SYS_RESOURCE (some hosts run even root without it). */
+export function hasSysResource(status = readFileSync("/proc/self/status", "utf8")): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+  return hex !== undefined && ((BigInt(`0x${hex}`) >> BigInt(capSysResource)) & 1n) === 1n;
 }

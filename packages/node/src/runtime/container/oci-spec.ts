@@ -42,6 +42,11 @@ export interface OciSpecOptions {
    * mappings are repeated in the spec because runc requires them alongside the path.
    */
   userns?: { path: string; uidBase: number; size: number };
+  /**
+   * Leave RLIMIT_NOFILE as inherited. runc sets rlimits from outside the container with
+   * prlimit, which into a user namespace not owned by root needs CAP_SYS_RESOURCE.
+   */
+  inheritRlimits?: boolean;
 }
 
 interface OciMount {
@@ -171,7 +176,7 @@ export function buildOciSpec(options: OciSpecOptions): OciSpec {
       env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       cwd: options.cwd ?? "/",
       capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: [] },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: nofileLimit, soft: nofileLimit }],
+      rlimits: options.inheritRlimits ? [] : [{ type: "RLIMIT_NOFILE", hard: nofileLimit, soft: nofileLimit }],
       // False on purpose: `user` must be able to `sudo`, which needs a setuid
       // binary to gain privileges on exec. no_new_privs would make sudo fail.
       // What root can do inside stays bounded by the capability set and seccomp.
