@@ -7,6 +7,7 @@ import type { SandboxRuntime } from "../runtime/runtime.js";
 import type { StorageManager } from "../storage/index.js";
 import type { UsernsManager } from "../userns/index.js";
 import type { ResolvedTemplate, TemplateStore } from "../templates/template-store.js";
+import { bootIdBind } from "./boot-id.js";
 import type { EnvdControl } from "./envd-control.js";
 import { writeEtcFiles } from "./etc-files.js";
 import { createEventHub } from "./events.js";
@@ -212,6 +213,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
         env: { HOME: "/root", UV_USE_IO_URING: "0", ENVD_LOG_LEVEL: "warn" },
         binds: [
           { source: options.envdRuntimeDir, destination: "/.cove", readonly: true },
+          await bootIdBind(rec.rootfs.filesDir),
           ...etc,
         ],
         ...(userns ? { userns } : {}),

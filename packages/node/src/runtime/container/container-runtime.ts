@@ -7,6 +7,7 @@ import type { RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRun
 import { ociRunArgv, type CgroupMode, type OciRuntime } from "./host-detect.js";
 import { OciCommandError, runOci, runOciDetached } from "./oci-command.js";
 import { buildOciSpec, cpuPeriodUs, type SandboxLimits } from "./oci-spec.js";
+import { placeProcBinds } from "./proc-binds.js";
 
 export interface ContainerRuntimeOptions {
   runtime: OciRuntime;
@@ -62,7 +63,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
 
     async create(spec: RuntimeSandboxSpec) {
       await mkdir(stateRoot, { recursive: true, mode: 0o700 });
-      const config = buildOciSpec({
+      const ociSpec = buildOciSpec({
         id: spec.sandboxId,
         args: spec.args,
         env: spec.env,
@@ -73,6 +74,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         binds: spec.binds,
         ...(spec.userns ? { userns: spec.userns, inheritRlimits: options.usernsInheritRlimits === true } : {}),
       });
+      const config = placeProcBinds(ociSpec, runtime.name, spec.rootfs);
       await writeFile(join(spec.dir, "config.json"), JSON.stringify(config));
       await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), spec.logFile);
     },
