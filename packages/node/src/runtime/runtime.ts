@@ -16,9 +16,15 @@ export interface RuntimeSandboxSpec {
   binds: BindMount[];
   /** The sandbox's own user namespace; omitted = root inside is root on the host. */
   userns?: { path: string; uidBase: number; size: number };
-  /** File that receives the init process's stdout and stderr. */
+  /**
+   * The log of the init process's stdout and stderr, kept by the node (capped and rotated to
+   * `<logFile>.1`); the sandbox itself never holds it open.
+   */
   logFile: string;
 }
+
+/** What a runtime needs to take up a running sandbox's output again after a node restart. */
+export type RuntimeSandboxOutput = Pick<RuntimeSandboxSpec, "sandboxId" | "dir" | "logFile">;
 
 /** The runtime's view of a sandbox. */
 export type RuntimeStatus = "creating" | "created" | "running" | "paused" | "stopped";
@@ -47,6 +53,10 @@ export interface SandboxRuntime {
   /** Kills every process of the sandbox and removes the runtime's state and cgroups. */
   kill(sandboxId: string): Promise<void>;
   inspect(sandboxId: string): Promise<RuntimeSandboxState | undefined>;
+  /** Resumes reading the output of a sandbox a previous node started. */
+  adopt(sandbox: RuntimeSandboxOutput): Promise<void>;
+  /** Stops reading every sandbox's output (the node is closing; the sandboxes keep running). */
+  close(): void;
   list(): Promise<RuntimeSandboxState[]>;
   /** Removes state shared by all sandboxes (cgroup parents, state dir); only when none remain. */
   destroy(): Promise<void>;

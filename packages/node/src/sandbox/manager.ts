@@ -403,6 +403,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
           if (rec.userns && options.userns) await options.userns.adopt(rec.sandboxId, rec.userns);
           await network.adopt(rec.network);
           await storage.adopt(rec.rootfs);
+          await runtime.adopt({ sandboxId: rec.sandboxId, dir: records.dir(rec.sandboxId), logFile: join(records.dir(rec.sandboxId), "envd.log") });
           rec.state = status;
           live.set(rec.sandboxId, rec);
           adopted.push(rec.sandboxId);
@@ -475,6 +476,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
         await storage.destroy().catch((err: unknown) => log.error({ err }, "storage cleanup failed"));
         await runtime.destroy().catch((err: unknown) => log.error({ err }, "runtime cleanup failed"));
       }
+      runtime.close();
     },
 
     poolSize: () => pooled().filter((r) => r.state === "running").length,

@@ -48,7 +48,7 @@ export function createRecordStore(dataDir: string): RecordStore {
       await mkdir(d, { recursive: true, mode: 0o700 });
       // Write-then-rename: a crash leaves the old record or the new, never half of one.
       const tmp = join(d, "sandbox.json.tmp");
-      await writeFile(tmp, JSON.stringify(record, null, 1));
+      await writeFile(tmp, JSON.stringify(record, null, 1), { mode: 0o600 });
       await rename(tmp, join(d, "sandbox.json"));
     },
     async load() {

@@ -3,8 +3,9 @@ import { mkdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "../../errors.js";
-import type { RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRuntime } from "../runtime.js";
+import type { RuntimeSandboxOutput, RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRuntime } from "../runtime.js";
 import { ociRunArgv, type CgroupMode, type OciRuntime } from "./host-detect.js";
+import { openSandboxLog, type SandboxLog } from "./log-pipe.js";
 import { OciCommandError, runOci, runOciDetached } from "./oci-command.js";
 import { buildOciSpec, cpuPeriodUs, type SandboxLimits } from "./oci-spec.js";
 import { placeProcBinds } from "./proc-binds.js";
@@ -58,6 +59,17 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
     if (dirs.length > 0) throw new NodeError("runtime_failed", `cgroups of ${sandboxId} still busy: ${dirs.join(", ")}`);
   };
 
+  /** Each sandbox's output pipe, read while the sandbox lives. */
+  const outputs = new Map<string, SandboxLog>();
+  const openOutput = async (sandbox: RuntimeSandboxOutput): Promise<SandboxLog> => {
+    let log = outputs.get(sandbox.sandboxId);
+    if (!log) {
+      log = await openSandboxLog(join(sandbox.dir, "output.fifo"), sandbox.logFile);
+      outputs.set(sandbox.sandboxId, log);
+    }
+    return log;
+  };
+
   return {
     description: `${runtime.name} ${runtime.version}`,
 
@@ -75,8 +87,9 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         ...(spec.userns ? { userns: spec.userns, inheritRlimits: options.usernsInheritRlimits === true } : {}),
       });
       const config = placeProcBinds(ociSpec, runtime.name, spec.rootfs);
-      await writeFile(join(spec.dir, "config.json"), JSON.stringify(config));
-      await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), spec.logFile);
+      await writeFile(join(spec.dir, "config.json"), JSON.stringify(config), { mode: 0o600 });
+      const output = await openOutput(spec);
+      await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), output);
     },
 
     async start(sandboxId) {
@@ -110,10 +123,22 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
           if (!(err instanceof OciCommandError && /does not exist/i.test(err.output))) throw err;
         }
       }
+      // Its processes are gone: nothing writes to the pipe any more.
+      outputs.get(sandboxId)?.close();
+      outputs.delete(sandboxId);
       await removeCgroups(sandboxId);
     },
 
     inspect,
+
+    async adopt(sandbox) {
+      await openOutput(sandbox);
+    },
+
+    close() {
+      for (const log of outputs.values()) log.close();
+      outputs.clear();
+    },
 
     async destroy() {
       for (const dir of cgroupDirs(cgroupRoot, cgroupMode, "", options.cgroupParent)) {

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { NodeError } from "../../errors.js";
 
 export interface OciCommandResult {
@@ -34,18 +34,27 @@ export function runOci(argv: readonly string[], timeoutMs = 30_000): Promise<Oci
   });
 }
 
+/** Where a detached container's stdout and stderr go: a FIFO the node reads (see log-pipe.ts). */
+export interface DetachedOutput {
+  readonly fifo: string;
+  mark(): number;
+  drain(): void;
+  textSince(mark: number): string;
+}
+
 /**
  * Runs `create`/`run --detach`, whose container keeps the command's stdout and
- * stderr open after the runtime exits. They therefore go to `logFile` (never
- * to a pipe we would wait on, and never to a pipe whose reader could die and
- * SIGPIPE the sandbox); on failure the runtime's own lines are read back from
- * the file's new tail.
+ * stderr open after the runtime exits. They therefore go to the write end of
+ * the sandbox's output FIFO (never to a pipe we would wait on, never to a host
+ * file); on failure the runtime's own lines are taken from what the node read
+ * from the FIFO since the start.
  */
-export function runOciDetached(argv: readonly string[], logFile: string, timeoutMs = 60_000): Promise<void> {
+export function runOciDetached(argv: readonly string[], output: DetachedOutput, timeoutMs = 60_000): Promise<void> {
   const [cmd, ...args] = argv;
   if (!cmd) throw new NodeError("invalid_argument", "empty command");
-  const fd = openSync(logFile, "a");
-  const startSize = fileSize(logFile);
+  // Does not block: the node holds the FIFO open read-write.
+  const fd = openSync(output.fifo, constants.O_WRONLY);
+  const start = output.mark();
   return new Promise<void>((resolve, reject) => {
     // detached: the sandbox must not share our session or process group, or a
     // Ctrl-C (SIGINT to the terminal's group) aimed at the node would reach it.
@@ -56,24 +65,9 @@ export function runOciDetached(argv: readonly string[], logFile: string, timeout
         resolve();
         return;
       }
-      const output = tailSince(logFile, startSize) || (signal ? `killed by ${signal}` : "");
-      reject(new OciCommandError(argv, code, output));
+      // The runtime has exited: all it wrote is in the pipe now.
+      output.drain();
+      reject(new OciCommandError(argv, code, output.textSince(start) || (signal ? `killed by ${signal}` : "")));
     });
   }).finally(() => closeSync(fd));
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-function tailSince(path: string, offset: number): string {
-  try {
-    return readFileSync(path).subarray(offset).toString("utf8");
-  } catch {
-    return "";
-  }
 }
