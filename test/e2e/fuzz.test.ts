@@ -1,0 +1,363 @@
+// A bounded, seeded fuzz of a real `cove up`: malformed ids, queries, bodies, encodings, huge
+// values and wrong types at every route of both APIs and at the sandbox proxy, with one team's
+// key, no key and bad keys. Asserts: no 5xx but the documented 501/503, error bodies in the
+// route's shape without internals, the server alive afterwards, and another team's sandbox,
+// keys and the admin team's keys exactly as they were. Set COVE_FUZZ_SEED to replay a run.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import { after, before, describe, it } from "node:test";
+import { UNSUPPORTED_ROUTES } from "../../packages/api/src/http/e2b-routes.js";
+import { killLeftovers, repoRoot, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
+
+const NET = { prefix: "ctf", cidr: "10.215.0.0/24" };
+const SEED = Number(process.env.COVE_FUZZ_SEED ?? 20261204);
+const API_CASES = 2500;
+const PROXY_CASES = 800;
+const CONCURRENCY = 8;
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)]!, chance: (p: number) => next() < p };
+}
+type Rng = ReturnType<typeof prng>;
+
+/** `[METHOD, /path/{param}]` for every operation in openapi.yaml (kept equal to the route table by api/test/openapi.test.ts) and every 501 route. */
+function routeTable(): [string, string][] {
+  const text = readFileSync(`${repoRoot}/packages/api/openapi.yaml`, "utf8");
+  const paths = text.slice(text.indexOf("\npaths:\n"), text.indexOf("\ncomponents:\n"));
+  const out: [string, string][] = [];
+  let path = "";
+  for (const line of paths.split("\n")) {
+    const p = /^ {2}(\/\S*):\s*$/.exec(line);
+    if (p) path = p[1]!;
+    const m = /^ {4}(get|post|put|delete|patch):\s*$/.exec(line);
+    if (m && path) out.push([m[1]!.toUpperCase(), path]);
+  }
+  for (const [method, url] of UNSUPPORTED_ROUTES) out.push([method, url.replace(/:(\w+)/g, "{$1}")]);
+  return out;
+}
+
+interface Res {
+  status: number;
+  type: string;
+  body: string;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+/** One request through node:http (it sends the path and latin1 header bytes as given); status 0 when the server cut the connection. */
+function send(base: URL, method: string, path: string, headers: Record<string, string>, body?: Buffer, fresh = false): Promise<Res> {
+  // node:http frames a body of GET or DELETE without a Content-Length; the server would read it as the next request.
+  if (body !== undefined) headers = { ...headers, "content-length": String(body.length) };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: base.hostname, port: base.port, method, path, headers, agent: fresh ? false : agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", () => resolve({ status: 0, type: "", body: "" }));
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed meanwhile: the request never reached it; once more on a new one.
+      if (req.reusedSocket && !fresh) return void send(base, method, path, headers, body, true).then(resolve, reject);
+      if (["ECONNRESET", "EPIPE"].includes(err.code ?? "")) return resolve({ status: 0, type: "", body: "" });
+      reject(err);
+    });
+    req.end(body);
+  });
+}
+
+/** Raw bytes on a fresh connection, for what node:http refuses to send (NUL, CR in values, broken framing). */
+function sendRaw(base: URL, bytes: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(base.port), base.hostname);
+    let text = "";
+    socket.setEncoding("latin1").on("data", (d: string) => {
+      text += d;
+      if (text.includes("\r\n\r\n")) socket.end();
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => (err.code === "ECONNRESET" || err.code === "EPIPE" ? undefined : reject(err)));
+    socket.on("close", () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0)));
+    socket.end(Buffer.from(bytes, "latin1"));
+  });
+}
+
+/** Runs fn over items, CONCURRENCY at a time; the first failure stops every worker (no traffic leaks into the next test). */
+async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (!failed && i < items.length) {
+        try {
+          await fn(items[i++]!);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
+    }),
+  );
+}
+
+// ---- inputs -------------------------------------------------------------------------------
+
+/** Percent-encodes the UTF-8 bytes of any string (encodeURIComponent throws on lone surrogates). */
+const enc = (s: string) => [...Buffer.from(s, "utf8")].map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+const safeDecode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+const HOSTILE_TEXT = ["\u0000", "a\u0000b", "\ud800", "\udfff", "😀", "é", "../../etc/passwd", "%00", "%", "' OR 1=1 --", "<script>", "\r\n", " ", "", "null", "{}", "[]"];
+
+function malformedId(r: Rng, real: string): string {
+  const base = r.pick([real, "abc", "i8k2x3v0m1q9abcdefgh", "base"]);
+  switch (r.int(14)) {
+    case 0: return `${base}%00`;
+    case 1: return `abc%00def`;
+    case 2: return base.toUpperCase();
+    case 3: return `${base}-6532622b`;
+    case 4: return "a".repeat(r.pick([63, 64, 199, 200, 201, 5000]));
+    case 5: return r.pick(["%E0%A4%A", "%", "%zz", "%C0%AF", "%ED%A0%80", "%FF"]);
+    case 6: return r.pick(["..", ".", "%2e%2e", "%2F", "a%2Fb", "%252e"]);
+    case 7: return enc(r.pick(HOSTILE_TEXT)) || "x";
+    case 8: return enc(`${base}${r.pick(HOSTILE_TEXT)}`);
+    case 9: return r.pick(["-", "_", "a-", "-a", "0", "00000000-0000-0000-0000-000000000000"]);
+    case 10: return `${base}%20`;
+    case 11: return Array.from({ length: 1 + r.int(40) }, () => String.fromCharCode(0x61 + r.int(26))).join("");
+    case 12: return "\u00e9\u00ff"; // latin1 bytes in the raw path
+    default: return base;
+  }
+}
+
+const FIELDS = ["templateID", "template", "timeout", "metadata", "envVars", "envs", "network", "autoResume", "autoPause", "cmd", "cwd", "user", "stdin", "name", "kind", "sandboxLimit", "duration", "secure", "allow_internet_access", "internet", "public", "volumeMounts", "state", "__proto__", "constructor"];
+const QUERY = ["state", "limit", "nextToken", "metadata", "template", "startedAfter", "order", "path", "user", "sandbox_ids", "cmd", "timeout", "signature"];
+
+function wrongValue(r: Rng, depth = 0): unknown {
+  switch (r.int(depth > 2 ? 9 : 12)) {
+    case 0: return r.pick([-1, 0, 1.5, 1e300, -1e300, 2 ** 53, 2 ** 31, 99999999999]);
+    case 1: return r.pick(HOSTILE_TEXT);
+    case 2: return "x".repeat(r.pick([256, 5000, 70_000]));
+    case 3: return r.pick([null, true, false]);
+    case 4: return r.pick(["300", "-5", "1e3", "0x10", " 60", "NaN", "Infinity"]);
+    case 5: return { "": r.pick(HOSTILE_TEXT), "a\u0000": "b", "A=B": "c", k: 1 };
+    case 6: return r.pick(["base", "nope", "base\u0000", "x".repeat(300), "Team/Name:Tag"]);
+    case 7: return [r.pick(HOSTILE_TEXT), 1, null];
+    case 8: return { enabled: r.pick(["yes", 1, null, {}]) };
+    default: return Object.fromEntries(Array.from({ length: 1 + r.int(3) }, () => [r.pick(FIELDS), wrongValue(r, depth + 1)]));
+  }
+}
+
+function fuzzBody(r: Rng): { body?: Buffer; type?: string } {
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+  switch (r.int(12)) {
+    case 0: return {};
+    case 1: return { body: Buffer.from(r.pick(["{", "{\"a\":", "nul", "'x'", "{\"a\":1}}", "\u0000", "\ufeff{}", "[1,]"])), type: "application/json" };
+    case 2: return { body: Buffer.from("[".repeat(50_000) + "]".repeat(50_000)), type: "application/json" };
+    case 3: return { body: json(r.pick([[], 1, "x", null, true])), type: "application/json" };
+    case 4: return { body: Buffer.from("timeout=5&name=x"), type: r.pick(["application/x-www-form-urlencoded", "text/plain", "application/octet-stream", "multipart/form-data; boundary=x"]) };
+    case 5: return { body: json({ a: 1 }), type: r.pick(["application/json; charset=utf-16", "application/json; charset=latin1", "application/JSON", "application/json;;", "x/y", ""]) };
+    case 6: return { body: Buffer.from(`{"metadata":{"k":"${"v".repeat(1_100_000)}"}}`), type: "application/json" };
+    case 7: return { body: Buffer.from('{"__proto__":{"admin":true},"constructor":{"prototype":{}}}'), type: "application/json" };
+    case 8: return { body: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]), type: "application/json" };
+    default: return { body: json(Object.fromEntries(Array.from({ length: 1 + r.int(5) }, () => [r.pick(FIELDS), wrongValue(r)]))), type: "application/json" };
+  }
+}
+
+function fuzzQuery(r: Rng): string {
+  if (r.chance(0.4)) return "";
+  const parts = Array.from({ length: 1 + r.int(4) }, () => {
+    const v = r.chance(0.3) ? r.pick(["%00", "%", "%E0%A4%A", "%ED%A0%80", "a%2500", "x".repeat(3000), "%26%3D", "running,paused,nope"]) : enc(String(wrongValue(r)));
+    return `${r.chance(0.1) ? enc(r.pick(HOSTILE_TEXT)) : r.pick(QUERY)}${r.chance(0.1) ? "[]" : ""}=${v}`;
+  });
+  return `?${parts.join("&")}`;
+}
+
+// ---- the run ------------------------------------------------------------------------------
+
+describe("fuzz: malformed input against cove up", () => {
+  let up: CoveUp;
+  let dataDir: string;
+  let base: URL;
+  let adminKey: string;
+  const team: { a?: string; b?: string } = {};
+  let sandboxB = "";
+  const created: { id: string; key: string }[] = [];
+
+  const api = async (method: string, path: string, key: string, body?: unknown) => {
+    const res = await send(base, method, path, { "x-api-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) }, body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined);
+    return { ...res, json: () => JSON.parse(res.body) as Record<string, unknown> };
+  };
+  const snapshotB = async () => {
+    const s = (await api("GET", `/sandboxes/${sandboxB}`, team.b!)).json();
+    const keysB = (await api("GET", "/v1/keys", team.b!)).json();
+    const keysAdmin = (await api("GET", "/v1/keys", adminKey)).json();
+    const listB = (await api("GET", "/v2/sandboxes", team.b!)).json();
+    // lastUsedAt moves whenever a key is used; what must not move is everything else.
+    const stable = (k: Record<string, unknown>) => ({ ...k, keys: (k.keys as Record<string, unknown>[]).map(({ lastUsedAt: _l, ...rest }) => rest) });
+    return { state: s.state, metadata: s.metadata, endAt: s.endAt, templateID: s.templateID, keysB: stable(keysB), keysAdmin: stable(keysAdmin), listB };
+  };
+
+  before(async () => {
+    dataDir = mkdtempSync("/tmp/cove-fuzz-");
+    up = await startCoveUp({ dataDir, ...NET });
+    base = new URL(up.url);
+    adminKey = up.apiKey;
+    // Team A fuzzes; its limit of 0 means no create can succeed, whatever the fuzzer sends.
+    const a = await api("POST", "/v1/teams", adminKey, { name: "fuzz-a", sandboxLimit: 0 });
+    const b = await api("POST", "/v1/teams", adminKey, { name: "fuzz-b" });
+    assert.equal(a.status, 201, a.body);
+    assert.equal(b.status, 201, b.body);
+    team.a = String(a.json().apiKey);
+    team.b = String(b.json().apiKey);
+    const s = await api("POST", "/v2/sandboxes", team.b, { templateID: "base", timeout: 900, metadata: { owner: "fuzz-b", n: "1" }, network: { allowPublicTraffic: false } });
+    assert.equal(s.status, 201, s.body);
+    sandboxB = String(s.json().sandboxID);
+    created.push({ id: sandboxB, key: team.b });
+  });
+
+  after(async () => {
+    // By id, through the API, with the team that owns each; then whatever A might have made.
+    for (const c of created) await api("DELETE", `/sandboxes/${c.id}`, c.key).catch(() => undefined);
+    if (team.a) {
+      const left = await api("GET", "/v2/sandboxes", team.a).catch(() => undefined);
+      for (const s of left?.status === 200 ? (left.json() as unknown as { sandboxID: string }[]) : []) await api("DELETE", `/sandboxes/${s.sandboxID}`, team.a).catch(() => undefined);
+    }
+    agent.destroy();
+    await up?.stop();
+    await killLeftovers({ dataDir, ...NET });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  function checkAnswer(what: string, res: Res, path: string, allowReset: boolean): void {
+    if (res.status === 0) {
+      assert.ok(allowReset, `${what}: connection cut without an answer`);
+      return;
+    }
+    assert.ok(res.status < 500 || res.status === 501 || res.status === 503, `${what}: ${res.status} ${res.body.slice(0, 300)}`);
+    if (res.status < 400) return;
+    // Internal error text (database, framework, stack traces, addresses) never reaches a caller.
+    assert.doesNotMatch(res.body, /invalid byte sequence|unsupported Unicode|FST_ERR|ECONNREFUSED|\.ts:\d+|node_modules|SyntaxError|\bat \S+ \(/, what);
+    if (res.type.startsWith("application/json")) {
+      const body = JSON.parse(res.body) as Record<string, unknown>;
+      if (path.startsWith("/v1/")) assert.equal(typeof (body.error as { code?: unknown } | undefined)?.code, "string", `${what}: native error shape ${res.body.slice(0, 200)}`);
+      else assert.ok(body.code === res.status && typeof body.error_code === "string", `${what}: E2B error shape ${res.body.slice(0, 200)}`);
+    }
+  }
+
+  it("answers malformed requests at every route of both APIs with 4xx (or the documented 501/503), never touching another team", async () => {
+    const r = prng(SEED);
+    const routes = routeTable();
+    assert.ok(routes.length > 40, `found ${routes.length} routes`);
+    const keysB = (await api("GET", "/v1/keys", team.b!)).json().keys as { id: string }[];
+    const badKeys: Record<string, string>[] = [{}, { "x-api-key": "" }, { "x-api-key": "e2b_" + "0".repeat(40) }, { "x-api-key": "x".repeat(8000) }, { "x-api-key": "e2b_\u00e9\u00ff" }, { authorization: "Bearer " }, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: `Bearer ${"\u00ff".repeat(100)}` }];
+    const cases = Array.from({ length: API_CASES }, (_, n) => {
+      const [method, template] = routes[n % routes.length]!;
+      const targetsB = /\{(sandboxID|keyID)\}/.test(template) && r.chance(0.2);
+      const path = template.replace(/\{(\w+)\}/g, (_m, name: string) =>
+        targetsB && name === "sandboxID" ? sandboxB : targetsB && name === "keyID" ? keysB[0]!.id : malformedId(r, name === "sandboxID" ? sandboxB : "base"),
+      ) + fuzzQuery(r);
+      const auth = r.chance(0.8) ? { "x-api-key": team.a! } : r.pick(badKeys);
+      const hasBody = method !== "GET" || r.chance(0.1);
+      const { body, type } = hasBody ? fuzzBody(r) : {};
+      const headers: Record<string, string> = { ...auth, ...(type ? { "content-type": type } : {}), ...(r.chance(0.05) ? { "x-forwarded-for": "\u00ff", accept: "text/html" } : {}) };
+      return { what: `#${n} ${method} ${path.slice(0, 160)} key=${JSON.stringify(auth).slice(0, 40)} type=${type ?? "-"}`, method, path, headers, body, reachesB: targetsB && "x-api-key" in auth && auth["x-api-key"] === team.a };
+    });
+    const before = await snapshotB();
+    const statuses = new Map<number, number>();
+    await pool(cases, async (c) => {
+      const res = await send(base, c.method, c.path, c.headers, c.body);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      // Past the body limit (413) or Node's 16 KiB limit on the head (431) the server answers and
+      // closes at once; a client still writing its body may see only the reset.
+      const head = c.method.length + c.path.length + Object.entries(c.headers).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+      checkAnswer(c.what, res, c.path, (c.body?.length ?? 0) > 1 << 20 || head > 16_000);
+      // Team A naming team B's sandbox or key gets nothing but errors (or a 501 that looks at no sandbox).
+      if (c.reachesB) assert.ok(res.status >= 400, `${c.what}: team A reached team B's resource: ${res.status} ${res.body.slice(0, 200)}`);
+    });
+    console.log(`fuzz seed ${SEED}: ${cases.length} api requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+    assert.deepEqual(await snapshotB(), before, "team B's sandbox and keys, and the admin team's keys, are unchanged");
+  });
+
+  it("answers malformed sandbox hosts and headers at the proxy with 4xx or 502, never crashing", async () => {
+    const r = prng(SEED + 1);
+    const domain = `localhost:${base.port}`;
+    const methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "PROPFIND", "MKCOL"];
+    const paths = ["/", "/health", "/init", "/%69nit", "//init/../init", "/files?path=/etc/passwd", "/process.Process/Start", "/..%2f..%2f", "/files?path=x&signature=v1_abc&signature_expiration=1", "/\u00e9"];
+    const ports = ["49983", "80", "8080", "0", "65536", "-1", "1e3", "99999999999", "", " 80", "80,80"];
+    const before = await snapshotB();
+    const cases = Array.from({ length: PROXY_CASES }, (_, n) => {
+      const id = r.chance(0.3) ? sandboxB : safeDecode(malformedId(r, sandboxB)).replace(/[\u0000-\u001f\u007f]|[^\u0000-\u00ff]/g, "?");
+      const port = r.pick(ports);
+      const headers: Record<string, string> = r.chance(0.5)
+        ? { "e2b-sandbox-id": id, ...(r.chance(0.9) ? { "e2b-sandbox-port": port } : {}) }
+        : { host: r.chance(0.8) ? `${port}-${id}.${domain}` : r.pick([`${port}-${id}`, `${id}.${domain}`, "[::1]", "-", `${port}-${id}.evil.test`, "\u00e9"]) };
+      if (r.chance(0.2)) headers["e2b-traffic-access-token"] = r.pick(["", "x", "\u00ff".repeat(64)]);
+      const method = r.pick(methods);
+      const body = method === "GET" || method === "HEAD" ? undefined : Buffer.from(r.pick(["", "{}", "x".repeat(1000)]));
+      return { what: `#${n} ${method} ${JSON.stringify(headers).slice(0, 160)}`, method, path: r.pick(paths), headers, body };
+    });
+    const statuses = new Map<number, number>();
+    await pool(cases, async (c) => {
+      const res = await send(base, c.method, c.path, c.headers, c.body);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      assert.ok(res.status !== 0 && (res.status < 500 || res.status === 502 || res.status === 503), `${c.what}: ${res.status} ${res.body.slice(0, 200)}`);
+    });
+    console.log(`fuzz seed ${SEED + 1}: ${cases.length} proxy requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+    assert.deepEqual(await snapshotB(), before);
+  });
+
+  it("survives bytes no HTTP client would send, then still serves health, team B and the proxy", async () => {
+    const h = `Host: ${base.host}\r\nX-API-Key: ${team.a}\r\n`;
+    const raws = [
+      `GET /sandboxes/abc\u0000def HTTP/1.1\r\n${h}\r\n`,
+      `GET /sandboxes/${sandboxB} HTTP/1.1\r\n${h}X-Evil: a\u0000b\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: a\u0000b\r\nE2b-Sandbox-Port: 49983\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: ${Buffer.from("sbx\u{1F600}", "utf8").toString("latin1")}\r\nE2b-Sandbox-Port: 49983\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nE2b-Sandbox-Id: ${"a".repeat(20_000)}\r\nE2b-Sandbox-Port: 80\r\n\r\n`,
+      `GET /v2/sandboxes HTTP/1.1\r\n${h}X-Big: ${"b".repeat(70_000)}\r\n\r\n`,
+      `GET // HTTP/1.1\r\n${h}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+      `GET //[ HTTP/1.1\r\n${h}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+      `GET /v1/sandboxes/%00/exec?cmd=id HTTP/1.1\r\n${h}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      `GET /v1/sandboxes/${sandboxB}/exec?cmd=id HTTP/1.1\r\n${h}Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      `GET /v1/sandboxes/x/exec?cmd=%00&timeout=1e999 HTTP/1.1\r\n${h}Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+      `FROB /v2/sandboxes HTTP/1.1\r\n${h}\r\n`,
+      `POST /v2/sandboxes HTTP/1.1\r\n${h}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+      `POST /v2/sandboxes HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+      `POST /v2/sandboxes HTTP/1.1\r\n${h}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{}`,
+      `GET /v2/sandboxes?x=\u00ff\u00fe HTTP/1.1\r\n${h}\r\n`,
+      `GET /\r\n\r\n`,
+      "\u0016\u0003\u0001\u0002\u0000\u0001\u0000",
+    ];
+    for (const raw of raws) {
+      const status = await sendRaw(base, raw);
+      assert.ok(status === 0 || (status >= 400 && status < 500) || status === 501 || status === 502 || status === 503, `${JSON.stringify(raw.slice(0, 100))}: ${status}`);
+    }
+    assert.equal(up.proc.exitCode, null, "cove up is still running");
+    assert.equal(up.proc.signalCode, null);
+    const health = await send(base, "GET", "/health", {});
+    assert.equal(health.status, 200);
+    const s = await api("GET", `/sandboxes/${sandboxB}`, team.b!);
+    assert.equal(s.status, 200);
+    assert.equal(s.json().state, "running");
+    assert.deepEqual(s.json().metadata, { owner: "fuzz-b", n: "1" });
+    const ofA = await api("GET", "/v2/sandboxes", team.a!);
+    assert.deepEqual(ofA.json(), [], "team A (limit 0) never got a sandbox");
+    // The proxy still routes to team B's sandbox: envd answers its health check.
+    const envd = await send(base, "GET", "/health", { "e2b-sandbox-id": sandboxB, "e2b-sandbox-port": "49983" });
+    assert.ok(envd.status >= 200 && envd.status < 300, `envd health through the proxy: ${envd.status} ${envd.body}`);
+  });
+});
