@@ -87,8 +87,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
         ...(spec.userns ? { userns: spec.userns, inheritRlimits: options.usernsInheritRlimits === true } : {}),
       });
       const config = placeProcBinds(ociSpec, runtime.name, spec.rootfs);
-      await writeFile(join(spec.dir, "config.json"), JSON.stringify(config), { mode: 0o600 });
-      const output = await openOutput(spec);
+      const [output] = await Promise.all([openOutput(spec), writeFile(join(spec.dir, "config.json"), JSON.stringify(config), { mode: 0o600 })]);
       await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), output);
     },
 

@@ -59,16 +59,21 @@ export async function openSandboxLog(fifo: string, logFile: string, limits: Sand
   let closed = false;
 
   const write = (chunk: Buffer) => {
-    if (size + chunk.length > limits.maxBytes && size > 0) {
-      closeSync(out);
-      renameSync(logFile, `${logFile}.1`);
-      out = openSync(logFile, "a", 0o600);
-      size = 0;
-    }
-    writeSync(out, chunk);
-    size += chunk.length;
     total += chunk.length;
     tail = tail.length + chunk.length > tailKeep ? Buffer.concat([tail, chunk]).subarray(-tailKeep) : Buffer.concat([tail, chunk]);
+    // A log that cannot be written (host disk full) loses output; it must not take the node down.
+    try {
+      if (size + chunk.length > limits.maxBytes && size > 0) {
+        renameSync(logFile, `${logFile}.1`);
+        const next = openSync(logFile, "a", 0o600);
+        closeSync(out);
+        out = next;
+        size = 0;
+      }
+      size += writeSync(out, chunk);
+    } catch {
+      // dropped
+    }
   };
 
   const onData = (chunk: Buffer) => {
@@ -106,9 +111,8 @@ export async function openSandboxLog(fifo: string, logFile: string, limits: Sand
         let n = 0;
         try {
           n = readSync(fd, buf);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "EAGAIN") break;
-          throw err;
+        } catch {
+          break; // EAGAIN: the pipe is empty
         }
         if (n === 0) break;
         write(Buffer.from(buf.subarray(0, n)));
