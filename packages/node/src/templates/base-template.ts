@@ -76,7 +76,8 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
 
   const scratch = join(options.dataDir, "templates", `.build-base-${randomBytes(4).toString("hex")}`);
   const rootfs = join(scratch, "rootfs");
-  await mkdir(scratch, { recursive: true });
+  // 0700 also for the templates dir if this makes it: a rootfs holds its distribution's setuid binaries.
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
     report(1, "debootstrap (Debian minbase)");
     await runCommand(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], {
