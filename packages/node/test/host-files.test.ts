@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Sandbox } from "e2b";
 import { startNode, type RunningNode } from "../src/node.js";
-import type { Logger } from "../src/sandbox/logger.js";
+import { silentLogger, type Logger } from "../src/sandbox/logger.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
 import { connectSdk, ensureBaseTemplate, skipReason, testNodeConfig, testTemplatesRoot, type SdkConnection } from "./helpers/node-fixture.js";
 
@@ -157,5 +157,36 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
       assert.notEqual(write.exitCode, 0, cmd);
       assert.match(write.stderr, /Read-only file system|Permission denied/, JSON.stringify(write));
     }
+  });
+});
+
+// runc 1.1 refuses mounts inside /proc: the boot id reaches it through a createContainer hook.
+describe("host files of sandboxes under runc", { skip: reason, timeout: 600_000 }, () => {
+  let node: RunningNode;
+  let dataDir: string;
+  let conn: SdkConnection | undefined;
+
+  before(async () => {
+    await ensureBaseTemplate();
+    dataDir = mkdtempSync("/var/tmp/cove-host-files-runc-");
+    node = await startNode(testNodeConfig({ prefix: "ctvr", cidr: "10.211.23.0/24", runtime: "runc" }, dataDir), silentLogger);
+  });
+
+  after(async () => {
+    await conn?.close();
+    await node?.close({ killAll: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a runc sandbox has its own read-only boot id too", async () => {
+    const info = await node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
+    conn = await connectSdk(info);
+    const host = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const inside = (await sh(conn.sandbox, "cat /proc/sys/kernel/random/boot_id", "user")).stdout.trim();
+    assert.match(inside, /^[0-9a-f-]{36}$/);
+    assert.notEqual(inside, host);
+    const write = await sh(conn.sandbox, "echo 00000000-0000-0000-0000-000000000000 > /proc/sys/kernel/random/boot_id");
+    assert.notEqual(write.exitCode, 0);
+    assert.equal((await sh(conn.sandbox, "cat /proc/sys/kernel/random/boot_id", "user")).stdout.trim(), inside);
   });
 });
