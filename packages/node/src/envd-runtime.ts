@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { chmod, chown, copyFile, lstat, mkdir, readdir, readlink, rename, rm, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "./errors.js";
 
 /**
@@ -14,21 +15,47 @@ import { NodeError } from "./errors.js";
  * sandboxes see. Copies of older builds are removed once no sandbox directory names them.
  */
 export async function pinEnvdRuntime(sourceDir: string, dataDir: string, inUse: (dir: string) => Promise<boolean>): Promise<string> {
-  const hash = await hashTree(sourceDir);
   const root = join(dataDir, "runtime");
-  const target = join(root, `envd-${hash.slice(0, 16)}`);
   await mkdir(root, { recursive: true, mode: 0o700 });
-  // Complete or absent: the copy is made under another name and renamed into place.
-  if (!(await exists(target))) {
-    const scratch = `${target}.tmp-${process.pid}`;
-    await removeTree(scratch);
-    await copyTree(sourceDir, scratch);
-    await chmod(scratch, 0o555);
-    await rename(scratch, target);
+  // A build replacing the source while we read it (ENOENT, or a copy that no longer matches its
+  // hash) is retried a few times before it fails the start.
+  let target: string | undefined;
+  for (let attempt = 1; !target; attempt++) {
+    try {
+      target = await pinOnce(sourceDir, root);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || !(code === "ENOENT" || err instanceof SourceChanged)) throw err;
+      await sleep(200 * attempt);
+    }
   }
   for (const name of await readdir(root)) {
     const dir = join(root, name);
     if (dir !== target && !(await inUse(dir))) await removeTree(dir);
+  }
+  return target;
+}
+
+class SourceChanged extends NodeError {
+  constructor(sourceDir: string) {
+    super("unavailable", `the envd runtime at ${sourceDir} changed while it was being copied`);
+  }
+}
+
+async function pinOnce(sourceDir: string, root: string): Promise<string> {
+  const hash = await hashTree(sourceDir);
+  const target = join(root, `envd-${hash.slice(0, 16)}`);
+  // Complete or absent: the copy is made under another name, checked, and renamed into place.
+  if (await exists(target)) return target;
+  const scratch = `${target}.tmp-${process.pid}`;
+  await removeTree(scratch);
+  try {
+    await copyTree(sourceDir, scratch);
+    if ((await hashTree(scratch)) !== hash) throw new SourceChanged(sourceDir);
+    await chmod(scratch, 0o555);
+    await rename(scratch, target);
+  } finally {
+    await removeTree(scratch);
   }
   return target;
 }
