@@ -12,6 +12,7 @@ import { createApi, createDatabase, createTeamWithKey, migrate, type Api } from 
 import type { Database } from "../src/db/schema.js";
 import { body } from "../src/http/input.js";
 import {
+  checkCommand,
   checkEnvVars,
   checkMetadata,
   checkName,
@@ -96,6 +97,10 @@ describe("validation rules", () => {
       [() => checkUser("root", "user"), "ok"],
       [() => checkUser("user name", "user"), "invalid_argument"],
       [() => checkUser("x".repeat(33), "user"), "invalid_argument"],
+      [() => checkCommand("echo 'hi' && ls", "cmd"), "ok"],
+      [() => checkCommand("x".repeat(131_071), "cmd"), "ok"],
+      [() => checkCommand("x".repeat(131_072), "cmd"), "invalid_argument"],
+      [() => checkCommand("echo \0", "cmd"), "invalid_argument"],
       [() => checkPath("/home/user/a b.txt", "path"), "ok"],
       [() => checkPath("/a\0", "path"), "invalid_argument"],
       [() => checkPath("/" + "a".repeat(5000), "path"), "invalid_argument"],

@@ -9,7 +9,7 @@ import type { EnvdSession } from "../sandboxes/envd.js";
 import type { SandboxService } from "../sandboxes/service.js";
 import { resolveTeam } from "./auth.js";
 import { envdExecError } from "./native-routes.js";
-import { checkParams, checkPath, checkQuery, checkUser, isCleanText, MAX_INTEGER_FIELD } from "./validate.js";
+import { checkCommand, checkParams, checkPath, checkQuery, checkUser, MAX_INTEGER_FIELD } from "./validate.js";
 
 const EXEC_PATH = /^\/v1\/sandboxes\/([^/]+)\/exec$/;
 
@@ -50,7 +50,7 @@ export function createExecSocket(options: ExecSocketOptions) {
     checkQuery(Object.fromEntries(params));
     const cmd = params.get("cmd");
     if (!cmd) throw new ApiError("invalid_argument", "cmd is required");
-    if (!isCleanText(cmd)) throw new ApiError("invalid_argument", "cmd must not contain NUL bytes or invalid Unicode");
+    checkCommand(cmd, "cmd");
     const timeoutText = params.get("timeout") ?? "0";
     const timeout = /^\d{1,16}$/.test(timeoutText) ? Number(timeoutText) : NaN;
     if (!(timeout <= MAX_INTEGER_FIELD)) throw new ApiError("invalid_argument", `timeout must be whole seconds from 0 to ${MAX_INTEGER_FIELD}`);

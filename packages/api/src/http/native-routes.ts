@@ -11,7 +11,7 @@ import type { SandboxService } from "../sandboxes/service.js";
 import type { SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { body, onlyFields, optBool, optInt, optString, optStringMap } from "./input.js";
-import { checkEnvVars, checkMetadata, checkName, checkPath, checkTemplateRef, checkUser, isCleanText } from "./validate.js";
+import { checkCommand, checkEnvVars, checkMetadata, checkName, checkPath, checkTemplateRef, checkUser } from "./validate.js";
 
 export interface NativeRoutesOptions {
   db: Kysely<Database>;
@@ -112,7 +112,7 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const b = onlyFields(body(req.body), ["cmd", "cwd", "envs", "user", "timeout", "stdin"]);
     const cmd = optString(b, "cmd");
     if (cmd === undefined || cmd === "") throw invalid("cmd is required");
-    if (!isCleanText(cmd)) throw invalid("cmd must not contain NUL bytes or invalid Unicode");
+    checkCommand(cmd, "cmd");
     const stdinText = optString(b, "stdin");
     const timeout = optInt(b, "timeout") ?? 60;
     const cwd = optPath(b, "cwd");

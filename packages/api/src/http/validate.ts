@@ -134,6 +134,16 @@ export function checkPath(value: string, field: string): string {
   return value;
 }
 
+/** Linux refuses a single exec argument this long or longer (MAX_ARG_STRLEN), and the command is one (`bash -c`). */
+export const MAX_COMMAND_BYTES = 131_072;
+
+/** A command for `bash -l -c`: what the kernel can exec, checked here so it is a 400 rather than envd's failure. */
+export function checkCommand(value: string, field: string): string {
+  if (!isCleanText(value)) throw invalid(`${field} must not contain NUL bytes or invalid Unicode`);
+  if (Buffer.byteLength(value) >= MAX_COMMAND_BYTES) throw invalid(`${field} must be shorter than ${MAX_COMMAND_BYTES} bytes (send long scripts as a file)`);
+  return value;
+}
+
 /** An RFC 3339 time; undefined when the text is not one. */
 export function parseTime(text: string): Date | undefined {
   if (!RFC3339.test(text)) return undefined;
