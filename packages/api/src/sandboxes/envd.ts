@@ -1,4 +1,4 @@
-import { createClient, type Client } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Process, Signal } from "@cove/protocol/process";
 import { ApiError } from "../errors.js";
@@ -91,8 +91,14 @@ export function connectEnvd(address: string, accessToken: string | null): EnvdSe
           pid = e.value.pid;
           events.onStart?.(pid);
           if (req.stdin !== undefined) {
-            if (req.stdin.length > 0) await client.sendInput({ process: { selector: { case: "pid", value: pid } }, input: { input: { case: "stdin", value: req.stdin } } });
-            await client.closeStdin({ process: { selector: { case: "pid", value: pid } } });
+            try {
+              if (req.stdin.length > 0) await client.sendInput({ process: { selector: { case: "pid", value: pid } }, input: { input: { case: "stdin", value: req.stdin } } });
+              await client.closeStdin({ process: { selector: { case: "pid", value: pid } } });
+            } catch (err) {
+              // A command that exits before reading its input (`true`) is gone by the time it is
+              // sent: not a failure of the exec, whose output and exit still arrive on the stream.
+              if (!(err instanceof ConnectError && err.code === Code.NotFound)) throw err;
+            }
           }
         } else if (e?.case === "data") {
           const out = e.value.output;
