@@ -1,21 +1,62 @@
 // Compiles every native/*.c helper into build/native/<name> as a static binary,
-// so the helpers run in any root filesystem (glibc, musl or none at all).
-// Skips a helper whose binary is newer than its source.
+// so the helpers run in any root filesystem (glibc, musl or none at all), and
+// every native/addon/*.c into build/native/<name>.node, a Node-API addon that
+// runs inside envd's own node (which brings its own glibc in the portable
+// runtime, so dynamic linking is fine there).
+// Skips an output that is newer than its source.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(pkg, "build/native");
 mkdirSync(out, { recursive: true });
+
+function upToDate(output, src) {
+  try {
+    return statSync(output).mtimeMs >= statSync(src).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
 for (const file of readdirSync(join(pkg, "native"))) {
   if (!file.endsWith(".c")) continue;
   const src = join(pkg, "native", file);
   const bin = join(out, file.slice(0, -2));
-  try {
-    if (statSync(bin).mtimeMs >= statSync(src).mtimeMs) continue;
-  } catch {}
+  if (upToDate(bin, src)) continue;
   execFileSync("cc", ["-O2", "-static", "-Wall", "-Werror", "-o", bin, src], { stdio: "inherit" });
   console.error(`built ${bin}`);
+}
+
+// Node-API only needs the headers (node_api.h); its symbols come from the node
+// binary that loads the addon, so no node-gyp and no libnode are involved.
+const addons = readdirSync(join(pkg, "native/addon")).filter((file) => file.endsWith(".c"));
+if (addons.length > 0) {
+  const include = nodeHeaders();
+  for (const file of addons) {
+    const src = join(pkg, "native/addon", file);
+    const addon = join(out, `${file.slice(0, -2)}.node`);
+    if (upToDate(addon, src)) continue;
+    execFileSync("cc", ["-O2", "-shared", "-fPIC", "-Wall", "-Werror", "-I", include, "-o", addon, src], { stdio: "inherit" });
+    console.error(`built ${addon}`);
+  }
+}
+
+/** node_api.h: beside the running node (official tarballs, distro packages), else node-gyp's header cache. */
+function nodeHeaders() {
+  const version = process.versions.node;
+  const candidates = [
+    join(dirname(process.execPath), "../include/node"),
+    join(homedir(), ".cache/node-gyp", version, "include/node"),
+    "/usr/include/node",
+  ];
+  const found = candidates.find((dir) => existsSync(join(dir, "node_api.h")));
+  if (!found) {
+    console.error(`build-native: node_api.h not found in ${candidates.join(", ")}; install node's headers (npx node-gyp install)`);
+    process.exit(1);
+  }
+  return found;
 }

@@ -16,6 +16,8 @@ export interface EnvdConfig {
   execHelper: string;
   /** Static helper that streams inotify events for a directory tree. */
   watchHelper: string;
+  /** Node-API addon that makes file system calls with a user's credentials (decision 0011). */
+  userFsAddon: string;
   /** Access token set at start (otherwise only /init sets one). */
   accessToken: string | undefined;
   defaultUser: string;
@@ -58,6 +60,7 @@ export function loadConfig(flags: EnvdFlags = {}, env: NodeJS.ProcessEnv = proce
     logLevel: flags.logLevel ?? env.ENVD_LOG_LEVEL ?? "info",
     execHelper: join(nativeDir, "cove-exec"),
     watchHelper: join(nativeDir, "cove-watch"),
+    userFsAddon: join(nativeDir, "cove-userfs.node"),
     accessToken: flags.accessToken ?? env.ENVD_ACCESS_TOKEN ?? undefined,
     defaultUser: flags.defaultUser ?? env.ENVD_DEFAULT_USER ?? "root",
     defaultWorkdir: flags.defaultWorkdir ?? env.ENVD_DEFAULT_WORKDIR ?? undefined,

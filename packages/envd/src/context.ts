@@ -2,6 +2,7 @@ import type { EnvdConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { EnvdState } from "./state.js";
 import type { OsUser, UserDb } from "./users.js";
+import type { UserFsFactory } from "./user-fs.js";
 import { EnvdError } from "./errors.js";
 
 /** Everything a handler needs, built once per server and passed in. */
@@ -10,6 +11,8 @@ export interface EnvdContext {
   state: EnvdState;
   users: UserDb;
   log: Logger;
+  /** File system calls as a user; every file operation made for a request goes through it. */
+  fsAs: UserFsFactory;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { EnvdContext } from "./context.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createEnvdState } from "./state.js";
 import { createUserDb } from "./users.js";
+import { loadUserFs } from "./user-fs.js";
 import { createHttpRoutes } from "./http/index.js";
 import { sendError, sendThrown, type HttpRequest, type HttpResponse } from "./http/respond.js";
 import { createProcessService } from "./services/process/index.js";
@@ -43,6 +44,7 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
     }),
     users: createUserDb(config.root),
     log,
+    fsAs: loadUserFs(config.userFsAddon),
   };
 
   const processService = createProcessService(context);

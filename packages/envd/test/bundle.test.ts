@@ -3,7 +3,7 @@
 // folder mounted read-only at /.cove. The official SDK drives it from outside.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,6 +72,13 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
     assert.equal(await sdk!.sandbox.files.read("/tmp/greeting.txt"), "hello from a root without glibc\n");
     const names = (await sdk!.sandbox.files.list("/tmp")).map((entry) => entry.name);
     assert.ok(names.includes("greeting.txt"), `listing of /tmp: ${names.join(", ")}`);
+  });
+
+  it("writes files as `user` with that user's permissions through the bundled addon", async () => {
+    await sdk!.sandbox.files.write("/tmp/from-user.txt", "mine", { user: "user" });
+    assert.equal(statSync(join(root, "tmp/from-user.txt")).uid, 1000);
+    await assert.rejects(sdk!.sandbox.files.write("/etc/from-user.txt", "nope", { user: "user" }), /403: permission denied/);
+    assert.equal(existsSync(join(root, "etc/from-user.txt")), false);
   });
 
   it("runs a command through the SDK with busybox as the shell", async () => {

@@ -131,6 +131,8 @@ describe("envd /files through the SDK", () => {
 
   it("makes files and new parent directories owned by the requesting user", async () => {
     const uid = Number(execFileSync("id", ["-u", "user"], { encoding: "utf8" }).trim());
+    // A root-owned directory anyone may write in, so the user may create below it.
+    await chmod(dir, 0o777);
     const path = join(dir, "owned/sub/file.txt");
     await sdk.sandbox.files.write(path, "mine", { user: "user" });
     assert.equal((await stat(path)).uid, uid);

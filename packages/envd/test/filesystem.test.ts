@@ -174,7 +174,10 @@ describe("envd filesystem service through the e2b SDK", () => {
   it("entries created for user `user` are owned by user", async () => {
     const uid = Number(execFileSync("id", ["-u", "user"], { encoding: "utf8" }));
     const gid = Number(execFileSync("id", ["-g", "user"], { encoding: "utf8" }));
+    // Root-owned directories the user may enter and write in.
+    await chmod(dir, 0o755);
     const root = await scratch();
+    await chmod(root, 0o777);
     const made = join(root, "mine/nested");
     assert.equal(await sdk.sandbox.files.makeDir(made, { user: "user" }), true);
     for (const path of [join(root, "mine"), made]) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -94,6 +94,7 @@ describe("envd /init defaults and token lifecycle", () => {
   });
 
   it("applies defaultUser and defaultWorkdir to later requests", async () => {
+    await chmod(dir, 0o777); // the default user must be allowed to write in the workdir
     assert.equal((await init(envd, { defaultUser: "user", defaultWorkdir: dir })).status, 204);
     const sdk = await connectSdk(envd);
     try {

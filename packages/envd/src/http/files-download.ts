@@ -1,5 +1,6 @@
-import { open, stat } from "node:fs/promises";
+import { close, constants, createReadStream, fstat } from "node:fs";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import { constants as zlibConstants, createGzip } from "node:zlib";
 import { EnvdError, fromErrno } from "../errors.js";
 import { toHostPath } from "../paths.js";
@@ -12,6 +13,8 @@ import type { HttpHandler, HttpResponse } from "./respond.js";
 /** Large reads are what this route is for; bigger chunks mean fewer syscalls and writes. */
 const READ_CHUNK = 1024 * 1024;
 
+const fstatAsync = promisify(fstat);
+
 /**
  * GET /files (spec 5.2): streams one file as the requested user. Range and
  * conditional requests are always served uncompressed, as upstream envd does.
@@ -21,19 +24,18 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
   const path = resolveFilePath(ctx, user, rawPath ?? "");
   const hostPath = toHostPath(ctx.config.root, path);
 
-  // Check the type before opening: opening a FIFO for reading would block a libuv thread.
-  let handle;
+  // Opened with the user's credentials, so the kernel decides; O_NONBLOCK so a
+  // FIFO cannot hang a pool thread (the type is checked on the open descriptor).
+  let fd: number;
   try {
-    const before = await stat(hostPath);
-    if (before.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
-    if (!before.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
-    handle = await open(hostPath, "r");
+    fd = await ctx.fsAs(user).open(hostPath, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw fromErrno(err, path);
   }
   let streaming = false;
   try {
-    const info = await handle.stat();
+    const info = await fstatAsync(fd);
+    if (info.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
     if (!info.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
 
     const acceptEncoding = headerText(req.headers["accept-encoding"]);
@@ -57,7 +59,7 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
     if (encoding === "gzip") {
       res.writeHead(200, { ...headers, "content-encoding": "gzip" });
       streaming = true;
-      await send(res, handle.createReadStream({ highWaterMark: READ_CHUNK }), createGzip({ level: zlibConstants.Z_DEFAULT_COMPRESSION }));
+      await send(res, createReadStream("", { fd, highWaterMark: READ_CHUNK }), createGzip({ level: zlibConstants.Z_DEFAULT_COMPRESSION }));
       return;
     }
 
@@ -86,10 +88,10 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
       return;
     }
     streaming = true;
-    await send(res, handle.createReadStream({ start, end, highWaterMark: READ_CHUNK }));
+    await send(res, createReadStream("", { fd, start, end, highWaterMark: READ_CHUNK }));
   } finally {
-    // A read stream closes the handle itself once it has taken it over.
-    if (!streaming) await handle.close().catch(() => undefined);
+    // A read stream closes the descriptor itself once it has taken it over.
+    if (!streaming) close(fd, () => undefined);
   }
 };
 

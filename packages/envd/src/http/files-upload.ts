@@ -45,7 +45,7 @@ export const postFiles: HttpHandler = async (req, res, ctx, url) => {
 async function receiveRaw(ctx: EnvdContext, body: RequestBody, user: OsUser, rawPath: string): Promise<UploadedEntry> {
   try {
     const path = resolveFilePath(ctx, user, rawPath);
-    await writeFileAtomically(ctx.config.root, path, user, body.stream);
+    await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), body.stream);
     return entryFor(path);
   } catch (err) {
     body.release();
@@ -108,7 +108,7 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
         .then(async () => {
           if (failed) return void file.resume();
           current = file;
-          await writeFileAtomically(ctx.config.root, path, user, file);
+          await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), file);
           entries.push(entryFor(path));
         })
         .catch(fail);

@@ -1,82 +1,148 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, lstat, open, readlink, realpath, rename, stat, unlink } from "node:fs/promises";
+import { constants, createReadStream, createWriteStream, fstat, ftruncate } from "node:fs";
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import { ensureDirs } from "../ensure-dirs.js";
 import { EnvdError, fromErrno } from "../errors.js";
 import { toHostPath, toSandboxPath } from "../paths.js";
-import type { OsUser } from "../users.js";
+import type { FileStat, UserFs } from "../user-fs.js";
 
 const WRITE_CHUNK = 1024 * 1024;
 /** Marks our temporary files, so a leftover one is recognisable. */
 export const TEMP_MARKER = ".cove-upload-";
 
+const fstatAsync = promisify(fstat);
+const ftruncateAsync = promisify(ftruncate);
+
 /**
- * Writes `source` to the sandbox file `path` as `owner`: missing parent
- * directories are created and owned by the user, and the file ends up owned by
- * the user. Data goes to a temporary file beside the target that is renamed
- * over it only once complete, so a failed or aborted upload leaves the previous
- * content intact; the temporary file is removed on any failure. A symlink is
+ * Writes `source` to the sandbox file `path` as the user `fs` acts for: every
+ * step (missing parents, the temporary file, the rename) is a system call
+ * with that user's credentials, so the kernel refuses what the user may not
+ * do and what is created belongs to the user. Data goes to a temporary file
+ * beside the target that is renamed over it only once complete, so a failed
+ * upload leaves the previous content intact (decision 0004). A symlink is
  * followed (its target is replaced), the mode of an existing file is kept.
+ *
+ * When the user may write an existing file but not replace it (a writable
+ * file in a directory the user cannot write, or someone else's file in a
+ * sticky directory), the file is written in place, as the user's own
+ * `cat > file` would; only then is the write not atomic.
  */
-export async function writeFileAtomically(root: string, path: string, owner: OsUser, source: Readable): Promise<void> {
-  await ensureDirs(root, posix.dirname(path), owner);
-  const target = await resolveTarget(root, path);
-  const existing = await statOrUndefined(target, path);
-  if (existing?.isDirectory()) throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
+export async function writeFileAtomically(root: string, path: string, fs: UserFs, source: Readable): Promise<void> {
+  await ensureDirs(root, posix.dirname(path), fs);
+  const target = await resolveTarget(root, path, fs);
+  const existing = await statOrUndefined(fs, target, path);
+  if (existing?.kind === "directory") throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
   // Devices, FIFOs and sockets are not files to replace (and opening a FIFO would block).
-  if (existing && !existing.isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
+  if (existing && existing.kind !== "file") throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
 
   const temp = posix.join(posix.dirname(target), `.${posix.basename(target)}${TEMP_MARKER}${randomBytes(6).toString("hex")}`);
-  let handle;
+  let fd: number;
   try {
-    handle = await open(temp, "wx", 0o666);
+    fd = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+  } catch (err) {
+    if (existing && isRefusal(err)) return writeInPlace(fs, target, path, source);
+    throw fromErrno(err, path);
+  }
+  // The stream owns the fd from here on and closes it when it ends or fails.
+  const sink = createWriteStream("", { fd, highWaterMark: WRITE_CHUNK });
+  try {
+    if (existing) await fs.fchmod(fd, existing.mode & 0o7777);
+    await pipeline(source, sink);
+  } catch (err) {
+    sink.destroy();
+    await fs.unlink(temp).catch(() => undefined);
+    throw err instanceof EnvdError || isStreamError(err) ? err : fromErrno(err, path);
+  }
+  try {
+    await fs.rename(temp, target);
+  } catch (err) {
+    try {
+      if (existing && isRefusal(err)) return await copyInPlace(fs, temp, target, path);
+      throw fromErrno(err, path);
+    } finally {
+      await fs.unlink(temp).catch(() => undefined);
+    }
+  }
+}
+
+/** Truncates and rewrites an existing regular file through a descriptor the user opened. */
+async function writeInPlace(fs: UserFs, target: string, path: string, source: Readable): Promise<void> {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO swapped in meanwhile must not hang a pool thread.
+    fd = await fs.open(target, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw fromErrno(err, path);
   }
+  const sink = createWriteStream("", { fd, highWaterMark: WRITE_CHUNK });
   try {
-    await pipeline(source, handle.createWriteStream({ highWaterMark: WRITE_CHUNK }));
-    await chown(temp, owner.uid, owner.gid);
-    if (existing) await chmod(temp, existing.mode & 0o7777);
-    await rename(temp, target);
+    if (!(await fstatAsync(fd)).isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
+    await ftruncateAsync(fd, 0);
+    await pipeline(source, sink);
   } catch (err) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
+    sink.destroy();
     throw err instanceof EnvdError || isStreamError(err) ? err : fromErrno(err, path);
   }
 }
 
+async function copyInPlace(fs: UserFs, temp: string, target: string, path: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = await fs.open(temp, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    throw fromErrno(err, path);
+  }
+  const copy = createReadStream("", { fd, highWaterMark: WRITE_CHUNK });
+  try {
+    await writeInPlace(fs, target, path, copy);
+  } finally {
+    copy.destroy();
+  }
+}
+
 /** The host path to replace: the file itself, or what a symlink (even a dangling one) points at. */
-async function resolveTarget(root: string, path: string): Promise<string> {
+async function resolveTarget(root: string, path: string, fs: UserFs): Promise<string> {
   let host = toHostPath(root, path);
   for (let hops = 0; hops < 40; hops++) {
     let info;
     try {
-      info = await lstat(host);
+      info = await fs.lstat(host);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return host;
       throw fromErrno(err, path);
     }
-    if (!info.isSymbolicLink()) return host;
+    if (info.kind !== "symlink") return host;
     try {
-      return await realpath(host);
+      return await fs.realpath(host);
     } catch {
       // Dangling: follow one hop by hand, so the upload creates the link's target as open(O_CREAT) would.
-      const link = await readlink(host);
+      let link: string;
+      try {
+        link = await fs.readlink(host);
+      } catch (err) {
+        throw fromErrno(err, path);
+      }
       host = toHostPath(root, posix.resolve(posix.dirname(toSandboxPath(root, host)), link));
     }
   }
   throw new EnvdError("invalid_argument", `too many symlinks in '${path}'`);
 }
 
-async function statOrUndefined(host: string, path: string) {
+async function statOrUndefined(fs: UserFs, host: string, path: string): Promise<FileStat | undefined> {
   try {
-    return await stat(host);
+    return await fs.stat(host);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw fromErrno(err, path);
   }
+}
+
+function isRefusal(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "EACCES" || code === "EPERM";
 }
 
 /** Errors raised by the body (abort, bad gzip), not by the file system; the caller maps them. */
@@ -84,3 +150,4 @@ function isStreamError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return !(typeof code === "string" && /^E[A-Z]+$/.test(code) && code !== "ECONNRESET");
 }
+

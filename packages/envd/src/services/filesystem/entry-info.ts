@@ -1,11 +1,10 @@
-import type { BigIntStats } from "node:fs";
-import { lstat, readlink, realpath, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type EntryInfoSchema, FileType } from "@cove/protocol/filesystem";
 import type { EnvdContext } from "../../context.js";
 import { fromErrno } from "../../errors.js";
 import { toHostPath, toSandboxPath } from "../../paths.js";
+import type { FileStat, UserFs } from "../../user-fs.js";
 import type { UserDb } from "../../users.js";
 import { fileModeString, permissionBits } from "./file-mode.js";
 
@@ -45,43 +44,45 @@ export function createOwnerNames(users: UserDb): OwnerNames {
  * and the raw link text. `permissions` is always the entry's own Go mode
  * string ("Lrwxrwxrwx" for links). Metadata comes from `user.e2b.*` xattrs
  * upstream; node:fs cannot read xattrs, so it is always empty here.
- * Throws not_found (and friends) through fromErrno.
+ * Every lookup is made as the user `fs` acts for. Throws not_found (and
+ * friends) through fromErrno.
  */
-export async function buildEntryInfo(ctx: EnvdContext, sandboxPath: string, names?: OwnerNames): Promise<EntryInfoInit> {
+export async function buildEntryInfo(ctx: EnvdContext, sandboxPath: string, fs: UserFs, names?: OwnerNames): Promise<EntryInfoInit> {
   const hostPath = toHostPath(ctx.config.root, sandboxPath);
-  let stats: BigIntStats;
+  let stats: FileStat;
   try {
-    stats = await lstat(hostPath, { bigint: true });
+    stats = await fs.lstat(hostPath);
   } catch (err) {
     throw fromErrno(err, sandboxPath);
   }
-  return entryFromStats(ctx, sandboxPath, stats, names ?? createOwnerNames(ctx.users));
+  return entryFromStats(ctx, sandboxPath, stats, fs, names ?? createOwnerNames(ctx.users));
 }
 
 export async function entryFromStats(
   ctx: EnvdContext,
   sandboxPath: string,
-  stats: BigIntStats,
+  stats: FileStat,
+  fs: UserFs,
   names: OwnerNames,
 ): Promise<EntryInfoInit> {
-  const mode = Number(stats.mode);
+  const mode = stats.mode;
   let type = fileTypeOf(stats);
   let perm = permissionBits(mode);
   let symlinkTarget: string | undefined;
-  if (stats.isSymbolicLink()) {
+  if (stats.kind === "symlink") {
     const hostPath = toHostPath(ctx.config.root, sandboxPath);
-    const target = await resolveLink(hostPath);
+    const target = await resolveLink(fs, hostPath);
     if (target) {
       type = fileTypeOf(target.stats);
-      perm = permissionBits(Number(target.stats.mode));
+      perm = permissionBits(target.stats.mode);
       symlinkTarget = toSandboxPath(ctx.config.root, target.path);
     } else {
       type = FileType.UNSPECIFIED;
       perm = 0;
-      symlinkTarget = await readlink(hostPath).catch(() => sandboxPath);
+      symlinkTarget = await fs.readlink(hostPath).catch(() => sandboxPath);
     }
   }
-  const [owner, group] = await Promise.all([names.user(Number(stats.uid)), names.group(Number(stats.gid))]);
+  const [owner, group] = await Promise.all([names.user(stats.uid), names.group(stats.gid)]);
   const entry: EntryInfoInit = {
     name: posix.basename(sandboxPath) || "/",
     type,
@@ -98,17 +99,21 @@ export async function entryFromStats(
   return entry;
 }
 
-function fileTypeOf(stats: BigIntStats): FileType {
-  if (stats.isFile()) return FileType.FILE;
-  if (stats.isDirectory()) return FileType.DIRECTORY;
-  if (stats.isSymbolicLink()) return FileType.SYMLINK;
-  return FileType.UNSPECIFIED;
+const fileTypes: Record<FileStat["kind"], FileType> = {
+  file: FileType.FILE,
+  directory: FileType.DIRECTORY,
+  symlink: FileType.SYMLINK,
+  other: FileType.UNSPECIFIED,
+};
+
+function fileTypeOf(stats: FileStat): FileType {
+  return fileTypes[stats.kind];
 }
 
-async function resolveLink(hostPath: string): Promise<{ path: string; stats: BigIntStats } | undefined> {
+async function resolveLink(fs: UserFs, hostPath: string): Promise<{ path: string; stats: FileStat } | undefined> {
   try {
-    const path = await realpath(hostPath);
-    return { path, stats: await stat(path, { bigint: true }) };
+    const path = await fs.realpath(hostPath);
+    return { path, stats: await fs.stat(path) };
   } catch {
     return undefined;
   }

@@ -1,10 +1,10 @@
-import { stat } from "node:fs/promises";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ConnectError } from "@connectrpc/connect";
 import type { EnvdContext } from "../../context.js";
 import { userFromAuthorization } from "../../context.js";
 import { EnvdError, fromErrno, toConnectError } from "../../errors.js";
 import { resolveSandboxPath, toHostPath } from "../../paths.js";
+import type { UserFs } from "../../user-fs.js";
 import type { OsUser } from "../../users.js";
 
 /** A request path resolved for one user: as the client sees it, and on the host. */
@@ -20,6 +20,11 @@ export function requestUser(ctx: EnvdContext, handler: HandlerContext): Promise<
   return userFromAuthorization(ctx, handler.requestHeader.get("authorization"));
 }
 
+/** File system calls with the request user's credentials; every RPC touches files only through it. */
+export async function requestFs(ctx: EnvdContext, handler: HandlerContext): Promise<UserFs> {
+  return ctx.fsAs(await requestUser(ctx, handler));
+}
+
 /** Resolves `~`, relative and absolute paths for `user`; relative (and empty) paths resolve against the default workdir or home. */
 export function resolvePath(ctx: EnvdContext, user: OsUser, path: string): ResolvedPath {
   // Like Go's filepath.Clean upstream: "/a/b/" names the entry "/a/b" (so a
@@ -31,19 +36,20 @@ export function resolvePath(ctx: EnvdContext, user: OsUser, path: string): Resol
 
 /**
  * Resolves a request path for the request's user and requires an existing
- * directory: missing → not_found, anything else → invalid_argument.
+ * directory the user can reach: missing → not_found, unreachable →
+ * permission_denied, anything else → invalid_argument.
  */
-export async function resolveDirectory(ctx: EnvdContext, handler: HandlerContext, requestPath: string): Promise<ResolvedPath> {
-  const user = await requestUser(ctx, handler);
-  const resolved = resolvePath(ctx, user, requestPath);
+export async function resolveDirectory(ctx: EnvdContext, handler: HandlerContext, requestPath: string): Promise<ResolvedPath & { fs: UserFs }> {
+  const fs = await requestFs(ctx, handler);
+  const resolved = resolvePath(ctx, fs.user, requestPath);
   let isDir: boolean;
   try {
-    isDir = (await stat(resolved.hostPath)).isDirectory();
+    isDir = (await fs.stat(resolved.hostPath)).kind === "directory";
   } catch (err) {
     throw fromErrno(err, resolved.path);
   }
   if (!isDir) throw new EnvdError("invalid_argument", `path '${resolved.path}' is not a directory`);
-  return resolved;
+  return { ...resolved, fs };
 }
 
 /**

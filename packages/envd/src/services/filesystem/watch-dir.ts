@@ -35,6 +35,7 @@ export function createWatchDir(ctx: EnvdContext, active: Set<() => Promise<void>
       const target = await resolveWatchTarget(ctx, handler, req);
       watch = startDirWatch({
         helper: ctx.config.watchHelper,
+        runAs: { user: target.fs.user, execHelper: ctx.config.execHelper },
         hostDir: target.hostPath,
         recursive: target.recursive,
         log: ctx.log,

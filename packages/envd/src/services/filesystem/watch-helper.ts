@@ -3,6 +3,7 @@ import type { Logger } from "../../logger.js";
 import { EnvdError } from "../../errors.js";
 import { parseWatchLine } from "./watch-line.js";
 import type { EventType } from "@cove/protocol/filesystem";
+import type { OsUser } from "../../users.js";
 
 /** A filesystem change as the helper reports it; `name` is relative to the watched dir. */
 export interface RawWatchEvent {
@@ -13,6 +14,12 @@ export interface RawWatchEvent {
 export interface DirWatchOptions {
   /** Path of the cove-watch binary (config.watchHelper). */
   helper: string;
+  /**
+   * The helper runs as this user through cove-exec (config.execHelper), so
+   * inotify only watches what the user may read and events never reveal
+   * names in directories the user cannot list.
+   */
+  runAs: { user: OsUser; execHelper: string };
   /** Host path of the directory to watch. */
   hostDir: string;
   recursive: boolean;
@@ -37,8 +44,11 @@ export interface DirWatch {
  * which speaks inotify directly; see native/cove-watch.c.
  */
 export function startDirWatch(options: DirWatchOptions): DirWatch {
-  const args = options.recursive ? ["-r", options.hostDir] : [options.hostDir];
-  const child = spawn(options.helper, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const watchArgs = options.recursive ? ["-r", options.hostDir] : [options.hostDir];
+  const { user, execHelper } = options.runAs;
+  // cove-exec <uid> <gid> <groups> <root> <cwd> -- cmd: no chroot ("/"), since hostDir is a host path.
+  const args = [String(user.uid), String(user.gid), user.groups.join(","), "/", "/", "--", options.helper, ...watchArgs];
+  const child = spawn(execHelper, args, { stdio: ["pipe", "pipe", "pipe"] });
   let isReady = false;
   let stopping = false;
   let failed = false;

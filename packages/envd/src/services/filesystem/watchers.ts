@@ -48,6 +48,7 @@ export function createWatcherRegistry(ctx: EnvdContext): WatcherRegistry {
           const watcher: PollingWatcher = {
             watch: startDirWatch({
               helper: ctx.config.watchHelper,
+              runAs: { user: target.fs.user, execHelper: ctx.config.execHelper },
               hostDir: target.hostPath,
               recursive: target.recursive,
               log: ctx.log,
