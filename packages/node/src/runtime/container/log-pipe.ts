@@ -46,11 +46,17 @@ const tailKeep = 16 * 1024;
 /** Makes the FIFO if it is not there (a restarted node finds the old one) and starts reading it into `logFile`. */
 export async function openSandboxLog(fifo: string, logFile: string, limits: SandboxLogLimits = defaultLogLimits): Promise<SandboxLog> {
   await ensureFifo(fifo);
-  // O_NONBLOCK applies to the node's own open only: the sandbox's write end is a separate open.
-  const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
-  const socket = new Socket({ fd, readable: true, writable: false });
   let out = openSync(logFile, "a", 0o600);
   let size = fstatSync(out).size;
+  let fd: number;
+  try {
+    // O_NONBLOCK applies to the node's own open only: the sandbox's write end is a separate open.
+    fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  } catch (err) {
+    closeSync(out);
+    throw err;
+  }
+  const socket = new Socket({ fd, readable: true, writable: false });
   let total = 0;
   let tail = Buffer.alloc(0);
   let tokens = limits.burstBytes;
