@@ -6,7 +6,21 @@ export interface LoggerOptions {
   level: string;
 }
 
-/** envd logs JSON lines to stderr; stdout stays free for the one "listening" line. */
+/**
+ * Log bytes held while stderr is slow or full; lines beyond this are dropped,
+ * so a reader that stops reading costs bounded memory, never the process.
+ */
+const MAX_BUFFERED_LOG_BYTES = 1024 * 1024;
+
+/**
+ * envd logs JSON lines to stderr; stdout stays free for the one "listening"
+ * line. stderr may be a pipe the node reads: writes are asynchronous (a full
+ * pipe never blocks the event loop) and EAGAIN is retried later. pino
+ * silences the stream on EPIPE itself; any other write error (EBADF, EIO)
+ * drops the line here instead of surfacing as an uncaught 'error'.
+ */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino({ level: options.level, base: { svc: "envd" } }, pino.destination({ dest: 2, sync: false }));
+  const destination = pino.destination({ dest: 2, sync: false, maxLength: MAX_BUFFERED_LOG_BYTES });
+  destination.on("error", () => undefined);
+  return pino({ level: options.level, base: { svc: "envd" } }, destination);
 }
