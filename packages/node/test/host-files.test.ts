@@ -134,7 +134,7 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
     assert.match(planted.stdout, /euid=\d+/, planted.stdout);
   });
 
-  it("each sandbox has its own boot id, stable across reads, not writable even by root", async () => {
+  it("each sandbox has its own boot id, stable across reads and pause/resume, not writable even by root", async () => {
     const host = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     const read = async (s: Sandbox) => (await sh(s, "cat /proc/sys/kernel/random/boot_id", "user")).stdout.trim();
     const [a1, b1] = [await read(sa), await read(sb)];
@@ -145,6 +145,9 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
     assert.notEqual(write.exitCode, 0);
     assert.match(write.stderr, /Read-only file system|Permission denied/);
     assert.equal(await read(sa), a1);
+    await node.manager.pause(b.sandboxId);
+    await node.manager.resume(b.sandboxId);
+    assert.equal(await read(sb), b1, "kept across pause and resume");
   });
 
   it("/.cove is a read-only mount, and not writable even by root", async () => {
