@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { ConnectError } from "@connectrpc/connect";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Kysely } from "kysely";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
@@ -262,8 +263,10 @@ export function envdExecError(err: unknown, timeoutSeconds: number): ApiError {
   const code = (err as { code?: number }).code;
   // Connect codes: 4 deadline_exceeded, 3 invalid_argument, 5 not_found, 16 unauthenticated.
   if (code === 4) return new ApiError("unavailable", `the command ran longer than its timeout of ${timeoutSeconds} s and was killed`);
-  if (code === 3) return new ApiError("invalid_argument", (err as Error).message);
-  if (code === 16) return new ApiError("invalid_argument", (err as Error).message);
+  // envd words these for the caller (a missing cwd, an unknown user); without Connect's "[code]" prefix.
+  const shown = err instanceof ConnectError ? err.rawMessage : (err as Error).message;
+  if (code === 3) return new ApiError("invalid_argument", shown, { cause: err });
+  if (code === 16) return new ApiError("invalid_argument", shown, { cause: err });
   // The cause names addresses and internals: it goes to the log (see error-reply.ts), not to the caller.
   return new ApiError("unavailable", "exec failed: the sandbox's envd could not be reached or failed", { cause: err });
 }
