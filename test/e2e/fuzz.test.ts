@@ -358,6 +358,10 @@ describe("fuzz: malformed input against cove up", () => {
       if (res.status === 503) console.log(`503: ${c.method} ${c.path.slice(0, 120)} ${c.body?.toString().slice(0, 120) ?? ""} -> ${res.body.slice(0, 200)}`);
       checkAnswer(`${c.method} ${c.path.slice(0, 160)} ${c.body?.toString().slice(0, 160) ?? ""}`, res, c.path, mayBeCut({ ...c, headers: {} }));
     }
+    // envd's own words reach the caller without Connect's "[invalid_argument]" prefix.
+    const badCwd = await api("POST", `/v1/sandboxes/${sandboxB}/exec`, team.b!, { cmd: "true", cwd: "/nonexistent" });
+    assert.equal(badCwd.status, 400, badCwd.body);
+    assert.doesNotMatch(String((badCwd.json().error as { message: string }).message), /^\[/);
     // Found by this fuzz: stdin for a command that exits before reading it raced into a 503.
     for (let i = 0; i < 20; i++) {
       const res = await api("POST", `/v1/sandboxes/${sandboxB}/exec`, team.b!, { cmd: "true", stdin: "x".repeat(i * 100) });
