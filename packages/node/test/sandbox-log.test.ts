@@ -79,6 +79,8 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
       assert.ok(size <= MiB, `${f} is ${size} bytes`);
     }
     assert.ok(logFiles().length <= 2, logFiles().join(" "));
+    const kept = logFiles().reduce((sum, f) => sum + statSync(join(sandboxDir(), f)).size, 0);
+    console.log(`# after the flood: ${kept} bytes in ${logFiles().join(", ")}; dd: ${flood.stderr.trim().split("\n").pop() ?? ""}`);
     assert.match(logText(), /listening/, "the start-up line survived the flood");
     assert.equal((await sh(sandbox, "echo still-here", "user")).stdout.trim(), "still-here");
   });
