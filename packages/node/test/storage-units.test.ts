@@ -73,6 +73,8 @@ describe("storage validation", () => {
       diskDir: "/data/storage/sandboxes/sbx/disk",
       upperDir: "/data/storage/sandboxes/sbx/disk/upper",
       workDir: "/data/storage/sandboxes/sbx/disk/work",
+      filesDir: "/data/storage/sandboxes/sbx/disk/files",
+      lowerMount: "/data/storage/sandboxes/sbx/lower",
       sandboxDir: "/data/sandboxes/sbx",
       rootfs: "/data/sandboxes/sbx/rootfs",
     });
