@@ -19,7 +19,7 @@ import { createRecordStore } from "./sandbox/records.js";
 import { createStorageManager } from "./storage/index.js";
 import { applyHostModes, hostModeTable } from "./storage/host-modes.js";
 import { createTemplateStore } from "./templates/template-store.js";
-import { createNsHelper, createUsernsManager, openDataDirForRunc } from "./userns/index.js";
+import { checkDataDirReachableByRunc, createNsHelper, createUsernsManager } from "./userns/index.js";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -102,7 +102,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       })
     : undefined;
   if (userns && oci.name === "runc") {
-    await openDataDirForRunc(config.dataDir);
+    await checkDataDirReachableByRunc(config.dataDir);
     if (!hasSysResource()) logger.warn({}, "runc without CAP_SYS_RESOURCE cannot set rlimits in a sandbox's user namespace: sandboxes keep the node's open-file limit");
   }
   if (!userns) logger.warn({}, "COVE_SANDBOX_USERNS=off: sandboxes share the host's uids; root inside a sandbox is root on the host");
