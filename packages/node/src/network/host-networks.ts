@@ -1,5 +1,5 @@
 import { cidrCovers, formatCidr, mergeCidrs, networkOf, parseCidr, parseIpv4, type Ipv4Cidr } from "./cidr.js";
-import { exec } from "./exec.js";
+import { exec } from "./host-command.js";
 import type { NetworkLogger } from "./types.js";
 
 /** One IPv4 address of a host interface with the prefix length of its network. */

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { NodeError } from "../errors.js";
 import { slotAddresses } from "./cidr.js";
-import { exec, failedBatchLine, runtimeFailed } from "./exec.js";
+import { exec, failedBatchLine, runtimeFailed } from "./host-command.js";
 import {
   deleteLink,
   deleteNetns,

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { exec } from "./exec.js";
+import { exec } from "./host-command.js";
 import { netnsDir } from "./names.js";
 
 /** What `ip` needs to build one sandbox's plumbing. */

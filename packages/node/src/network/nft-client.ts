@@ -1,4 +1,4 @@
-import { exec } from "./exec.js";
+import { exec } from "./host-command.js";
 import { parseSandboxElements, type SandboxElements } from "./nft-rules.js";
 
 /** The few `nft` calls the manager makes on its one table; each script is one atomic transaction. */

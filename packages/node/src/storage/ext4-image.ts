@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 /**
  * mkfs.ext4 flags, chosen for a fresh sparse file (measured in decision 0007):

@@ -1,5 +1,5 @@
 import { readdir, readFile } from "node:fs/promises";
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 export interface LoopDevice {
   /** e.g. /dev/loop3 */

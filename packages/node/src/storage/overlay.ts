@@ -1,4 +1,4 @@
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 
 export interface OverlayLayers {
   lowerDir: string;

@@ -1,4 +1,4 @@
-import { run } from "./exec.js";
+import { run } from "./host-command.js";
 import { isAtOrBelow, mountsUnder, readMounts } from "./mountinfo.js";
 import type { StorageLogger } from "./types.js";
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path";
 import { NodeError } from "../errors.js";
 import { findDebianMirror, readAptSources } from "./apt-mirror.js";
-import { runCommand, runInChroot } from "./run-command.js";
+import { runInChroot, runStep } from "./chroot.js";
 
 /** What a template is: a root filesystem plus the defaults sandboxes get from it. */
 export interface TemplateManifest {
@@ -80,7 +80,7 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
     report(1, "debootstrap (Debian minbase)");
-    await runCommand(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], {
+    await runStep(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], {
       onLine: (line) => report(1, "debootstrap (Debian minbase)", line),
     });
 

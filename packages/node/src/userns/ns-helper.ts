@@ -1,4 +1,4 @@
-import { run } from "../storage/exec.js";
+import { run } from "../storage/host-command.js";
 
 /** The node's `cove-ns` helper (packages/node/native/cove-ns.c): namespace work Node.js has no API for. */
 export interface NsHelper {

@@ -1,11 +1,9 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, constants, openSync } from "node:fs";
 import { NodeError } from "../../errors.js";
+import { CommandError, runCommand, type CommandResult } from "../../exec/run-command.js";
 
-export interface OciCommandResult {
-  stdout: string;
-  stderr: string;
-}
+export type OciCommandResult = CommandResult;
 
 /** Failure of an OCI runtime command, with what the runtime printed. */
 export class OciCommandError extends NodeError {
@@ -19,19 +17,13 @@ export class OciCommandError extends NodeError {
 }
 
 /** Runs a short runtime command (state, kill, pause, ...) and captures its output. */
-export function runOci(argv: readonly string[], timeoutMs = 30_000): Promise<OciCommandResult> {
-  const [cmd, ...args] = argv;
-  if (!cmd) throw new NodeError("invalid_argument", "empty command");
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const code = typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : null;
-        reject(new OciCommandError(argv, code, `${stderr}${stdout}` || err.message));
-        return;
-      }
-      resolve({ stdout, stderr });
-    });
-  });
+export async function runOci(argv: readonly string[], timeoutMs = 30_000): Promise<OciCommandResult> {
+  try {
+    return await runCommand(argv, { timeoutMs });
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    throw new OciCommandError(argv, err.exitCode, `${err.stderr}${err.stdout}` || err.message);
+  }
 }
 
 /** Where a detached container's stdout and stderr go: a FIFO the node reads (see log-pipe.ts). */
