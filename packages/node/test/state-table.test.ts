@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
-import { canTransition, nextState, type SandboxState, type TransitionEvent } from "../src/lifecycle/state-table.js";
+import { applyTransition, canTransition, nextState, type SandboxState, type TransitionEvent } from "../src/lifecycle/state-table.js";
 
 describe("sandbox lifecycle table", () => {
   const legal: Array<[SandboxState, TransitionEvent, SandboxState]> = [
@@ -35,4 +35,12 @@ describe("sandbox lifecycle table", () => {
       assert.throws(() => nextState(from, event), (err: unknown) => err instanceof NodeError && err.code === "invalid_transition");
     });
   }
+
+  it("applyTransition moves a record and leaves it as it was on an illegal move", () => {
+    const rec: { state: SandboxState } = { state: "running" };
+    assert.equal(applyTransition(rec, "pause"), "paused");
+    assert.equal(rec.state, "paused");
+    assert.throws(() => applyTransition(rec, "pause"), (err: unknown) => err instanceof NodeError && err.code === "invalid_transition");
+    assert.equal(rec.state, "paused");
+  });
 });

@@ -31,3 +31,12 @@ export function nextState(state: SandboxState, event: TransitionEvent): SandboxS
 export function canTransition(state: SandboxState, event: TransitionEvent): boolean {
   return transitions[state][event] !== undefined;
 }
+
+/**
+ * Moves `target` by `event` and returns its new state; the one way the node changes a
+ * sandbox's state. Throws (and leaves `target` as it was) for an illegal move.
+ */
+export function applyTransition(target: { state: SandboxState }, event: TransitionEvent): SandboxState {
+  target.state = nextState(target.state, event);
+  return target.state;
+}
