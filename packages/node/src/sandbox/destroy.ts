@@ -1,0 +1,48 @@
+import { NodeError } from "../errors.js";
+import type { NetworkManager } from "../network/index.js";
+import type { SandboxRuntime } from "../runtime/runtime.js";
+import type { StorageManager } from "../storage/index.js";
+import type { UsernsManager } from "../userns/index.js";
+import type { Logger } from "./logger.js";
+import type { RecordStore, SandboxRecord } from "./records.js";
+
+export interface DestroyDeps {
+  runtime: SandboxRuntime;
+  network: NetworkManager;
+  storage: StorageManager;
+  records: RecordStore;
+  userns?: UsernsManager;
+  log: Logger;
+}
+
+/** What destroy needs of a record; a bare id cleans up after a crash that left no record. */
+export type Destroyable = Pick<SandboxRecord, "sandboxId" | "network" | "rootfs" | "userns">;
+
+/**
+ * Removes everything a sandbox owns. Every step runs even if an earlier one failed; the
+ * directory goes only when all succeeded, so nothing still mounted is deleted under it.
+ */
+export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<void> {
+  const { runtime, network, storage, records, userns, log } = deps;
+  return async (rec) => {
+    const id = rec.sandboxId;
+    const problems: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await step("runtime", () => runtime.kill(id));
+    const net = rec.network;
+    if (net) await step("network", () => network.teardown(net));
+    await step("storage", () => storage.release(id, rec.rootfs));
+    if (userns) await step("user namespace", () => userns.release(id, rec.userns));
+    if (problems.length === 0) await step("files", () => records.remove(id));
+    if (problems.length > 0) {
+      log.error({ sandboxId: id, problems }, "sandbox cleanup incomplete");
+      throw new NodeError("runtime_failed", `cleanup of sandbox ${id} incomplete: ${problems.join("; ")}`);
+    }
+  };
+}
