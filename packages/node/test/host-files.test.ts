@@ -11,21 +11,12 @@ import type { Sandbox } from "e2b";
 import { startNode, type RunningNode } from "../src/node.js";
 import { silentLogger, type Logger } from "../src/sandbox/logger.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
-import { connectSdk, ensureBaseTemplate, skipReason, testNodeConfig, testTemplatesRoot, type SdkConnection } from "./helpers/node-fixture.js";
+import { connectSdk, ensureBaseTemplate, runCommand, skipReason, testNodeConfig, testTemplatesRoot, type SdkConnection } from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# host-files: skipped: ${reason}`);
 
-async function sh(sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") {
-  try {
-    const r = await sandbox.commands.run(cmd, { user, timeoutMs: 60_000 });
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { exitCode?: number; stdout?: string; stderr?: string };
-    if (e.exitCode === undefined) throw err;
-    return { exitCode: e.exitCode, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const sh = (sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") => runCommand(sandbox, cmd, { user });
 
 /**
  * Executes `path` as the unprivileged host uid/gid 65534 with no supplementary groups. (Not

@@ -10,22 +10,12 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Sandbox } from "e2b";
 import type { SandboxInfo } from "../src/sandbox/types.js";
-import { connectSdk, ensureBaseTemplate, skipReason, startTestNode, testTemplatesRoot, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
+import { connectSdk, ensureBaseTemplate, runCommand, skipReason, startTestNode, testTemplatesRoot, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-isolation: skipped: ${reason}`);
 
-/** Runs a command and returns exit code and output, without throwing on a non-zero exit. */
-async function sh(sandbox: Sandbox, cmd: string, opts: { user?: "root" | "user"; timeoutMs?: number } = {}) {
-  try {
-    const r = await sandbox.commands.run(cmd, { user: opts.user ?? "user", timeoutMs: opts.timeoutMs ?? 60_000 });
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { exitCode?: number; stdout?: string; stderr?: string; message: string };
-    if (e.exitCode === undefined) throw err;
-    return { exitCode: e.exitCode, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const sh = (sandbox: Sandbox, cmd: string, opts: { user?: "root" | "user"; timeoutMs?: number } = {}) => runCommand(sandbox, cmd, { user: "user", ...opts });
 
 /** A templates dir for this suite: `base`, and `small-disk` (same rootfs, 64 MiB disk, 128 MiB memory). */
 function makeTemplates(): string {

@@ -13,7 +13,7 @@ import { startNode, type RunningNode } from "../src/node.js";
 import { OciCommandError } from "../src/runtime/container/oci-command.js";
 import { silentLogger } from "../src/sandbox/logger.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
-import { connectSdk, ensureBaseTemplate, skipReason, testNodeConfig, type SdkConnection } from "./helpers/node-fixture.js";
+import { connectSdk, ensureBaseTemplate, runCommand, skipReason, testNodeConfig, type SdkConnection } from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-log: skipped: ${reason}`);
@@ -21,16 +21,7 @@ if (reason) console.log(`# sandbox-log: skipped: ${reason}`);
 const MiB = 1024 * 1024;
 const options = { prefix: "ctw", cidr: "10.211.22.0/24", env: { COVE_SANDBOX_USERNS: "off" } };
 
-async function sh(sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") {
-  try {
-    const r = await sandbox.commands.run(cmd, { user, timeoutMs: 120_000 });
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { exitCode?: number; stdout?: string; stderr?: string };
-    if (e.exitCode === undefined) throw err;
-    return { exitCode: e.exitCode, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const sh = (sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") => runCommand(sandbox, cmd, { user, timeoutMs: 120_000 });
 
 /** Where this process's own fds point (to find leaked FIFO or log handles). */
 function ownFdTargets(): string[] {

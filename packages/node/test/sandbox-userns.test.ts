@@ -8,21 +8,12 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Sandbox } from "e2b";
 import type { SandboxInfo } from "../src/sandbox/types.js";
-import { connectSdk, skipReason, startTestNode, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
+import { connectSdk, runCommand, skipReason, startTestNode, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-userns: skipped: ${reason}`);
 
-async function sh(sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") {
-  try {
-    const r = await sandbox.commands.run(cmd, { user, timeoutMs: 60_000 });
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { exitCode?: number; stdout?: string; stderr?: string };
-    if (e.exitCode === undefined) throw err;
-    return { exitCode: e.exitCode, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
+const sh = (sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") => runCommand(sandbox, cmd, { user });
 
 /** Real (host) uid of a host process, from /proc/<pid>/status. */
 function hostUid(pid: number): number {

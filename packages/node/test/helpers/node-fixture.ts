@@ -114,3 +114,25 @@ export async function connectSdk(info: SandboxInfo, accessToken?: string): Promi
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+export interface CommandOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command through the SDK; a non-zero exit is an outcome, not an error. */
+export async function runCommand(
+  sandbox: Sandbox,
+  cmd: string,
+  { user = "root", timeoutMs = 60_000 }: { user?: "root" | "user"; timeoutMs?: number } = {},
+): Promise<CommandOutcome> {
+  try {
+    const r = await sandbox.commands.run(cmd, { user, timeoutMs });
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { exitCode?: number; stdout?: string; stderr?: string };
+    if (e.exitCode === undefined) throw err;
+    return { exitCode: e.exitCode, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
