@@ -1,7 +1,4 @@
-/** envd's port: its internal routes are reachable only from the node, never through the proxy. */
-export const ENVD_PORT = 49983;
-
-/** Orchestrator-only envd routes (spec 5.6). */
+/** Orchestrator-only envd routes (spec 5.6): reachable only from the node, never through the proxy. */
 export const ENVD_INTERNAL_PATHS: readonly string[] = ["/init", "/freeze", "/unfreeze", "/collapse", "/fsfreeze", "/fsthaw", "/upgrade"];
 
 /**

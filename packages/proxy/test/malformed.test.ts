@@ -4,7 +4,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
-import { createProxyServer, parseSandboxTarget, isTargetError, type ProxyServer } from "../src/index.js";
+import { parseSandboxTarget, isTargetError } from "../src/index.js";
+import { serveProxy, type ServedProxy } from "./helpers/serve.js";
 
 const ID = "sbx1";
 
@@ -65,7 +66,7 @@ describe("sandbox target parsing: hostile header and host values", () => {
 
 describe("proxy under malformed input", () => {
   let upstream: net.Server;
-  let proxy: ProxyServer;
+  let proxy: ServedProxy;
   let port: number;
 
   before(async () => {
@@ -86,12 +87,12 @@ describe("proxy under malformed input", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
     const up = (upstream.address() as AddressInfo).port;
-    proxy = createProxyServer({
+    proxy = await serveProxy({
       resolver: { resolve: async (id) => (id === ID ? { address: `127.0.0.1:${up}`, state: "running" } : undefined) },
       domain: "cove.test",
-      drainTimeoutMs: 100,
+      graceMs: 100,
     });
-    port = (await proxy.listen(0, "127.0.0.1")).port;
+    port = proxy.port;
   });
   after(async () => {
     await proxy.close();

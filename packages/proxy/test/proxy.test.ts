@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { once } from "node:events";
-import { createProxyServer, type ProxyServer, type Route, type RouteResolver } from "../src/index.js";
+import type { Route, RouteResolver } from "../src/index.js";
+import { serveProxy, type ServedProxy } from "./helpers/serve.js";
 
 /** A RouteResolver over a Map keyed by `${id}:${port}`. */
 class MapResolver implements RouteResolver {
@@ -46,7 +47,7 @@ const envdHeaders = (port = 49983) => ({ "e2b-sandbox-id": ID, "e2b-sandbox-port
 describe("proxy", () => {
   const resolver = new MapResolver();
   let upstream: http.Server;
-  let proxy: ProxyServer;
+  let proxy: ServedProxy;
   let pport: number;
   let releaseSlow: (() => void) | undefined;
   let resumed = 0;
@@ -92,10 +93,10 @@ describe("proxy", () => {
     resolver.set("private1", 49983, { address: `127.0.0.1:${uport}`, state: "running", trafficAccessToken: "tok-1" });
     resolver.set("private1", 8080, { address: `127.0.0.1:${uport}`, state: "running", trafficAccessToken: "tok-1" });
 
-    proxy = createProxyServer({
+    proxy = await serveProxy({
       resolver,
       domain: DOMAIN,
-      drainTimeoutMs: 2000,
+      graceMs: 2000,
       onPaused: async (id) => {
         if (id !== "waking") return false;
         resumed++;
@@ -103,7 +104,7 @@ describe("proxy", () => {
         return true;
       },
     });
-    pport = (await proxy.listen(0, "127.0.0.1")).port;
+    pport = proxy.port;
   });
 
   after(async () => {
