@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { promisify } from "node:util";
 import { NodeError } from "../../errors.js";
-
-const execFileAsync = promisify(execFile);
+import { runCommand } from "../../exec/run-command.js";
 
 /**
  * - "v2": the unified hierarchy is mounted at the cgroup root (most hosts today).
@@ -69,7 +66,7 @@ export async function detectOciRuntime(
       continue;
     }
     try {
-      const { stdout } = await execFileAsync(path, ["--version"], { timeout: 10_000 });
+      const { stdout } = await runCommand([path, "--version"], { timeoutMs: 10_000 });
       return {
         name,
         path,

@@ -1,8 +1,8 @@
-import { execFile } from "node:child_process";
 import { closeSync, constants, fstatSync, openSync, readSync, renameSync, writeSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { Socket } from "node:net";
 import { NodeError } from "../../errors.js";
+import { CommandError, runCommand } from "../../exec/run-command.js";
 
 export interface SandboxLogLimits {
   /** Size at which the log is rotated (one older generation, `<log>.1`, is kept). */
@@ -143,9 +143,10 @@ async function ensureFifo(path: string): Promise<void> {
   if (st?.isFIFO()) return;
   if (st) throw new NodeError("runtime_failed", `${path} exists and is not a FIFO`);
   // Node.js has no mkfifo(3); coreutils' mkfifo is the one file operation here that needs a child.
-  await new Promise<void>((resolve, reject) =>
-    execFile("mkfifo", ["-m", "600", path], (err, _stdout, stderr) =>
-      err ? reject(new NodeError("runtime_failed", `mkfifo ${path} failed: ${stderr.trim() || err.message}`, { cause: err })) : resolve(),
-    ),
-  );
+  try {
+    await runCommand(["mkfifo", "-m", "600", path], { timeoutMs: 10_000 });
+  } catch (err) {
+    const detail = err instanceof CommandError ? err.stderr.trim() || err.message : String(err);
+    throw new NodeError("runtime_failed", `mkfifo ${path} failed: ${detail}`, { cause: err });
+  }
 }
