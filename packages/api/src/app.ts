@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
 import type { Kysely } from "kysely";
@@ -35,6 +35,10 @@ export interface Api {
   app: FastifyInstance;
   service: SandboxService;
   sync: Sync;
+  /** Serves one HTTP request (what a gateway or the api's own server calls). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** The sandbox a signed file URL (SDK download/upload) is for; undefined when none. */
+  findBySignedUrl(url: URL, method: string): Promise<string | undefined>;
   /** WebSocket upgrades the api serves (streaming exec); false when the request is not one. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   close(): Promise<void>;
@@ -91,6 +95,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     app,
     service,
     sync,
+    handle: (req, res) => app.routing(req, res),
+    findBySignedUrl: (url, method) => service.findBySignedUrl(url, method),
     handleUpgrade: (req, socket, head) => execSocket.handleUpgrade(req, socket, head),
     async close() {
       execSocket.close();

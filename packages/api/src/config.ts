@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parseInteger, parseListen } from "@cove/protocol/config-values";
 import { ApiError } from "./errors.js";
 
 /** Everything `cove api` (and the api inside `cove up`) can be told. */
@@ -33,23 +34,13 @@ export interface ApiFlags {
 
 const bad = (message: string) => new ApiError("invalid_argument", message);
 
-export function parseListen(text: string): { host: string; port: number } {
-  const i = text.lastIndexOf(":");
-  const host = i > 0 ? text.slice(0, i).replace(/^\[|\]$/g, "") : "127.0.0.1";
-  const port = Number(i >= 0 ? text.slice(i + 1) : text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw bad(`invalid listen address '${text}': expected host:port`);
-  return { host, port };
-}
-
 function int(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  return n;
+  return parseInteger(name, text, min, max, bad);
 }
 
 /** Flags win over environment variables, which win over defaults; every option is in the operator guide. */
 export function loadApiConfig(flags: ApiFlags, env: NodeJS.ProcessEnv, defaults: { listen: string } = { listen: "127.0.0.1:3000" }): ApiConfig {
-  const listen = parseListen(flags.listen ?? env.COVE_API_LISTEN ?? defaults.listen);
+  const listen = parseListen(flags.listen ?? env.COVE_API_LISTEN ?? defaults.listen, bad);
   if (flags.host !== undefined) listen.host = flags.host;
   if (flags.port !== undefined) listen.port = int("--port", String(flags.port), 0, 65535);
   const logLevel = flags.logLevel ?? env.COVE_LOG_LEVEL ?? "info";

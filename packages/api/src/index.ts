@@ -19,6 +19,7 @@ export { ApiError, type ApiErrorCode } from "./errors.js";
 export { loadApiConfig, type ApiConfig } from "./config.js";
 export type { SandboxService } from "./sandboxes/service.js";
 export type { ReconcileReport, Sync } from "./sandboxes/sync.js";
-export { readNodeSecret, parseListen } from "./config.js";
+export { readNodeSecret } from "./config.js";
+export { startApi, type RunningApi, type StartApiOptions } from "./start.js";
 export { createSandboxService } from "./sandboxes/service.js";
 export { createSandboxStore } from "./sandboxes/store.js";
