@@ -7,6 +7,7 @@ import { registerSandboxCommands } from "./commands/sandbox/register.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
 import { registerTemplateList } from "./commands/template/list.js";
 import { registerUpCommands } from "./commands/up/run.js";
+import { guardStdio } from "./stdio.js";
 
 function cliVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -32,6 +33,7 @@ export function createProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardStdio();
   try {
     await createProgram().parseAsync(argv);
   } catch (err) {

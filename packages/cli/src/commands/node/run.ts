@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type { Command } from "commander";
-import { pino } from "pino";
+import { createLogger, printLine } from "../../stdio.js";
 import { ensureBaseTemplate } from "../template/build.js";
 
 /** The portable envd runtime that `npm run build` puts beside the envd package. */
@@ -25,8 +25,12 @@ export function registerNodeCommand(program: Command): void {
       // Loaded here, not at the top: every other command would pay for the node's modules.
       const { loadNodeConfig, startNode } = await import("@cove/node");
       const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
-      const log = pino({ level: config.logLevel, base: { svc: "node" } }, pino.destination({ dest: 2, sync: false }));
-      const out = (line: string) => process.stdout.write(`${line}\n`);
+      const log = createLogger(config.logLevel, "node");
+      // Forked by `cove up` with an IPC channel; known now, because the channel may be gone by the time we are ready.
+      const forked = process.send !== undefined;
+      // Under `cove up` stdout is a pipe to it: when cove up is killed, these lines go nowhere
+      // (and must not end the process in the middle of its shutdown).
+      const out = printLine;
       out(`cove node: data dir ${config.dataDir}`);
 
       await ensureBaseTemplate(config, (line) => out(`cove node: ${line}`));
@@ -38,8 +42,8 @@ export function registerNodeCommand(program: Command): void {
       out(`cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`);
       out("cove node: ready");
       // Run by `cove up` (an IPC channel): report readiness there, and stop when the parent goes away.
-      if (process.send !== undefined) {
-        process.send({ type: "ready", host: node.address.host, port: node.address.port, secret: node.secret, recovered: node.recovery.adopted.length, runtime: node.runtime, cgroupMode: node.cgroupMode });
+      if (forked && process.connected) {
+        process.send?.({ type: "ready", host: node.address.host, port: node.address.port, secret: node.secret, recovered: node.recovery.adopted.length, runtime: node.runtime, cgroupMode: node.cgroupMode });
       }
 
       await new Promise<void>((resolve) => {
@@ -55,9 +59,12 @@ export function registerNodeCommand(program: Command): void {
         };
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
+        // The parent (`cove up`) is gone, even by SIGKILL: the same orderly stop as a SIGTERM.
         process.once("disconnect", () => stop("SIGTERM"));
+        // Lost while we were starting: its 'disconnect' came before anyone listened.
+        if (forked && !process.connected) stop("SIGTERM");
       });
       log.flush();
-      process.disconnect?.();
+      if (process.connected) process.disconnect();
     });
 }

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { createReadinessGate } from "./readiness.js";
 
 export interface NodeReady {
   host: string;
@@ -61,9 +62,8 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
   let stopping = false;
   let everReady = false;
   let child: ChildProcess;
-  // Pending while a restarted node is not ready yet; callers wait on it instead of failing.
-  let up: Promise<void> = Promise.resolve();
-  let markUp: () => void = () => undefined;
+  // Closed from a crash until a node is ready again; callers wait on it instead of failing.
+  const gate = createReadinessGate();
 
   const spawnOnce = () =>
     new Promise<NodeReady>((resolve, reject) => {
@@ -73,29 +73,25 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
       child.once("message", (m: { type?: string } & NodeReady) => {
         if (m.type !== "ready") return;
         everReady = true;
-        markUp();
+        gate.up();
         resolve(m);
       });
       child.once("exit", (code, signal) => {
         reject(new Error(`the node exited (${signal ?? code}) before it was ready`));
         if (stopping || !everReady) return;
         options.logger.error({ code, signal }, "the node exited; restarting it");
-        up = new Promise<void>((r) => (markUp = r));
-        setTimeout(() => void spawnOnce().catch((err: unknown) => options.logger.error({ err }, "restarting the node failed")), 1000).unref();
+        gate.down();
+        setTimeout(() => {
+          // Stopped during the pause: no node to start, and none left behind.
+          if (!stopping) void spawnOnce().catch((err: unknown) => options.logger.error({ err }, "restarting the node failed"));
+        }, 1000).unref();
       });
     });
 
   const ready = await spawnOnce();
   return {
     ready,
-    whenReady(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the node is restarting and was not back within ${timeoutMs / 1000} s`)), timeoutMs);
-        timer.unref();
-      });
-      return Promise.race([up, late]).finally(() => clearTimeout(timer));
-    },
+    whenReady: (timeoutMs) => gate.wait(timeoutMs),
     async stop() {
       stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
