@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { SandboxService } from "../sandbox/types.js";
@@ -32,6 +33,10 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   const log = options.logger ?? consoleLogger;
   // Aborting this aborts every handler context's signal, which ends the watch streams.
   const shutdown = new AbortController();
+  // Connect links each call's context to this signal (one 'abort' listener per call in flight,
+  // removed when the call ends), so the count is the calls in flight, not a leak; the default
+  // cap of 10 made every 11th concurrent create log a MaxListenersExceededWarning.
+  setMaxListeners(0, shutdown.signal);
   const handler = connectNodeAdapter({
     routes: createNodeApiRoutes(options.service, options.info, { logger: log }, options.templates),
     interceptors: [createBearerAuth(options.secret, log)],
