@@ -1,5 +1,6 @@
 import { cpus, totalmem } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { parseInteger, parseListen as parseListenValue } from "@cove/protocol/config-values";
 import { NodeError } from "./errors.js";
 import type { OciRuntimeName } from "./runtime/container/host-detect.js";
 
@@ -47,19 +48,9 @@ export class NodeConfigError extends NodeError {
   }
 }
 
-function parseListen(text: string): { host: string; port: number } {
-  const i = text.lastIndexOf(":");
-  const host = i > 0 ? text.slice(0, i).replace(/^\[|\]$/g, "") : "127.0.0.1";
-  const port = Number(i >= 0 ? text.slice(i + 1) : text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new NodeConfigError(`invalid listen address '${text}': expected host:port`);
-  return { host, port };
-}
-
-function parseInt10(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new NodeConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
-  return n;
-}
+const fail = (message: string) => new NodeConfigError(message);
+const parseListen = (text: string) => parseListenValue(text, fail);
+const parseInt10 = (name: string, text: string, min: number, max: number) => parseInteger(name, text, min, max, fail);
 
 function onOff(name: string, text: string): boolean {
   if (text === "on") return true;

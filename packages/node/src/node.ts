@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ENVD_VERSION } from "@cove/protocol/envd";
 import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
@@ -125,7 +126,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     logger,
     ...(userns ? { userns } : {}),
     envdRuntimeDir,
-    envdVersion: "0.6.13",
+    envdVersion: ENVD_VERSION,
     dnsServers,
     pidsLimit: config.pidsLimit,
     maxCpus: config.maxCpus,

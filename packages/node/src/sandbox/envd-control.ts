@@ -1,16 +1,10 @@
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EnvdInitBody } from "@cove/protocol/envd";
 import { NodeError } from "../errors.js";
 
 /** The body of envd's POST /init (spec 5.6). */
-export interface EnvdInit {
-  envVars?: Record<string, string>;
-  accessToken?: string;
-  defaultUser?: string;
-  defaultWorkdir?: string;
-  /** RFC 3339; envd ignores an init older than the last one it applied. */
-  timestamp?: string;
-}
+export type EnvdInit = EnvdInitBody;
 
 /** How the node talks to a sandbox's envd. */
 export interface EnvdControl {

@@ -1,3 +1,4 @@
+import { ENVD_PORT } from "@cove/protocol/envd";
 import { NodeError } from "../errors.js";
 import type { NetworkManager } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
@@ -73,7 +74,7 @@ export interface SandboxManager extends SandboxService {
 export function createSandboxManager(options: SandboxManagerOptions): SandboxManager {
   const { runtime, network, storage, envd, records, templates, logger: log } = options;
   const clock = options.clock ?? systemClock;
-  const envdPort = options.envdPort ?? 49983;
+  const envdPort = options.envdPort ?? ENVD_PORT;
   const live = new Map<string, SandboxRecord>();
   const locks = createSandboxLocks();
   const hub = createEventHub();
