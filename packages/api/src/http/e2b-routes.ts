@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { ENVD_VERSION } from "@cove/protocol/envd";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ApiError, invalid, notImplemented } from "../errors.js";
@@ -199,7 +200,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
         lastSpawnedAt: null,
         spawnCount: 0,
         buildCount: 1,
-        envdVersion: "0.6.13",
+        envdVersion: ENVD_VERSION,
         buildStatus: "ready",
       };
     });
