@@ -2,6 +2,7 @@
 // died is cleaned up and reported once.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
+import { NodeError } from "../src/errors.js";
 import { until } from "./helpers/fake-clock.js";
 import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
 
@@ -64,6 +65,7 @@ describe("reaper (fakes)", () => {
     assert.equal(killed[0]?.reason, "error");
     assert.equal(killed[0]?.sandbox.state, "error");
     assert.deepEqual(n.manager.list().map((s) => s.sandboxId), [other.sandboxId]);
+    assert.throws(() => n.manager.get(sb.sandboxId), (err: unknown) => err instanceof NodeError && err.code === "not_found");
     assert.ok(!n.network.nets.has(sb.sandboxId) && !n.storage.disks.has(sb.sandboxId) && !n.userns.held.has(sb.sandboxId), "its resources were kept");
   });
 
