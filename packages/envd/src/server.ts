@@ -14,7 +14,7 @@ import { createEnvdState } from "./state.js";
 import { createUserDb } from "./users.js";
 import { loadUserFs } from "./user-fs.js";
 import { createHttpRoutes } from "./http/index.js";
-import { sendError, sendThrown, type HttpRequest, type HttpResponse } from "./http/respond.js";
+import { sendError, sendThrown, writeHead, type HttpRequest, type HttpResponse } from "./http/respond.js";
 import { createProcessService } from "./services/process/index.js";
 import { createFilesystemService } from "./services/filesystem/index.js";
 
@@ -62,7 +62,7 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
     const url = new URL(req.url ?? "/", "http://envd");
     const method = req.method ?? "GET";
     if (method === "OPTIONS") {
-      res.writeHead(204, {
+      writeHead(res, 204, {
         "access-control-allow-methods": "*",
         "access-control-allow-headers": "*",
         "access-control-expose-headers": "*",

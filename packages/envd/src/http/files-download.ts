@@ -8,7 +8,7 @@ import { parseRange } from "./byte-range.js";
 import { chooseResponseEncoding } from "./content-encoding.js";
 import { contentTypeFor } from "./content-type.js";
 import { authorizeFileRequest, resolveFilePath } from "./file-access.js";
-import type { HttpHandler, HttpResponse } from "./respond.js";
+import { writeHead, type HttpHandler, type HttpResponse } from "./respond.js";
 
 /** Large reads are what this route is for; bigger chunks mean fewer syscalls and writes. */
 const READ_CHUNK = 1024 * 1024;
@@ -51,13 +51,13 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
       vary: "Accept-Encoding",
     };
     if (notModified(headerText(req.headers["if-modified-since"]), info.mtime)) {
-      res.writeHead(304, { "last-modified": lastModified, vary: "Accept-Encoding" });
+      writeHead(res, 304, { "last-modified": lastModified, vary: "Accept-Encoding" });
       res.end();
       return;
     }
 
     if (encoding === "gzip") {
-      res.writeHead(200, { ...headers, "content-encoding": "gzip" });
+      writeHead(res, 200, { ...headers, "content-encoding": "gzip" });
       streaming = true;
       await send(res, createReadStream("", { fd, highWaterMark: READ_CHUNK }), createGzip({ level: zlibConstants.Z_DEFAULT_COMPRESSION }));
       return;
@@ -69,7 +69,7 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
     const range = parseRange(rangeApplies ? rangeHeader : undefined, info.size);
     headers["accept-ranges"] = "bytes";
     if (range.kind === "unsatisfiable") {
-      res.writeHead(416, { "content-range": `bytes */${info.size}`, "content-length": 0 });
+      writeHead(res, 416, { "content-range": `bytes */${info.size}`, "content-length": 0 });
       res.end();
       return;
     }
@@ -82,7 +82,7 @@ export const getFiles: HttpHandler = async (req, res, ctx, url) => {
       headers["content-range"] = `bytes ${start}-${end}/${info.size}`;
     }
     headers["content-length"] = info.size === 0 ? 0 : end - start + 1;
-    res.writeHead(status, headers);
+    writeHead(res, status, headers);
     if (info.size === 0) {
       res.end();
       return;

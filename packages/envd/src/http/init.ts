@@ -2,7 +2,7 @@ import { safeEqual, UNAUTHORIZED_MESSAGE } from "../auth.js";
 import type { EnvdContext } from "../context.js";
 import { EnvdError } from "../errors.js";
 import { readJsonBody } from "./read-json.js";
-import type { HttpHandler } from "./respond.js";
+import { writeHead, type HttpHandler } from "./respond.js";
 
 /** The fields of POST /init we act on; others (hyperloopIP, volumeMounts, caBundle, ...) are accepted and ignored. */
 export interface InitRequest {
@@ -33,7 +33,7 @@ export const postInit: HttpHandler = async (req, res, ctx) => {
   }
   const init = parseInitRequest(await readJsonBody(req));
   await applyInit(ctx, init);
-  res.writeHead(204, { "x-envd-version": ctx.config.version, "cache-control": "no-store" });
+  writeHead(res, 204, { "x-envd-version": ctx.config.version, "cache-control": "no-store" });
   res.end();
 };
 

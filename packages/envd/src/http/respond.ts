@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerResponse, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { EnvdContext } from "../context.js";
 import { EnvdError } from "../errors.js";
@@ -9,6 +9,16 @@ export type HttpResponse = ServerResponse | Http2ServerResponse;
 /** A plain HTTP route. Throw EnvdError for client-visible failures. */
 export type HttpHandler = (req: HttpRequest, res: HttpResponse, ctx: EnvdContext, url: URL) => Promise<void>;
 
+/**
+ * res.writeHead for either kind of response. The two classes declare different
+ * writeHead overloads, and TypeScript cannot call a method through a union of
+ * overloaded signatures, so each branch calls its own.
+ */
+export function writeHead(res: HttpResponse, status: number, headers: OutgoingHttpHeaders = {}): void {
+  if (res instanceof ServerResponse) res.writeHead(status, headers);
+  else res.writeHead(status, headers);
+}
+
 /** Writes envd's JSON error body: {"code": <http status>, "message": "..."}. */
 export function sendError(res: HttpResponse, status: number, message: string): void {
   if (res.headersSent) {
@@ -16,7 +26,7 @@ export function sendError(res: HttpResponse, status: number, message: string): v
     return;
   }
   const body = JSON.stringify({ code: status, message });
-  res.writeHead(status, {
+  writeHead(res, status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
   });
@@ -25,7 +35,7 @@ export function sendError(res: HttpResponse, status: number, message: string): v
 
 export function sendJson(res: HttpResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, {
+  writeHead(res, status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
     ...headers,
