@@ -109,6 +109,10 @@ for (const binary of [node.bin, ptyAddon]) {
   for (const [name, path] of sharedLibraries(binary)) libs.set(name, path);
 }
 if (!libs.has(LOADER)) fail(`ldd did not list ${LOADER}`);
+// Debian's node-gyp links every addon against its own node's libnode.so, which
+// then crashes the pinned node; .npmrc and the root's node-gyp prevent that.
+const libnode = [...libs.keys()].find((name) => name.startsWith("libnode.so"));
+if (libnode) fail(`${ptyAddon} links ${libnode}; rebuild it against the pinned node: npm rebuild node-pty`);
 for (const [name, path] of libs) {
   copyFileSync(realpathSync(path), join(out, "lib", name));
   chmodSync(join(out, "lib", name), 0o755);
