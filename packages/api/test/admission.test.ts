@@ -65,6 +65,31 @@ describe("admission (api in process, fake node)", () => {
     assert.equal(list.headers["x-total-running"], "3");
   });
 
+  it("a resume needs a free slot too: connect, the deprecated resume and auto-resume by traffic", async () => {
+    const { key } = await h.team(2);
+    const paused = await h.create({ autoResume: { enabled: true } }, key);
+    assert.equal((await h.request("POST", `/sandboxes/${paused}/pause`, { key })).statusCode, 204);
+    const others = [await h.create({}, key), await h.create({}, key)];
+    // Two running: the paused one cannot come back without going over the limit of 2.
+    const message = "team has reached its limit of 2 concurrent sandboxes";
+    for (const [url, body] of [[`/v2/sandboxes/${paused}/connect`, {}], [`/sandboxes/${paused}/resume`, {}]] as const) {
+      const res = await h.request("POST", url, { body, key });
+      assert.equal(res.statusCode, 429, url);
+      assert.equal(res.headers["retry-after"], "1");
+      assert.deepEqual(res.json(), { code: 429, message, error_code: "rate_limited" });
+    }
+    assert.equal(await h.api.service.wake(paused), false, "traffic does not wake it either");
+    assert.equal(await h.stateOf(paused), "paused");
+    const resumes = h.node.calls.resumeSandbox ?? 0;
+
+    // With a slot free it resumes, and then counts.
+    assert.equal((await h.request("DELETE", `/sandboxes/${others[0]}`, { key })).statusCode, 204);
+    assert.equal(await h.api.service.wake(paused), true);
+    assert.equal(await h.stateOf(paused), "running");
+    assert.equal((h.node.calls.resumeSandbox ?? 0) - resumes, 1, "refused resumes never reached the node");
+    assert.equal((await h.request("POST", "/v2/sandboxes", { body: {}, key })).statusCode, 429);
+  });
+
   it("a create the node fails gives its slot back", async () => {
     const { key } = await h.team(1);
     h.node.failNext("createSandbox", new ConnectError("template 'nope' not found", Code.NotFound));

@@ -9,18 +9,22 @@ export interface AdmissionOptions {
   defaultSandboxLimit: number;
 }
 
-/** Slots for creates: a taken slot counts against the team's limit until `release`. */
+/** What admission needs of a team: a caller's `Team`, or a record's team looked up for auto-resume. */
+export type TeamLimit = Pick<Team, "id" | "sandboxLimit">;
+
+/** Slots for sandboxes about to run: a taken slot counts against the team's limit until `release`. */
 export interface Admission {
   /** Takes a slot or throws 429 (rate_limited, Retry-After 1). */
-  admit(team: Team): Promise<void>;
-  /** Gives the slot back once the create is recorded (then the record counts) or failed. */
-  release(team: Team): void;
+  admit(team: TeamLimit): Promise<void>;
+  /** Gives the slot back once the record says running (then the record counts) or the attempt failed. */
+  release(team: TeamLimit): void;
 }
 
 /**
- * Admission against the team's limit of running sandboxes. Paused sandboxes do not count.
- * Checks run one at a time per team, and creates admitted but not yet recorded count as
- * running, so concurrent creates can never together pass the limit.
+ * Admission against the team's limit of running sandboxes, for creates and resumes. Paused
+ * sandboxes do not count. Checks run one at a time per team, and sandboxes admitted but not
+ * yet recorded as running count as running, so concurrent creates and resumes can never
+ * together pass the limit.
  */
 export function createAdmission(options: AdmissionOptions): Admission {
   const pending = createCounts();

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Team } from "../auth/keys.js";
 import { ApiError, notFound } from "../errors.js";
 import type { Acting } from "./acting.js";
+import type { Admission, TeamLimit } from "./admission.js";
 import { checkTimeout } from "./limits.js";
 import { fromNodeError, isNodeNotFound } from "./node-errors.js";
 import { recordFields } from "./node-state.js";
@@ -16,6 +17,8 @@ export interface LifecycleOptions {
   logger: Logger;
   records: Records;
   acting: Acting;
+  /** A resumed sandbox runs again: it needs a slot under the team's limit like a create. */
+  admission: Admission;
   maxTimeoutSeconds: number;
 }
 
@@ -24,7 +27,7 @@ export interface LifecycleOptions {
  * work, then the record and the event are written here, by whoever caused the change.
  */
 export function createLifecycle(options: LifecycleOptions) {
-  const { store, node, logger, records, acting } = options;
+  const { store, node, logger, records, acting, admission } = options;
   const limit = (seconds: number) => checkTimeout(seconds, options.maxTimeoutSeconds);
 
   /** The node lost a sandbox its record says is alive: close the record. */
@@ -81,16 +84,21 @@ export function createLifecycle(options: LifecycleOptions) {
   }
 
   /** Resumes a paused record; `via` names who asked (resume, connect, traffic) in the event. */
-  async function resumeRow(row: SandboxRow, timeoutSeconds: number | undefined, via: string): Promise<SandboxRow> {
-    return acting.run(row.sandbox_id, async () => {
-      const res = await nodeCall(row, () =>
-        node.resumeSandbox({ sandboxId: row.sandbox_id, ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}) }),
-      );
-      await store.update(row.sandbox_id, res.sandbox ? recordFields(res.sandbox) : { state: "running" });
-      await store.addEvent({ sandboxId: row.sandbox_id, teamId: row.team_id, type: "resumed", reason: "request", message: via });
-      logger.info({ sandboxId: row.sandbox_id, teamId: row.team_id, via }, "sandbox resumed");
-      return (await store.getActive(row.sandbox_id)) ?? row;
-    });
+  async function resumeRow(team: TeamLimit, row: SandboxRow, timeoutSeconds: number | undefined, via: string): Promise<SandboxRow> {
+    await admission.admit(team);
+    try {
+      return await acting.run(row.sandbox_id, async () => {
+        const res = await nodeCall(row, () =>
+          node.resumeSandbox({ sandboxId: row.sandbox_id, ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}) }),
+        );
+        await store.update(row.sandbox_id, res.sandbox ? recordFields(res.sandbox) : { state: "running" });
+        await store.addEvent({ sandboxId: row.sandbox_id, teamId: row.team_id, type: "resumed", reason: "request", message: via });
+        logger.info({ sandboxId: row.sandbox_id, teamId: row.team_id, via }, "sandbox resumed");
+        return (await store.getActive(row.sandbox_id)) ?? row;
+      });
+    } finally {
+      admission.release(team);
+    }
   }
 
   return {
@@ -105,14 +113,14 @@ export function createLifecycle(options: LifecycleOptions) {
       if (timeoutSeconds !== undefined) limit(timeoutSeconds);
       const row = await records.get(team, sandboxId);
       if (row.state === "running") throw new ApiError("conflict", `sandbox '${sandboxId}' is already running`);
-      return resumeRow(row, timeoutSeconds, "resume");
+      return resumeRow(team, row, timeoutSeconds, "resume");
     },
 
     /** Resumes a paused sandbox; for a running one only ever extends its lifetime. */
     async connect(team: Team, sandboxId: string, timeoutSeconds: number): Promise<{ row: SandboxRow; resumed: boolean }> {
       limit(timeoutSeconds);
       const row = await records.get(team, sandboxId);
-      if (row.state === "paused") return { row: await resumeRow(row, timeoutSeconds, "connect"), resumed: true };
+      if (row.state === "paused") return { row: await resumeRow(team, row, timeoutSeconds, "connect"), resumed: true };
       if (Date.now() + timeoutSeconds * 1000 > row.end_at.getTime()) return { row: await setTimeout(team, sandboxId, timeoutSeconds), resumed: false };
       return { row, resumed: false };
     },
@@ -130,7 +138,7 @@ export function createLifecycle(options: LifecycleOptions) {
       if (row === undefined || !row.auto_resume) return false;
       if (row.state === "running") return true;
       try {
-        await resumeRow(row, undefined, "traffic");
+        await resumeRow({ id: row.team_id, sandboxLimit: await store.teamLimit(row.team_id) }, row, undefined, "traffic");
         return true;
       } catch (err) {
         logger.warn({ err, sandboxId }, "auto-resume failed");

@@ -29,7 +29,7 @@ export interface SandboxServiceOptions {
  * record. Whoever causes a lifecycle change writes its event; the event sync writes the
  * ones the node causes itself (timeouts, errors). This file only wires the parts:
  *
- * - admission.ts: the team's limit of running sandboxes, checked one create at a time
+ * - admission.ts: the team's limit of running sandboxes, checked for creates and resumes
  * - create.ts: creates; lifecycle.ts: kill, pause, resume, timeouts, auto-resume
  * - route-cache.ts: the proxy's routes, and the store whose writes drop them
  * - node-events.ts: changes the node reports (timeouts, errors, auto-pauses)
@@ -43,7 +43,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
   const records = createRecords(store);
   const acting = createActing();
   const admission = createAdmission({ store, defaultSandboxLimit: options.defaultSandboxLimit });
-  const lifecycle = createLifecycle({ store, node, logger, records, acting, maxTimeoutSeconds });
+  const lifecycle = createLifecycle({ store, node, logger, records, acting, admission, maxTimeoutSeconds });
   const nodeEvents = createNodeEvents({ store, logger, acting });
 
   return {

@@ -97,6 +97,12 @@ export function createSandboxStore(db: Kysely<Database>) {
       return { rows: rows.slice(0, q.limit), more: rows.length > q.limit, totalRunning: Number(running.n) };
     },
 
+    /** The team's own limit of running sandboxes; null for the api's default (or no such team). */
+    async teamLimit(teamId: string): Promise<number | null> {
+      const r = await db.selectFrom("teams").select("sandbox_limit").where("id", "=", teamId).executeTakeFirst();
+      return r?.sandbox_limit ?? null;
+    },
+
     async countRunning(teamId: string): Promise<number> {
       const r = await db
         .selectFrom("sandboxes")
