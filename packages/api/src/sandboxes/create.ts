@@ -26,7 +26,7 @@ export interface CreateParams {
   allowPublicTraffic: boolean;
 }
 
-export interface CreateOptions {
+export interface CreatorOptions {
   store: SandboxStore;
   node: NodeClient;
   logger: Logger;
@@ -36,7 +36,7 @@ export interface CreateOptions {
 }
 
 /** Creates: admission, the node's create, then the record (with its `created` event). */
-export function createCreate(options: CreateOptions): (team: Team, p: CreateParams) => Promise<SandboxRow> {
+export function createCreator(options: CreatorOptions): (team: Team, p: CreateParams) => Promise<SandboxRow> {
   const { store, node, logger, admission, routes } = options;
 
   async function nodeCreate(p: CreateParams, envdAccessToken: string | undefined): Promise<NodeSandbox> {

@@ -2,7 +2,7 @@ import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import type { Logger } from "pino";
 import { createActing } from "./acting.js";
 import { createAdmission } from "./admission.js";
-import { createCreate } from "./create.js";
+import { createCreator } from "./create.js";
 import { createEnvdAccess } from "./envd-access.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createNodeEvents } from "./node-events.js";
@@ -47,7 +47,7 @@ export function createSandboxService(options: SandboxServiceOptions) {
   const nodeEvents = createNodeEvents({ store, logger, acting });
 
   return {
-    create: createCreate({ store, node, logger, admission, routes, maxTimeoutSeconds }),
+    create: createCreator({ store, node, logger, admission, routes, maxTimeoutSeconds }),
     kill: lifecycle.kill,
     setTimeout: lifecycle.setTimeout,
     pause: lifecycle.pause,
