@@ -474,6 +474,7 @@ for (const target of targets) {
       // Several creates in flight (the pool holds one, the rest boot cold) when the signal comes.
       const creates = [0, 1, 2].map(() => create({ metadata: { phase: "shutdown" } }).then((s) => s.sandboxId, () => undefined));
       await sleep(30);
+      const stopped = up;
       assert.equal(await up.stop(), 0, up.stderr());
       const made = (await Promise.all(creates)).filter((id): id is string => id !== undefined);
       console.log(`# ${made.length} of 3 creates answered before the shutdown`);
@@ -481,10 +482,12 @@ for (const target of targets) {
       await sleep(500);
       const listed = (await Sandbox.list({ ...opts(), query: { metadata: { phase: "shutdown" } } }).nextItems()).map((s) => s.sandboxId).sort();
       // Whatever the API answered with an id exists; nothing exists that it did not answer with.
-      assert.deepEqual(listed, [...made].sort());
+      const logs = () => `cove up before the restart:\n${stopped.stderr()}\nafter:\n${up.stderr()}`;
+      assert.deepEqual(listed, [...made].sort(), logs());
       for (const id of listed) {
         const sbx = await Sandbox.connect(id, opts());
-        assert.equal((await sbx.commands.run("echo ok")).stdout, "ok\n");
+        const ran = await sbx.commands.run("echo ok").catch((err: unknown) => assert.fail(`${id}: ${String(err)}\n${logs()}`));
+        assert.equal(ran.stdout, "ok\n");
         await sbx.kill();
       }
       const onNode = readdirSync(`${dataDir}/sandboxes`).filter((d) => !d.startsWith("."));
