@@ -91,7 +91,7 @@ cpSync(join(ptySrc, "lib"), join(ptyOut, "lib"), {
 });
 copyFileSync(ptyAddon, join(ptyOut, "build/Release/pty.node"));
 
-// 3. node, without its symbol table and debug info (~35 MB). The dynamic symbol
+// 3. node, without its symbol table and debug info (~17 MB). The dynamic symbol
 // table that addons link against is kept: strip never removes .dynsym.
 const nodeOut = join(out, "node");
 try {
