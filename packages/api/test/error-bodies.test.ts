@@ -75,9 +75,9 @@ describe("E2B error bodies (api in process, fake node)", () => {
     await expectError(h.request("POST", "/v2/sandboxes", { body: {} }), 429, "node is at capacity", "rate_limited", "1");
   });
 
-  it("500: a failed create names itself; other node failures say only that the node failed", async () => {
-    h.node.failNext("createSandbox", new ConnectError("template rootfs missing", Code.Internal));
-    await expectError(h.request("POST", "/v2/sandboxes", { body: {} }), 500, "template rootfs missing", "sandbox_create_failed");
+  it("500: a failed create names itself; other node failures say only that the node failed; host details never show", async () => {
+    h.node.failNext("createSandbox", new ConnectError("crun create --bundle /var/lib/cove/sandboxes/x failed: EPERM", Code.Internal));
+    await expectError(h.request("POST", "/v2/sandboxes", { body: {} }), 500, "the node could not start the sandbox", "sandbox_create_failed");
     const id = await h.create();
     h.node.failNext("killSandbox", new ConnectError("crun delete failed: /run/crun/x: EBUSY", Code.Internal));
     await expectError(h.request("DELETE", `/sandboxes/${id}`), 500, "the node failed", "internal");

@@ -9,14 +9,18 @@ const byConnectCode: Partial<Record<Code, ApiErrorCode>> = {
   [Code.Unavailable]: "unavailable",
 };
 
-/** A node failure as the caller should see it; the node's messages are written to be shown. */
+/**
+ * A node failure as the caller should see it. The node's messages for refusals (not found, bad
+ * argument, conflict, capacity, unavailable) are written to be shown; its internal failures
+ * carry host details (command lines, paths) that stay in the logs, as the error's cause.
+ */
 export function fromNodeError(err: unknown, fallback: ApiErrorCode = "internal"): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof ConnectError) {
     const code = byConnectCode[err.code];
     if (code === "rate_limited") return new ApiError(code, err.rawMessage, { retryAfterSeconds: 1, cause: err });
     if (code !== undefined) return new ApiError(code, err.rawMessage, { cause: err });
-    return new ApiError(fallback, fallback === "internal" ? "the node failed" : err.rawMessage, { cause: err });
+    return new ApiError(fallback, fallback === "internal" ? "the node failed" : "the node could not start the sandbox", { cause: err });
   }
   return new ApiError(fallback, "the node failed", { cause: err });
 }
