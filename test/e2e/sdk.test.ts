@@ -503,9 +503,12 @@ for (const target of targets) {
       const code = await up.stop();
       console.log(`# cove up stopped in ${Date.now() - stopping} ms: ${up.stderr().match(/cove up: stopped.*/)?.[0]}`);
       assert.equal(code, 0, `clean exit on SIGTERM:\n${up.stderr()}`);
+      const stopped = up;
       up = await startCoveUp({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
       assert.equal(up.apiKey, keys[0], "same key after a restart");
-      const back = await Sandbox.connect(sbx.sandboxId, opts());
+      const back = await Sandbox.connect(sbx.sandboxId, opts()).catch((err: unknown) =>
+        assert.fail(`${sbx.sandboxId}: ${String(err)}\ncove up before the restart:\n${stopped.stderr()}\nafter:\n${up.stderr()}`),
+      );
       assert.equal((await back.getInfo()).state, "running");
       assert.equal(await back.files.read("/home/user/keep.txt"), "kept");
       assert.ok((await back.commands.list()).some((p) => p.pid === bg.pid), "the background process survived");
