@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ENVD_PORT, ENVD_VERSION } from "@cove/protocol/envd";
 
-/** The envd version we report; it must pass the SDK's feature gates (spec section 6). */
-export const ENVD_VERSION = "0.6.13";
+export { ENVD_VERSION } from "@cove/protocol/envd";
 
 export interface EnvdConfig {
   host: string;
@@ -44,7 +44,7 @@ export class ConfigError extends Error {
  * which win over defaults. The only place envd reads process.env.
  */
 export function loadConfig(flags: EnvdFlags = {}, env: NodeJS.ProcessEnv = process.env): EnvdConfig {
-  const portText = flags.port ?? env.ENVD_PORT ?? "49983";
+  const portText = flags.port ?? env.ENVD_PORT ?? String(ENVD_PORT);
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ConfigError(`invalid port '${portText}': expected an integer 0-65535`);

@@ -1,7 +1,7 @@
 /**
  * envd's wire facts that more than one package needs: the port it serves on inside every
  * sandbox, the version reported to SDKs, and the JSON bodies of its HTTP routes that the
- * node and the api exchange with it (spec 5.5, 5.6). envd itself keeps its own copies for now.
+ * node and the api exchange with it (spec 5.5, 5.6). envd reports these too.
  */
 
 /** envd's one TCP port inside a sandbox (HTTP/1.1 and h2c, Connect and plain routes). */

@@ -1,22 +1,9 @@
 import { readFile, statfs } from "node:fs/promises";
 import { cpus } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EnvdMetricsBody } from "@cove/protocol/envd";
 import { readCgroupStats, type CgroupStats } from "./cgroup-stats.js";
 import { sendJson, type HttpHandler } from "./respond.js";
-
-/** GET /metrics body (spec 5.5), snake_case as the orchestrator reads it. */
-export interface MetricsBody {
-  ts: number;
-  cpu_count: number;
-  cpu_used_pct: number;
-  mem_total: number;
-  mem_used: number;
-  mem_cache: number;
-  mem_total_mib: number;
-  mem_used_mib: number;
-  disk_used: number;
-  disk_total: number;
-}
 
 interface CpuSample {
   busy: number;
@@ -56,7 +43,7 @@ export function createMetricsRoute(procDir = "/proc", cgroupDir = "/sys/fs/cgrou
     const busy = cpu.sample.busy - previous.busy;
     previous = cpu.sample;
     const pct = total > 0 ? Math.min(100, Math.max(0, (busy / total) * 100)) : 0;
-    const body: MetricsBody = {
+    const body: EnvdMetricsBody = {
       ts: Math.floor(Date.now() / 1000),
       cpu_count: cpu.count,
       cpu_used_pct: Math.round(pct * 100) / 100,
