@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 
@@ -129,11 +129,15 @@ export async function spawnCove(args: string[], env: Record<string, string>, rea
 /**
  * After a failed test, sandboxes may be left in a data dir (cove up keeps them by default):
  * one more start with --kill-on-exit re-adopts and kills them, so nothing outlives the suite.
+ * A node stopped without --kill-on-exit also keeps its nft table (for sandboxes it could
+ * re-adopt); the suite's own table, named by its prefix, goes with the suite.
  */
 export async function killLeftovers(options: CoveUpOptions): Promise<void> {
   const dir = `${options.dataDir}/sandboxes`;
   const { readdirSync, existsSync } = await import("node:fs");
-  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
-  const up = await startCoveUp({ ...options, args: [...(options.args ?? []), "--kill-on-exit"] });
-  await up.stop();
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    const up = await startCoveUp({ ...options, args: [...(options.args ?? []), "--kill-on-exit"] });
+    await up.stop();
+  }
+  await new Promise<void>((resolve) => execFile("nft", ["delete", "table", "inet", `cove_${options.prefix}`], () => resolve()));
 }
