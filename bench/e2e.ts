@@ -39,11 +39,23 @@ interface Up {
 
 async function startUp(dataDir: string, poolSize: number, databaseUrl: string | undefined): Promise<Up> {
   const dbArgs = databaseUrl ? ["--database-url", databaseUrl] : [];
-  const child = spawn(process.execPath, [join(repo, "packages/cli/bin/cove.js"), "up", "--port", "0", "--data-dir", dataDir, "--pool-size", String(poolSize), "--kill-on-exit", ...dbArgs], {
-    cwd: repo,
-    env: { ...process.env, COVE_TEMPLATES_DIR: TEMPLATES, COVE_NETWORK_PREFIX: PREFIX, COVE_SANDBOX_CIDR: CIDR, COVE_SANDBOX_DNS: "127.0.0.1", COVE_LOG_LEVEL: "warn", COVE_TEAM_SANDBOX_LIMIT: "1000" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(repo, "packages/cli/bin/cove.js"), "up", "--port", "0", "--data-dir", dataDir, "--pool-size", String(poolSize), "--kill-on-exit", ...dbArgs],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        COVE_TEMPLATES_DIR: TEMPLATES,
+        COVE_NETWORK_PREFIX: PREFIX,
+        COVE_SANDBOX_CIDR: CIDR,
+        COVE_SANDBOX_DNS: "127.0.0.1",
+        COVE_LOG_LEVEL: "warn",
+        COVE_TEAM_SANDBOX_LIMIT: "1000",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -128,7 +140,11 @@ export async function run(argv: string[]): Promise<void> {
         await sleep(POOL_SETTLE_MS);
         // The api's own cost, without the SDK's client-side work: one plain POST.
         t = performance.now();
-        const raw = await fetch(`${u.url}/v2/sandboxes`, { method: "POST", headers: { "x-api-key": u.apiKey, "content-type": "application/json" }, body: '{"templateID":"base"}' });
+        const raw = await fetch(`${u.url}/v2/sandboxes`, {
+          method: "POST",
+          headers: { "x-api-key": u.apiKey, "content-type": "application/json" },
+          body: '{"templateID":"base"}',
+        });
         const made = (await raw.json()) as { sandboxID: string };
         r.api.push(performance.now() - t);
         await fetch(`${u.url}/sandboxes/${made.sandboxID}`, { method: "DELETE", headers: { "x-api-key": u.apiKey } });

@@ -340,10 +340,7 @@ async function startToReady(bench: Bench, count: number): Promise<number> {
   // Alternate the two so drift on a shared machine hits both alike.
   for (let i = 0; i < count; i++) {
     const port = await freePort();
-    const envd = await spawnUntilHealthy(
-      runtimeCommand(bench.runtime, envdArgs(bench, port), bench.nodeFlags),
-      `http://127.0.0.1:${port}/health`,
-    );
+    const envd = await spawnUntilHealthy(runtimeCommand(bench.runtime, envdArgs(bench, port), bench.nodeFlags), `http://127.0.0.1:${port}/health`);
     envdTimes.push(envd.ms);
     // The first RPC pays for lazily loaded code (Connect's Fetch-API Headers load undici).
     const stat = `http://127.0.0.1:${port}/filesystem.Filesystem/Stat`;
@@ -366,10 +363,7 @@ async function knob(bench: Bench): Promise<void> {
   const starts: number[] = [];
   for (let i = 0; i < 5; i++) {
     const port = await freePort();
-    const envd = await spawnUntilHealthy(
-      runtimeCommand(bench.runtime, envdArgs(bench, port), bench.nodeFlags),
-      `http://127.0.0.1:${port}/health`,
-    );
+    const envd = await spawnUntilHealthy(runtimeCommand(bench.runtime, envdArgs(bench, port), bench.nodeFlags), `http://127.0.0.1:${port}/health`);
     starts.push(envd.ms);
     await stopChild(envd.child);
   }

@@ -188,7 +188,6 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
-
 interface Baseline {
   key: string;
   description: string;

@@ -7,10 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const roots = [
-  ...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test")),
-  join(root, "test"),
-].filter((dir) => existsSync(dir));
+const roots = [...readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "test")), join(root, "test")].filter((dir) => existsSync(dir));
 const files = roots
   .flatMap((dir) => readdirSync(dir, { recursive: true }).map((f) => join(dir, String(f))))
   .filter((f) => f.endsWith(".test.ts") && !f.includes("node_modules"))
@@ -21,9 +18,8 @@ if (files.length === 0) {
   console.error("run-tests: no test files matched");
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files],
-  { cwd: root, stdio: "inherit" },
-);
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files], {
+  cwd: root,
+  stdio: "inherit",
+});
 process.exit(result.status ?? 1);

@@ -121,9 +121,22 @@ export async function podmanTrue(rootfs: string): Promise<PodmanTrue> {
       const name = `cbpod-${process.pid}-${n++}`;
       names.push(name);
       const ms = await timeCommand([
-        "podman", "run", "--rm", "--name", name, "--runtime", "runc",
-        "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096",
-        "--network", "none", "--rootfs", `${rootfs}:O`, "true",
+        "podman",
+        "run",
+        "--rm",
+        "--name",
+        name,
+        "--runtime",
+        "runc",
+        "--ulimit",
+        "nofile=4096:4096",
+        "--ulimit",
+        "nproc=4096:4096",
+        "--network",
+        "none",
+        "--rootfs",
+        `${rootfs}:O`,
+        "true",
       ]);
       names.pop();
       return ms;

@@ -33,14 +33,10 @@ export function timeConnectCall(url: string, body: unknown): Promise<number> {
   const payload = JSON.stringify(body);
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: "POST", agent: false, headers: { "content-type": "application/json", "connect-protocol-version": "1" } },
-      (res) => {
-        res.resume();
-        res.once("end", () => resolve(performance.now() - started));
-      },
-    );
+    const req = http.request(url, { method: "POST", agent: false, headers: { "content-type": "application/json", "connect-protocol-version": "1" } }, (res) => {
+      res.resume();
+      res.once("end", () => resolve(performance.now() - started));
+    });
     req.once("error", reject);
     req.end(payload);
   });

@@ -64,7 +64,9 @@ function send(base: URL, method: string, path: string, headers: Record<string, s
     const req = http.request({ host: base.hostname, port: base.port, method, path, headers, agent: fresh ? false : agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: Buffer.concat(chunks).toString("utf8") }),
+      );
       res.on("error", () => resolve({ status: 0, type: "", body: "" }));
     });
     req.on("error", (err: NodeJS.ErrnoException) => {
@@ -124,7 +126,10 @@ async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void
 // ---- inputs -------------------------------------------------------------------------------
 
 /** Percent-encodes the UTF-8 bytes of any string (encodeURIComponent throws on lone surrogates). */
-const enc = (s: string) => [...Buffer.from(s, "utf8")].map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
+const enc = (s: string) =>
+  [...Buffer.from(s, "utf8")]
+    .map((b) => (/[A-Za-z0-9._~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`))
+    .join("");
 const safeDecode = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -132,66 +137,152 @@ const safeDecode = (s: string) => {
     return s;
   }
 };
-const HOSTILE_TEXT = ["\u0000", "a\u0000b", "\ud800", "\udfff", "😀", "é", "../../etc/passwd", "%00", "%", "' OR 1=1 --", "<script>", "\r\n", " ", "", "null", "{}", "[]"];
+const HOSTILE_TEXT = [
+  "\u0000",
+  "a\u0000b",
+  "\ud800",
+  "\udfff",
+  "😀",
+  "é",
+  "../../etc/passwd",
+  "%00",
+  "%",
+  "' OR 1=1 --",
+  "<script>",
+  "\r\n",
+  " ",
+  "",
+  "null",
+  "{}",
+  "[]",
+];
 
 function malformedId(r: Rng, real: string): string {
   const base = r.pick([real, "abc", "i8k2x3v0m1q9abcdefgh", "base"]);
   switch (r.int(14)) {
-    case 0: return `${base}%00`;
-    case 1: return `abc%00def`;
-    case 2: return base.toUpperCase();
-    case 3: return `${base}-6532622b`;
-    case 4: return "a".repeat(r.pick([63, 64, 199, 200, 201, 5000]));
-    case 5: return r.pick(["%E0%A4%A", "%", "%zz", "%C0%AF", "%ED%A0%80", "%FF"]);
-    case 6: return r.pick(["..", ".", "%2e%2e", "%2F", "a%2Fb", "%252e"]);
-    case 7: return enc(r.pick(HOSTILE_TEXT)) || "x";
-    case 8: return enc(`${base}${r.pick(HOSTILE_TEXT)}`);
-    case 9: return r.pick(["-", "_", "a-", "-a", "0", "00000000-0000-0000-0000-000000000000"]);
-    case 10: return `${base}%20`;
-    case 11: return Array.from({ length: 1 + r.int(40) }, () => String.fromCharCode(0x61 + r.int(26))).join("");
-    case 12: return "\u00e9\u00ff"; // latin1 bytes in the raw path
-    default: return base;
+    case 0:
+      return `${base}%00`;
+    case 1:
+      return `abc%00def`;
+    case 2:
+      return base.toUpperCase();
+    case 3:
+      return `${base}-6532622b`;
+    case 4:
+      return "a".repeat(r.pick([63, 64, 199, 200, 201, 5000]));
+    case 5:
+      return r.pick(["%E0%A4%A", "%", "%zz", "%C0%AF", "%ED%A0%80", "%FF"]);
+    case 6:
+      return r.pick(["..", ".", "%2e%2e", "%2F", "a%2Fb", "%252e"]);
+    case 7:
+      return enc(r.pick(HOSTILE_TEXT)) || "x";
+    case 8:
+      return enc(`${base}${r.pick(HOSTILE_TEXT)}`);
+    case 9:
+      return r.pick(["-", "_", "a-", "-a", "0", "00000000-0000-0000-0000-000000000000"]);
+    case 10:
+      return `${base}%20`;
+    case 11:
+      return Array.from({ length: 1 + r.int(40) }, () => String.fromCharCode(0x61 + r.int(26))).join("");
+    case 12:
+      return "\u00e9\u00ff"; // latin1 bytes in the raw path
+    default:
+      return base;
   }
 }
 
-const FIELDS = ["templateID", "template", "timeout", "metadata", "envVars", "envs", "network", "autoResume", "autoPause", "cmd", "cwd", "user", "stdin", "name", "kind", "sandboxLimit", "duration", "secure", "allow_internet_access", "internet", "public", "volumeMounts", "state", "__proto__", "constructor"];
+const FIELDS = [
+  "templateID",
+  "template",
+  "timeout",
+  "metadata",
+  "envVars",
+  "envs",
+  "network",
+  "autoResume",
+  "autoPause",
+  "cmd",
+  "cwd",
+  "user",
+  "stdin",
+  "name",
+  "kind",
+  "sandboxLimit",
+  "duration",
+  "secure",
+  "allow_internet_access",
+  "internet",
+  "public",
+  "volumeMounts",
+  "state",
+  "__proto__",
+  "constructor",
+];
 const QUERY = ["state", "limit", "nextToken", "metadata", "template", "startedAfter", "order", "path", "user", "sandbox_ids", "cmd", "timeout", "signature"];
 
 function wrongValue(r: Rng, depth = 0): unknown {
   switch (r.int(depth > 2 ? 9 : 12)) {
-    case 0: return r.pick([-1, 0, 1.5, 1e300, -1e300, 2 ** 53, 2 ** 31, 99999999999]);
-    case 1: return r.pick(HOSTILE_TEXT);
-    case 2: return "x".repeat(r.pick([256, 5000, 70_000]));
-    case 3: return r.pick([null, true, false]);
-    case 4: return r.pick(["300", "-5", "1e3", "0x10", " 60", "NaN", "Infinity"]);
-    case 5: return { "": r.pick(HOSTILE_TEXT), "a\u0000": "b", "A=B": "c", k: 1 };
-    case 6: return r.pick(["base", "nope", "base\u0000", "x".repeat(300), "Team/Name:Tag"]);
-    case 7: return [r.pick(HOSTILE_TEXT), 1, null];
-    case 8: return { enabled: r.pick(["yes", 1, null, {}]) };
-    default: return Object.fromEntries(Array.from({ length: 1 + r.int(3) }, () => [r.pick(FIELDS), wrongValue(r, depth + 1)]));
+    case 0:
+      return r.pick([-1, 0, 1.5, 1e300, -1e300, 2 ** 53, 2 ** 31, 99999999999]);
+    case 1:
+      return r.pick(HOSTILE_TEXT);
+    case 2:
+      return "x".repeat(r.pick([256, 5000, 70_000]));
+    case 3:
+      return r.pick([null, true, false]);
+    case 4:
+      return r.pick(["300", "-5", "1e3", "0x10", " 60", "NaN", "Infinity"]);
+    case 5:
+      return { "": r.pick(HOSTILE_TEXT), "a\u0000": "b", "A=B": "c", k: 1 };
+    case 6:
+      return r.pick(["base", "nope", "base\u0000", "x".repeat(300), "Team/Name:Tag"]);
+    case 7:
+      return [r.pick(HOSTILE_TEXT), 1, null];
+    case 8:
+      return { enabled: r.pick(["yes", 1, null, {}]) };
+    default:
+      return Object.fromEntries(Array.from({ length: 1 + r.int(3) }, () => [r.pick(FIELDS), wrongValue(r, depth + 1)]));
   }
 }
 
 function fuzzBody(r: Rng): { body?: Buffer; type?: string } {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
   switch (r.int(12)) {
-    case 0: return {};
-    case 1: return { body: Buffer.from(r.pick(["{", "{\"a\":", "nul", "'x'", "{\"a\":1}}", "\u0000", "\ufeff{}", "[1,]"])), type: "application/json" };
-    case 2: return { body: Buffer.from("[".repeat(50_000) + "]".repeat(50_000)), type: "application/json" };
-    case 3: return { body: json(r.pick([[], 1, "x", null, true])), type: "application/json" };
-    case 4: return { body: Buffer.from("timeout=5&name=x"), type: r.pick(["application/x-www-form-urlencoded", "text/plain", "application/octet-stream", "multipart/form-data; boundary=x"]) };
-    case 5: return { body: json({ a: 1 }), type: r.pick(["application/json; charset=utf-16", "application/json; charset=latin1", "application/JSON", "application/json;;", "x/y", ""]) };
-    case 6: return { body: Buffer.from(`{"metadata":{"k":"${"v".repeat(1_100_000)}"}}`), type: "application/json" };
-    case 7: return { body: Buffer.from('{"__proto__":{"admin":true},"constructor":{"prototype":{}}}'), type: "application/json" };
-    case 8: return { body: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]), type: "application/json" };
-    default: return { body: json(Object.fromEntries(Array.from({ length: 1 + r.int(5) }, () => [r.pick(FIELDS), wrongValue(r)]))), type: "application/json" };
+    case 0:
+      return {};
+    case 1:
+      return { body: Buffer.from(r.pick(["{", '{"a":', "nul", "'x'", '{"a":1}}', "\u0000", "\ufeff{}", "[1,]"])), type: "application/json" };
+    case 2:
+      return { body: Buffer.from("[".repeat(50_000) + "]".repeat(50_000)), type: "application/json" };
+    case 3:
+      return { body: json(r.pick([[], 1, "x", null, true])), type: "application/json" };
+    case 4:
+      return {
+        body: Buffer.from("timeout=5&name=x"),
+        type: r.pick(["application/x-www-form-urlencoded", "text/plain", "application/octet-stream", "multipart/form-data; boundary=x"]),
+      };
+    case 5:
+      return {
+        body: json({ a: 1 }),
+        type: r.pick(["application/json; charset=utf-16", "application/json; charset=latin1", "application/JSON", "application/json;;", "x/y", ""]),
+      };
+    case 6:
+      return { body: Buffer.from(`{"metadata":{"k":"${"v".repeat(1_100_000)}"}}`), type: "application/json" };
+    case 7:
+      return { body: Buffer.from('{"__proto__":{"admin":true},"constructor":{"prototype":{}}}'), type: "application/json" };
+    case 8:
+      return { body: Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]), type: "application/json" };
+    default:
+      return { body: json(Object.fromEntries(Array.from({ length: 1 + r.int(5) }, () => [r.pick(FIELDS), wrongValue(r)]))), type: "application/json" };
   }
 }
 
 function fuzzQuery(r: Rng): string {
   if (r.chance(0.4)) return "";
   const parts = Array.from({ length: 1 + r.int(4) }, () => {
-    const v = r.chance(0.3) ? r.pick(["%00", "%", "%E0%A4%A", "%ED%A0%80", "a%2500", "x".repeat(3000), "%26%3D", "running,paused,nope"]) : enc(String(wrongValue(r)));
+    const v = r.chance(0.3)
+      ? r.pick(["%00", "%", "%E0%A4%A", "%ED%A0%80", "a%2500", "x".repeat(3000), "%26%3D", "running,paused,nope"])
+      : enc(String(wrongValue(r)));
     return `${r.chance(0.1) ? enc(r.pick(HOSTILE_TEXT)) : r.pick(QUERY)}${r.chance(0.1) ? "[]" : ""}=${v}`;
   });
   return `?${parts.join("&")}`;
@@ -209,7 +300,13 @@ describe("fuzz: malformed input against cove up", () => {
   const created: { id: string; key: string }[] = [];
 
   const api = async (method: string, path: string, key: string, body?: unknown) => {
-    const res = await send(base, method, path, { "x-api-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) }, body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined);
+    const res = await send(
+      base,
+      method,
+      path,
+      { "x-api-key": key, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined,
+    );
     return { ...res, json: () => JSON.parse(res.body) as Record<string, unknown> };
   };
   const snapshotB = async () => {
@@ -234,7 +331,12 @@ describe("fuzz: malformed input against cove up", () => {
     assert.equal(b.status, 201, b.body);
     team.a = String(a.json().apiKey);
     team.b = String(b.json().apiKey);
-    const s = await api("POST", "/v2/sandboxes", team.b, { templateID: "base", timeout: 900, metadata: { owner: "fuzz-b", n: "1" }, network: { allowPublicTraffic: false } });
+    const s = await api("POST", "/v2/sandboxes", team.b, {
+      templateID: "base",
+      timeout: 900,
+      metadata: { owner: "fuzz-b", n: "1" },
+      network: { allowPublicTraffic: false },
+    });
     assert.equal(s.status, 201, s.body);
     sandboxB = String(s.json().sandboxID);
     created.push({ id: sandboxB, key: team.b });
@@ -245,7 +347,8 @@ describe("fuzz: malformed input against cove up", () => {
     for (const c of created) await api("DELETE", `/sandboxes/${c.id}`, c.key).catch(() => undefined);
     if (team.a) {
       const left = await api("GET", "/v2/sandboxes", team.a).catch(() => undefined);
-      for (const s of left?.status === 200 ? (left.json() as unknown as { sandboxID: string }[]) : []) await api("DELETE", `/sandboxes/${s.sandboxID}`, team.a).catch(() => undefined);
+      for (const s of left?.status === 200 ? (left.json() as unknown as { sandboxID: string }[]) : [])
+        await api("DELETE", `/sandboxes/${s.sandboxID}`, team.a).catch(() => undefined);
     }
     agent.destroy();
     await up?.stop();
@@ -264,7 +367,8 @@ describe("fuzz: malformed input against cove up", () => {
     assert.doesNotMatch(res.body, /invalid byte sequence|unsupported Unicode|FST_ERR|ECONNREFUSED|\.ts:\d+|node_modules|SyntaxError|\bat \S+ \(/, what);
     if (res.type.startsWith("application/json")) {
       const body = JSON.parse(res.body) as Record<string, unknown>;
-      if (path.startsWith("/v1/")) assert.equal(typeof (body.error as { code?: unknown } | undefined)?.code, "string", `${what}: native error shape ${res.body.slice(0, 200)}`);
+      if (path.startsWith("/v1/"))
+        assert.equal(typeof (body.error as { code?: unknown } | undefined)?.code, "string", `${what}: native error shape ${res.body.slice(0, 200)}`);
       else assert.ok(body.code === res.status && typeof body.error_code === "string", `${what}: E2B error shape ${res.body.slice(0, 200)}`);
     }
   }
@@ -274,18 +378,39 @@ describe("fuzz: malformed input against cove up", () => {
     const routes = routeTable();
     assert.ok(routes.length > 40, `found ${routes.length} routes`);
     const keysB = (await api("GET", "/v1/keys", team.b!)).json().keys as { id: string }[];
-    const badKeys: Record<string, string>[] = [{}, { "x-api-key": "" }, { "x-api-key": "e2b_" + "0".repeat(40) }, { "x-api-key": "x".repeat(8000) }, { "x-api-key": "e2b_\u00e9\u00ff" }, { authorization: "Bearer " }, { authorization: "Basic Zm9vOmJhcg==" }, { authorization: `Bearer ${"\u00ff".repeat(100)}` }];
+    const badKeys: Record<string, string>[] = [
+      {},
+      { "x-api-key": "" },
+      { "x-api-key": "e2b_" + "0".repeat(40) },
+      { "x-api-key": "x".repeat(8000) },
+      { "x-api-key": "e2b_\u00e9\u00ff" },
+      { authorization: "Bearer " },
+      { authorization: "Basic Zm9vOmJhcg==" },
+      { authorization: `Bearer ${"\u00ff".repeat(100)}` },
+    ];
     const cases = Array.from({ length: API_CASES }, (_, n) => {
       const [method, template] = routes[n % routes.length]!;
       const targetsB = /\{(sandboxID|keyID)\}/.test(template) && r.chance(0.2);
-      const path = template.replace(/\{(\w+)\}/g, (_m, name: string) =>
-        targetsB && name === "sandboxID" ? sandboxB : targetsB && name === "keyID" ? keysB[0]!.id : malformedId(r, name === "sandboxID" ? sandboxB : "base"),
-      ) + fuzzQuery(r);
+      const path =
+        template.replace(/\{(\w+)\}/g, (_m, name: string) =>
+          targetsB && name === "sandboxID" ? sandboxB : targetsB && name === "keyID" ? keysB[0]!.id : malformedId(r, name === "sandboxID" ? sandboxB : "base"),
+        ) + fuzzQuery(r);
       const auth = r.chance(0.8) ? { "x-api-key": team.a! } : r.pick(badKeys);
       const hasBody = method !== "GET" || r.chance(0.1);
       const { body, type } = hasBody ? fuzzBody(r) : {};
-      const headers: Record<string, string> = { ...auth, ...(type ? { "content-type": type } : {}), ...(r.chance(0.05) ? { "x-forwarded-for": "\u00ff", accept: "text/html" } : {}) };
-      return { what: `#${n} ${method} ${path.slice(0, 160)} key=${JSON.stringify(auth).slice(0, 40)} type=${type ?? "-"}`, method, path, headers, body, reachesB: targetsB && "x-api-key" in auth && auth["x-api-key"] === team.a };
+      const headers: Record<string, string> = {
+        ...auth,
+        ...(type ? { "content-type": type } : {}),
+        ...(r.chance(0.05) ? { "x-forwarded-for": "\u00ff", accept: "text/html" } : {}),
+      };
+      return {
+        what: `#${n} ${method} ${path.slice(0, 160)} key=${JSON.stringify(auth).slice(0, 40)} type=${type ?? "-"}`,
+        method,
+        path,
+        headers,
+        body,
+        reachesB: targetsB && "x-api-key" in auth && auth["x-api-key"] === team.a,
+      };
     });
     const before = await snapshotB();
     const statuses = new Map<number, number>();
@@ -304,7 +429,18 @@ describe("fuzz: malformed input against cove up", () => {
     const r = prng(SEED + 1);
     const domain = `localhost:${base.port}`;
     const methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "PROPFIND", "MKCOL"];
-    const paths = ["/", "/health", "/init", "/%69nit", "//init/../init", "/files?path=/etc/passwd", "/process.Process/Start", "/..%2f..%2f", "/files?path=x&signature=v1_abc&signature_expiration=1", "/\u00e9"];
+    const paths = [
+      "/",
+      "/health",
+      "/init",
+      "/%69nit",
+      "//init/../init",
+      "/files?path=/etc/passwd",
+      "/process.Process/Start",
+      "/..%2f..%2f",
+      "/files?path=x&signature=v1_abc&signature_expiration=1",
+      "/\u00e9",
+    ];
     const ports = ["49983", "80", "8080", "0", "65536", "-1", "1e3", "99999999999", "", " 80", "80,80"];
     const before = await snapshotB();
     const cases = Array.from({ length: PROXY_CASES }, (_, n) => {
@@ -341,12 +477,27 @@ describe("fuzz: malformed input against cove up", () => {
           return { method: "POST", path: `/v1/sandboxes/${sandboxB}/exec`, body: Buffer.from(JSON.stringify(fields)), type: "application/json" };
         }
         case 1:
-          return { method: "GET", path: `/v1/sandboxes/${sandboxB}/files?${q("path", r.chance(0.7) ? hostile() : "/etc/hostname")}${r.chance(0.3) ? `&${q("user", hostile())}` : ""}` };
+          return {
+            method: "GET",
+            path: `/v1/sandboxes/${sandboxB}/files?${q("path", r.chance(0.7) ? hostile() : "/etc/hostname")}${r.chance(0.3) ? `&${q("user", hostile())}` : ""}`,
+          };
         case 2:
           // Writes stay under /tmp/fuzz: the sandbox is B's own, but its system files are not the fuzzer's to break.
-          return { method: "PUT", path: `/v1/sandboxes/${sandboxB}/files?${q("path", `/tmp/fuzz/${hostile()}`)}${r.chance(0.3) ? `&${q("user", hostile())}` : ""}`, body: Buffer.from("data"), type: r.pick(["application/octet-stream", "application/json", "text/plain"]) };
+          return {
+            method: "PUT",
+            path: `/v1/sandboxes/${sandboxB}/files?${q("path", `/tmp/fuzz/${hostile()}`)}${r.chance(0.3) ? `&${q("user", hostile())}` : ""}`,
+            body: Buffer.from("data"),
+            type: r.pick(["application/octet-stream", "application/json", "text/plain"]),
+          };
         default:
-          return { method: "GET", path: r.pick([`/sandboxes/${sandboxB}/metrics${fuzzQuery(r)}`, `/v2/sandboxes/${sandboxB}/logs${fuzzQuery(r)}`, `/sandboxes/metrics?sandbox_ids=${enc(`${sandboxB},${hostile()}`)}`]) };
+          return {
+            method: "GET",
+            path: r.pick([
+              `/sandboxes/${sandboxB}/metrics${fuzzQuery(r)}`,
+              `/v2/sandboxes/${sandboxB}/logs${fuzzQuery(r)}`,
+              `/sandboxes/metrics?sandbox_ids=${enc(`${sandboxB},${hostile()}`)}`,
+            ]),
+          };
       }
     });
     const before = await snapshotB();
@@ -368,7 +519,9 @@ describe("fuzz: malformed input against cove up", () => {
       assert.equal(res.status, 200, res.body);
       assert.equal(res.json().exitCode, 0);
     }
-    console.log(`fuzz seed ${SEED + 2}: ${cases.length} requests of team B on its own sandbox, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+    console.log(
+      `fuzz seed ${SEED + 2}: ${cases.length} requests of team B on its own sandbox, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`,
+    );
     assert.deepEqual(await snapshotB(), before);
   });
 
@@ -396,7 +549,10 @@ describe("fuzz: malformed input against cove up", () => {
     ];
     for (const raw of raws) {
       const status = await sendRaw(base, raw);
-      assert.ok(status === 0 || (status >= 400 && status < 500) || status === 501 || status === 502 || status === 503, `${JSON.stringify(raw.slice(0, 100))}: ${status}`);
+      assert.ok(
+        status === 0 || (status >= 400 && status < 500) || status === 501 || status === 502 || status === 503,
+        `${JSON.stringify(raw.slice(0, 100))}: ${status}`,
+      );
     }
     assert.equal(up.proc.exitCode, null, "cove up is still running");
     assert.equal(up.proc.signalCode, null);

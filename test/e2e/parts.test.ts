@@ -28,10 +28,18 @@ describe("cove node + cove api + cove proxy, each its own process", { skip: serv
       COVE_LOG_LEVEL: "warn",
       DATABASE_URL: db.url,
     };
-    const node = await spawnCove(["node", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pool-size", "0", "--kill-on-exit"], env, /node API on (http:\/\/[0-9.:]+)/);
+    const node = await spawnCove(
+      ["node", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--pool-size", "0", "--kill-on-exit"],
+      env,
+      /node API on (http:\/\/[0-9.:]+)/,
+    );
     parts.push(node);
     const nodeUrl = node.match[1]!;
-    const api = await spawnCove(["api", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-url", nodeUrl], env, /export E2B_API_URL=(\S+)\nexport E2B_API_KEY=(\S+)/);
+    const api = await spawnCove(
+      ["api", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-url", nodeUrl],
+      env,
+      /export E2B_API_URL=(\S+)\nexport E2B_API_KEY=(\S+)/,
+    );
     parts.push(api);
     [apiUrl, apiKey] = [api.match[1]!, api.match[2]!];
     const proxy = await spawnCove(["proxy", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--node-url", nodeUrl], env, /export E2B_SANDBOX_URL=(\S+)/);
@@ -42,7 +50,10 @@ describe("cove node + cove api + cove proxy, each its own process", { skip: serv
   after(async () => {
     // apiUrl is an internal SDK option; an object (not a literal) passes the type check.
     const conn = { apiKey, apiUrl };
-    for (const s of await Sandbox.list(conn).nextItems().catch(() => [])) await Sandbox.kill(s.sandboxId, conn).catch(() => false);
+    for (const s of await Sandbox.list(conn)
+      .nextItems()
+      .catch(() => []))
+      await Sandbox.kill(s.sandboxId, conn).catch(() => false);
     // The node last: it kills what is left (--kill-on-exit).
     for (const p of parts.reverse()) await p.stop();
     await drop?.();

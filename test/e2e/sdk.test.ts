@@ -25,7 +25,11 @@ for (const target of targets) {
     async function api(path: string, init: RequestInit & { key?: string } = {}) {
       const res = await fetch(`${up.url}${path}`, {
         ...init,
-        headers: { "x-api-key": init.key ?? up.apiKey, ...(init.body ? { "content-type": "application/json" } : {}), ...(init.headers as Record<string, string>) },
+        headers: {
+          "x-api-key": init.key ?? up.apiKey,
+          ...(init.body ? { "content-type": "application/json" } : {}),
+          ...(init.headers as Record<string, string>),
+        },
       });
       const text = await res.text();
       return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
@@ -45,7 +49,10 @@ for (const target of targets) {
     after(async () => {
       // Kill what the suite made, by id, through the API; then stop.
       for (const key of keys) {
-        for (const s of await Sandbox.list(opts(key)).nextItems().catch(() => [])) await Sandbox.kill(s.sandboxId, opts(key)).catch(() => false);
+        for (const s of await Sandbox.list(opts(key))
+          .nextItems()
+          .catch(() => []))
+          await Sandbox.kill(s.sandboxId, opts(key)).catch(() => false);
       }
       await up?.stop();
       await killLeftovers({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
@@ -193,10 +200,13 @@ for (const target of targets) {
       const privHost = priv.getHost(8000);
       const getWith = (h: string, token?: string) =>
         new Promise<number>((resolve, reject) => {
-          const req = http.request({ host: "127.0.0.1", port: Number(gatewayPort), path: "/", headers: { host: h, ...(token ? { "e2b-traffic-access-token": token } : {}) } }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
+          const req = http.request(
+            { host: "127.0.0.1", port: Number(gatewayPort), path: "/", headers: { host: h, ...(token ? { "e2b-traffic-access-token": token } : {}) } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
           req.on("error", reject);
           req.end();
         });
@@ -218,7 +228,10 @@ for (const target of targets) {
       const all = await Sandbox.list({ ...opts(), query: { metadata: { run } } }).nextItems();
       assert.deepEqual(all.map((s) => s.sandboxId).sort(), ids);
       const one = await Sandbox.list({ ...opts(), query: { metadata: { run, n: "1" } } }).nextItems();
-      assert.deepEqual(one.map((s) => s.sandboxId), [made[1]!.sandboxId]);
+      assert.deepEqual(
+        one.map((s) => s.sandboxId),
+        [made[1]!.sandboxId],
+      );
       const odd = await Sandbox.list({ ...opts(), query: { metadata: { "odd key": "a&b=c", run } } }).nextItems();
       assert.equal(odd.length, 3);
       assert.deepEqual(odd[0]!.metadata["odd key"], "a&b=c");
@@ -234,7 +247,10 @@ for (const target of targets) {
 
       await made[0]!.pause();
       const paused = await Sandbox.list({ ...opts(), query: { metadata: { run }, state: ["paused"] } }).nextItems();
-      assert.deepEqual(paused.map((s) => s.sandboxId), [made[0]!.sandboxId]);
+      assert.deepEqual(
+        paused.map((s) => s.sandboxId),
+        [made[0]!.sandboxId],
+      );
       const running = await Sandbox.list({ ...opts(), query: { metadata: { run }, state: ["running"] } }).nextItems();
       assert.equal(running.length, 2);
       for (const s of made) await s.kill();
@@ -409,9 +425,12 @@ for (const target of targets) {
     it("streams exec over WebSocket", async () => {
       const sbx = await create();
       const { WebSocket } = await import("ws");
-      const ws = new WebSocket(`${up.url.replace("http", "ws")}/v1/sandboxes/${sbx.sandboxId}/exec?cmd=${encodeURIComponent("read -r l; echo got-$l; exit 4")}`, {
-        headers: { "x-api-key": up.apiKey },
-      });
+      const ws = new WebSocket(
+        `${up.url.replace("http", "ws")}/v1/sandboxes/${sbx.sandboxId}/exec?cmd=${encodeURIComponent("read -r l; echo got-$l; exit 4")}`,
+        {
+          headers: { "x-api-key": up.apiKey },
+        },
+      );
       const messages: { type: string; data?: string; exitCode?: number; pid?: number }[] = [];
       await new Promise<void>((resolve, reject) => {
         ws.on("message", (raw) => {
@@ -423,7 +442,10 @@ for (const target of targets) {
         ws.on("error", reject);
       });
       assert.equal(messages[0]?.type, "start");
-      const out = messages.filter((m) => m.type === "stdout").map((m) => Buffer.from(m.data!, "base64").toString()).join("");
+      const out = messages
+        .filter((m) => m.type === "stdout")
+        .map((m) => Buffer.from(m.data!, "base64").toString())
+        .join("");
       assert.equal(out, "got-ws\n");
       assert.deepEqual(messages.at(-1), { type: "exit", exitCode: 4 });
       await sbx.kill();
@@ -472,7 +494,12 @@ for (const target of targets) {
 
     it("SIGTERM during creates leaves nothing half-made: every sandbox has a record and every record a sandbox", async () => {
       // Several creates in flight (the pool holds one, the rest boot cold) when the signal comes.
-      const creates = [0, 1, 2].map(() => create({ metadata: { phase: "shutdown" } }).then((s) => s.sandboxId, () => undefined));
+      const creates = [0, 1, 2].map(() =>
+        create({ metadata: { phase: "shutdown" } }).then(
+          (s) => s.sandboxId,
+          () => undefined,
+        ),
+      );
       await sleep(30);
       const stopped = up;
       assert.equal(await up.stop(), 0, up.stderr());
@@ -491,7 +518,10 @@ for (const target of targets) {
         await sbx.kill();
       }
       const onNode = readdirSync(`${dataDir}/sandboxes`).filter((d) => !d.startsWith("."));
-      assert.ok(onNode.every((id) => !listed.includes(id)), `killed sandboxes are gone from the node: ${onNode.join(",")}`);
+      assert.ok(
+        onNode.every((id) => !listed.includes(id)),
+        `killed sandboxes are gone from the node: ${onNode.join(",")}`,
+      );
     });
 
     it("a restart keeps the key, the sandboxes, their files and processes", async () => {
@@ -511,7 +541,10 @@ for (const target of targets) {
       );
       assert.equal((await back.getInfo()).state, "running");
       assert.equal(await back.files.read("/home/user/keep.txt"), "kept");
-      assert.ok((await back.commands.list()).some((p) => p.pid === bg.pid), "the background process survived");
+      assert.ok(
+        (await back.commands.list()).some((p) => p.pid === bg.pid),
+        "the background process survived",
+      );
       assert.equal((await back.commands.run("echo after")).stdout, "after\n");
       await back.kill();
     });

@@ -95,10 +95,15 @@ describe("cove up supervision", () => {
       (s) => ({ ok: true as const, sandbox: s }),
       (err: unknown) => ({ ok: false as const, err }),
     );
-    const second = await waitFor("the replacement node", () => {
-      const now = children(proc.pid!);
-      return now.length === 1 && now[0] !== first ? now[0] : undefined;
-    }, 300, 20);
+    const second = await waitFor(
+      "the replacement node",
+      () => {
+        const now = children(proc.pid!);
+        return now.length === 1 && now[0] !== first ? now[0] : undefined;
+      },
+      300,
+      20,
+    );
     await sleep(300);
     // The replacement must still be starting for this to be the case under test.
     assert.equal(readyLines(), readyBefore, "the replacement node was not ready yet when it was killed");

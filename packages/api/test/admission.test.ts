@@ -24,7 +24,7 @@ describe("admission (api in process, fake node)", () => {
     );
     try {
       await gate.reached(5);
-    // The 25 beyond the limit are refused while the 5 admitted creates are still at the node.
+      // The 25 beyond the limit are refused while the 5 admitted creates are still at the node.
       for (let i = 0; i < 10_000 && answered < 25; i++) await new Promise((r) => setImmediate(r));
       assert.equal(answered, 25, "the creates beyond the limit are answered while the admitted ones are at the node");
       assert.equal((h.node.calls.createSandbox ?? 0) - createsBefore, 5, "only admitted creates reach the node");
@@ -55,10 +55,7 @@ describe("admission (api in process, fake node)", () => {
 
     // Two slots are free: of 10 racing creates, exactly 2 get them.
     const results = await Promise.all(Array.from({ length: 10 }, () => h.request("POST", "/v2/sandboxes", { body: {}, key })));
-    assert.deepEqual(
-      results.map((r) => r.statusCode).sort(),
-      [201, 201, ...Array<number>(8).fill(429)],
-    );
+    assert.deepEqual(results.map((r) => r.statusCode).sort(), [201, 201, ...Array<number>(8).fill(429)]);
     const list = await h.request("GET", "/v2/sandboxes", { key });
     const states = (list.json() as { state: string }[]).map((s) => s.state).sort();
     assert.deepEqual(states, ["paused", "paused", "running", "running", "running"]);
@@ -72,7 +69,10 @@ describe("admission (api in process, fake node)", () => {
     const others = [await h.create({}, key), await h.create({}, key)];
     // Two running: the paused one cannot come back without going over the limit of 2.
     const message = "team has reached its limit of 2 concurrent sandboxes";
-    for (const [url, body] of [[`/v2/sandboxes/${paused}/connect`, {}], [`/sandboxes/${paused}/resume`, {}]] as const) {
+    for (const [url, body] of [
+      [`/v2/sandboxes/${paused}/connect`, {}],
+      [`/sandboxes/${paused}/resume`, {}],
+    ] as const) {
       const res = await h.request("POST", url, { body, key });
       assert.equal(res.statusCode, 429, url);
       assert.equal(res.headers["retry-after"], "1");

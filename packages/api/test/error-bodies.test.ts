@@ -25,8 +25,18 @@ describe("E2B error bodies (api in process, fake node)", () => {
   }
 
   it("400: a field of the wrong type, out of range, or missing", async () => {
-    await expectError(h.request("POST", "/v2/sandboxes", { body: { templateID: "base", timeout: "soon" } }), 400, "timeout must be an integer from 0 to 2147483", "invalid_argument");
-    await expectError(h.request("POST", "/v2/sandboxes", { body: { templateID: "base", timeout: 3601 } }), 400, "timeout must be at most 3600 seconds", "invalid_argument");
+    await expectError(
+      h.request("POST", "/v2/sandboxes", { body: { templateID: "base", timeout: "soon" } }),
+      400,
+      "timeout must be an integer from 0 to 2147483",
+      "invalid_argument",
+    );
+    await expectError(
+      h.request("POST", "/v2/sandboxes", { body: { templateID: "base", timeout: 3601 } }),
+      400,
+      "timeout must be at most 3600 seconds",
+      "invalid_argument",
+    );
     await expectError(h.request("POST", "/v2/sandboxes", { body: { templateID: "" } }), 400, "templateID must not be empty", "invalid_argument");
     const id = await h.create();
     await expectError(h.request("POST", `/sandboxes/${id}/timeout`, { body: {} }), 400, "timeout is required (seconds)", "invalid_argument");
@@ -36,7 +46,12 @@ describe("E2B error bodies (api in process, fake node)", () => {
   it("401: no key, a wrong key, a wrong bearer token", async () => {
     await expectError(h.request("GET", "/v2/sandboxes", { key: null }), 401, "missing API key: send X-API-Key or Authorization: Bearer", "unauthenticated");
     await expectError(h.request("GET", "/v2/sandboxes", { key: "e2b_0000000000000000000000000000000000000000" }), 401, "invalid API key", "unauthenticated");
-    await expectError(h.request("GET", "/v2/sandboxes", { key: null, headers: { authorization: "Bearer sk_nope" } }), 401, "invalid access token", "unauthenticated");
+    await expectError(
+      h.request("GET", "/v2/sandboxes", { key: null, headers: { authorization: "Bearer sk_nope" } }),
+      401,
+      "invalid access token",
+      "unauthenticated",
+    );
   });
 
   it("404 in the body for every call the SDK maps to SandboxNotFoundError (or kill → false)", async () => {
@@ -88,9 +103,24 @@ describe("E2B error bodies (api in process, fake node)", () => {
 
   it("501: what Cove does not have yet, never silently ignored", async () => {
     const id = await h.create();
-    await expectError(h.request("PUT", `/sandboxes/${id}/network`, { body: {} }), 501, "changing a sandbox's network rules is not supported by Cove yet", "not_implemented");
-    await expectError(h.request("POST", "/v2/sandboxes", { body: { templateID: "base", network: { denyOut: ["0.0.0.0/0"] } } }), 501, "network.denyOut is not supported by Cove yet", "not_implemented");
-    await expectError(h.request("POST", "/v2/sandboxes", { body: { templateID: "base", volumeMounts: [{ name: "v", path: "/v" }] } }), 501, "volumeMounts is not supported by Cove yet", "not_implemented");
+    await expectError(
+      h.request("PUT", `/sandboxes/${id}/network`, { body: {} }),
+      501,
+      "changing a sandbox's network rules is not supported by Cove yet",
+      "not_implemented",
+    );
+    await expectError(
+      h.request("POST", "/v2/sandboxes", { body: { templateID: "base", network: { denyOut: ["0.0.0.0/0"] } } }),
+      501,
+      "network.denyOut is not supported by Cove yet",
+      "not_implemented",
+    );
+    await expectError(
+      h.request("POST", "/v2/sandboxes", { body: { templateID: "base", volumeMounts: [{ name: "v", path: "/v" }] } }),
+      501,
+      "volumeMounts is not supported by Cove yet",
+      "not_implemented",
+    );
   });
 
   it("503: the node unavailable", async () => {

@@ -38,7 +38,10 @@ describe("event de-duplication (api in process, fake node)", () => {
 
   it("a pause and a resume through the api are one event each, even when the echo comes first", async () => {
     const id = await h.create();
-    for (const [method, phase] of [["pauseSandbox", `/sandboxes/${id}/pause`], ["resumeSandbox", `/v2/sandboxes/${id}/connect`]] as const) {
+    for (const [method, phase] of [
+      ["pauseSandbox", `/sandboxes/${id}/pause`],
+      ["resumeSandbox", `/v2/sandboxes/${id}/connect`],
+    ] as const) {
       const gate = h.node.hold(method, "after");
       let res: ReturnType<Harness["request"]> | undefined;
       try {

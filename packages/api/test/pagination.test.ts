@@ -55,10 +55,19 @@ describe("list pagination (api in process, fake node)", () => {
     assert.ok(first.next);
     assert.equal(first.running, "101");
     const rest = await page(key, `nextToken=${encodeURIComponent(first.next)}`);
-    assert.deepEqual(rest.items.map((s) => s.sandboxID), [ids[0]]);
+    assert.deepEqual(
+      rest.items.map((s) => s.sandboxID),
+      [ids[0]],
+    );
     assert.equal(rest.next, undefined);
-    assert.deepEqual((await page(key, "limit=100")).items.map((s) => s.sandboxID), newestFirst.slice(0, 100));
-    assert.deepEqual((await page(key, "limit=1")).items.map((s) => s.sandboxID), newestFirst.slice(0, 1));
+    assert.deepEqual(
+      (await page(key, "limit=100")).items.map((s) => s.sandboxID),
+      newestFirst.slice(0, 100),
+    );
+    assert.deepEqual(
+      (await page(key, "limit=1")).items.map((s) => s.sandboxID),
+      newestFirst.slice(0, 1),
+    );
 
     for (const bad of ["0", "101", "-1", "1.5", "ten"]) {
       const res = await h.request("GET", `/v2/sandboxes?limit=${bad}`, { key });
@@ -86,12 +95,18 @@ describe("list pagination (api in process, fake node)", () => {
     for (let i = 0; i < 6; i++) ids.push(await h.create({}, key));
     const newestFirst = [...ids].reverse();
     const first = await page(key, "limit=3");
-    assert.deepEqual(first.items.map((s) => s.sandboxID), newestFirst.slice(0, 3));
+    assert.deepEqual(
+      first.items.map((s) => s.sandboxID),
+      newestFirst.slice(0, 3),
+    );
     assert.ok(first.next);
     // The token's anchor (3rd) and the first sandbox of the next page (4th) go away.
     for (const id of [newestFirst[2], newestFirst[3]]) assert.equal((await h.request("DELETE", `/sandboxes/${id}`, { key })).statusCode, 204);
     const second = await page(key, `limit=3&nextToken=${encodeURIComponent(first.next)}`);
-    assert.deepEqual(second.items.map((s) => s.sandboxID), newestFirst.slice(4));
+    assert.deepEqual(
+      second.items.map((s) => s.sandboxID),
+      newestFirst.slice(4),
+    );
     assert.equal(second.next, undefined);
 
     // Everything after the token gone: an empty last page, not an error.
@@ -121,7 +136,10 @@ describe("list pagination (api in process, fake node)", () => {
     assert.equal((await page(key, `${webFilter}&state=paused`)).running, "2", "running matches, whatever the state filter");
     assert.equal((await page(key, "state=paused")).running, "4");
     const mixed = (await page(key, `metadata=${encodeURIComponent(new URLSearchParams({ i: "2" }).toString())}`)).items;
-    assert.deepEqual(mixed.map((s) => [s.sandboxID, s.state, s.metadata["app name"]]), [[web[2], "paused", "web&co"]]);
+    assert.deepEqual(
+      mixed.map((s) => [s.sandboxID, s.state, s.metadata["app name"]]),
+      [[web[2], "paused", "web&co"]],
+    );
 
     const other = await h.team(5);
     await h.create({}, other.key);

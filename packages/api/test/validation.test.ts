@@ -61,7 +61,12 @@ describe("validation rules", () => {
       [{ "*": "anything\0at/all" }, "ok"],
       [{ unknownParam: "x" }, "internal"],
     ];
-    for (const [params, want] of cases) assert.equal(outcome(() => checkParams(params)), want, JSON.stringify(params));
+    for (const [params, want] of cases)
+      assert.equal(
+        outcome(() => checkParams(params)),
+        want,
+        JSON.stringify(params),
+      );
   });
 
   it("queries: NUL bytes and lone surrogates are bad requests, anything else passes on", () => {
@@ -75,7 +80,12 @@ describe("validation rules", () => {
       [{ metadata: "\uD800" }, "invalid_argument"],
       [{ metadata: "\uDC00x" }, "invalid_argument"],
     ];
-    for (const [q, want] of cases) assert.equal(outcome(() => checkQuery(q)), want, JSON.stringify(q));
+    for (const [q, want] of cases)
+      assert.equal(
+        outcome(() => checkQuery(q)),
+        want,
+        JSON.stringify(q),
+      );
   });
 
   it("fields: templates, metadata, env vars, names, users, paths, times", () => {
@@ -118,7 +128,11 @@ describe("validation rules", () => {
   it("bodies: only JSON objects; a raw stream or buffer is not one", () => {
     assert.deepEqual(body({ a: 1 }), { a: 1 });
     assert.equal(Object.keys(body(Object.create(null) as object)).length, 0);
-    for (const bad of [[1], 5, "x", new PassThrough(), Buffer.from("{}")]) assert.equal(outcome(() => body(bad)), "invalid_argument");
+    for (const bad of [[1], 5, "x", new PassThrough(), Buffer.from("{}")])
+      assert.equal(
+        outcome(() => body(bad)),
+        "invalid_argument",
+      );
   });
 });
 
@@ -173,7 +187,12 @@ describe("the api at its edge (in process)", () => {
       assert.equal(r.status, 404, `${method} ${url}: ${r.body}`);
       assert.deepEqual(r.json(), { code: 404, message: "sandbox not found (malformed id)", error_code: "not_found" });
     }
-    for (const [method, url] of [["GET", "/v1/sandboxes/abc%00def"], ["DELETE", "/v1/sandboxes/abc%00def"], ["POST", "/v1/sandboxes/%00/exec"], ["GET", "/v1/sandboxes/a%00/files?path=/x"]]) {
+    for (const [method, url] of [
+      ["GET", "/v1/sandboxes/abc%00def"],
+      ["DELETE", "/v1/sandboxes/abc%00def"],
+      ["POST", "/v1/sandboxes/%00/exec"],
+      ["GET", "/v1/sandboxes/a%00/files?path=/x"],
+    ]) {
       const r = await call(method!, url!, method === "POST" ? { payload: { cmd: "true" } } : {});
       assert.equal(r.status, 404, `${method} ${url}: ${r.body}`);
       assert.deepEqual(r.json(), { error: { code: "not_found", message: "sandbox not found (malformed id)" } });
@@ -260,6 +279,9 @@ describe("the api at its edge (in process)", () => {
     const names = new Set<string>();
     for (const m of api.app.printRoutes({ commonPrefix: false }).matchAll(/:(\w+)/g)) names.add(m[1]!);
     assert.ok(names.has("sandboxID"));
-    assert.deepEqual([...names].filter((n) => !Object.hasOwn(PARAM_RULES, n)), []);
+    assert.deepEqual(
+      [...names].filter((n) => !Object.hasOwn(PARAM_RULES, n)),
+      [],
+    );
   });
 });

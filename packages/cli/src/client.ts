@@ -23,7 +23,10 @@ const DEFAULT_API_URL = "http://127.0.0.1:3000";
 export function loadClientConfig(flags: ConnectionFlags, env: NodeJS.ProcessEnv): ClientConfig {
   const apiUrl = trimSlash(flags.apiUrl ?? nonEmpty(env.E2B_API_URL) ?? DEFAULT_API_URL);
   const sandboxUrl = trimSlash(nonEmpty(env.E2B_SANDBOX_URL) ?? apiUrl);
-  for (const [name, url] of [["API", apiUrl], ["sandbox", sandboxUrl]] as const) {
+  for (const [name, url] of [
+    ["API", apiUrl],
+    ["sandbox", sandboxUrl],
+  ] as const) {
     if (!URL.canParse(url)) throw new Error(`invalid ${name} URL '${url}'`);
   }
   const apiKey = flags.apiKey ?? nonEmpty(env.E2B_API_KEY);
@@ -33,9 +36,7 @@ export function loadClientConfig(flags: ConnectionFlags, env: NodeJS.ProcessEnv)
 
 /** Adds --api-url and --api-key to a command that talks to the server. */
 export function withConnectionOptions(command: Command): Command {
-  return command
-    .option("--api-url <url>", `Cove API URL (env E2B_API_URL; default ${DEFAULT_API_URL})`)
-    .option("--api-key <key>", "API key (env E2B_API_KEY)");
+  return command.option("--api-url <url>", `Cove API URL (env E2B_API_URL; default ${DEFAULT_API_URL})`).option("--api-key <key>", "API key (env E2B_API_KEY)");
 }
 
 /** Connection options for the e2b SDK; explicit, so the SDK's own env lookups never disagree with ours. */

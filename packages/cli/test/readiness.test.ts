@@ -38,7 +38,10 @@ describe("node readiness gate", () => {
     gate.down();
     // The gate's timer does not hold the process open (cove up must be able to exit); this does.
     const hold = setTimeout(() => undefined, 5000);
-    await assert.rejects(gate.wait(20), (err: unknown) => err instanceof NodeRestartTimeout && err.code === "unavailable" && /not back within/.test(err.message));
+    await assert.rejects(
+      gate.wait(20),
+      (err: unknown) => err instanceof NodeRestartTimeout && err.code === "unavailable" && /not back within/.test(err.message),
+    );
     clearTimeout(hold);
   });
 });

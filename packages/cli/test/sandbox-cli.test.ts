@@ -60,7 +60,16 @@ async function runCove(args: string[], options: RunOptions = {}): Promise<Result
 
 describe("cli helpers", () => {
   it("aligns table columns without trailing blanks", () => {
-    assert.equal(formatTable(["ID", "STATE"], [["abc", "running"], ["a", ""]]), "ID   STATE\nabc  running\na\n");
+    assert.equal(
+      formatTable(
+        ["ID", "STATE"],
+        [
+          ["abc", "running"],
+          ["a", ""],
+        ],
+      ),
+      "ID   STATE\nabc  running\na\n",
+    );
   });
 
   it("prints times to the second in UTC, '-' for none", () => {
@@ -171,8 +180,15 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
 
     const all = await listJson();
     const mine = all.find((s) => s.sandboxId === id);
-    assert.deepEqual(mine && { templateId: mine.templateId, state: mine.state, metadata: mine.metadata }, { templateId: "base", state: "running", metadata: { suite } });
-    assert.deepEqual((await listJson("--metadata", `suite=${suite}`, "--metadata", "role=second")).map((s) => s.sandboxId), [second]);
+    assert.deepEqual(mine && { templateId: mine.templateId, state: mine.state, metadata: mine.metadata }, {
+      templateId: "base",
+      state: "running",
+      metadata: { suite },
+    });
+    assert.deepEqual(
+      (await listJson("--metadata", `suite=${suite}`, "--metadata", "role=second")).map((s) => s.sandboxId),
+      [second],
+    );
     assert.deepEqual(await listJson("--metadata", `suite=${suite}`, "--state", "paused"), []);
   });
 
@@ -224,7 +240,12 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
 
   it("a wrong or missing API key fails with one line", async () => {
     const wrong = { ...env, E2B_API_KEY: `e2b_${"0".repeat(40)}` };
-    for (const args of [["sandbox", "list"], ["sandbox", "create"], ["keys", "list"], ["template", "list"]]) {
+    for (const args of [
+      ["sandbox", "list"],
+      ["sandbox", "create"],
+      ["keys", "list"],
+      ["template", "list"],
+    ]) {
       const res = await runCove(args, { env: wrong });
       assert.equal(res.code, 1, args.join(" "));
       assert.equal(res.stderr, "cove: invalid API key (E2B_API_KEY)\n", args.join(" "));
@@ -274,6 +295,9 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
     assert.match(table.stdout, /^ID\s+BUILT\s+CPUS\s+MEMORY MB\s+DISK MB\n/);
     assert.match(table.stdout, /^base\s+\S+Z\s+\d+\s+\d+\s+\d+$/m);
     const json = await runCove(["template", "list", "--json"], { env });
-    assert.ok((JSON.parse(json.stdout) as { id: string }[]).some((t) => t.id === "base"), json.stdout);
+    assert.ok(
+      (JSON.parse(json.stdout) as { id: string }[]).some((t) => t.id === "base"),
+      json.stdout,
+    );
   });
 });

@@ -4,8 +4,7 @@ import type { EnvdState } from "./state.js";
 /** Routes that check access themselves (signatures, first-time /init) or are always open. */
 const selfCheckedRoutes = new Set(["GET /health", "GET /files", "POST /files", "POST /init"]);
 
-export const UNAUTHORIZED_MESSAGE =
-  "unauthorized access, please provide a valid access token or method signing if supported";
+export const UNAUTHORIZED_MESSAGE = "unauthorized access, please provide a valid access token or method signing if supported";
 
 /** Constant-time string comparison. */
 export function safeEqual(a: string, b: string): boolean {

@@ -174,7 +174,11 @@ describe("envd signed file URLs", () => {
       ["other path", fetch(otherPath), /invalid signature/],
       ["extended expiration", fetch(longer), /invalid signature/],
       ["expired", fetch(expired), /expired/],
-      ["read signature used to write", fetch(readAsWrite, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: "x" }), /invalid signature/],
+      [
+        "read signature used to write",
+        fetch(readAsWrite, { method: "POST", headers: { "content-type": "application/octet-stream" }, body: "x" }),
+        /invalid signature/,
+      ],
       ["valid signature but wrong header token", fetch(wrongHeader, { headers: { "x-access-token": "wrong" } }), /unauthorized/],
       ["no signature", fetch(`${envd.url}/files?path=${encodeURIComponent(path)}`), /unauthorized/],
     ];

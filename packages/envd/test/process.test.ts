@@ -167,7 +167,10 @@ describe("process service through the SDK", () => {
     assert.equal(mine.cwd, "/tmp");
     await handle.kill();
     await handle.wait().catch(() => undefined);
-    assert.equal((await sdk.sandbox.commands.list()).some((p) => p.pid === handle.pid), false);
+    assert.equal(
+      (await sdk.sandbox.commands.list()).some((p) => p.pid === handle.pid),
+      false,
+    );
   });
 
   it("keeps a process running after its client disconnects, and connect() attaches to its later output", async () => {

@@ -22,7 +22,10 @@ async function freePort(): Promise<number> {
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`envd exited (${child.exitCode ?? child.signalCode})`);
-    const ok = await fetch(`${url}/health`).then((res) => res.status === 204 || res.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (res) => res.status === 204 || res.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(100);
   }

@@ -34,7 +34,10 @@ describe("cove-userfs addon", () => {
   });
 
   it("leaves the process and root's concurrent calls untouched", async () => {
-    const status = () => readFileSync("/proc/self/status", "utf8").match(/^(Uid|Gid|Groups):.*$/gm)?.join("\n");
+    const status = () =>
+      readFileSync("/proc/self/status", "utf8")
+        .match(/^(Uid|Gid|Groups):.*$/gm)
+        ?.join("\n");
     const before = status();
     let rootFailures = 0;
     let userSuccesses = 0;
@@ -42,7 +45,10 @@ describe("cove-userfs addon", () => {
       Array.from({ length: 1000 }, (_, i) =>
         i % 2 === 0
           ? readFile(join(dir, "secret")).catch(() => rootFailures++)
-          : asUser.stat(join(dir, "secret")).then(() => userSuccesses++, () => undefined),
+          : asUser.stat(join(dir, "secret")).then(
+              () => userSuccesses++,
+              () => undefined,
+            ),
       ),
     );
     assert.equal(rootFailures, 0, "root's reads never ran with the user's credentials");

@@ -85,7 +85,10 @@ describe("envd WatchDir through the e2b SDK", () => {
     const renameAt = w.events.findIndex((e) => e.type === "rename" && e.name === "a.txt");
     const createAt = w.events.findIndex((e) => e.type === "create" && e.name === "b.txt");
     assert.ok(renameAt < createAt);
-    assert.ok(w.events.every((e) => e.entry === undefined), "no entries unless asked for");
+    assert.ok(
+      w.events.every((e) => e.entry === undefined),
+      "no entries unless asked for",
+    );
   });
 
   it("attaches entry info when includeEntry is set and the path still exists", async () => {
@@ -126,9 +129,15 @@ describe("envd WatchDir through the e2b SDK", () => {
   });
 
   it("watching a missing path is FileNotFoundError, a file is an invalid argument", async () => {
-    await assert.rejects(sdk.sandbox.files.watchDir(join(dir, "missing"), () => {}), FileNotFoundError);
+    await assert.rejects(
+      sdk.sandbox.files.watchDir(join(dir, "missing"), () => {}),
+      FileNotFoundError,
+    );
     await writeFile(join(dir, "plain-file"), "");
-    await assert.rejects(sdk.sandbox.files.watchDir(join(dir, "plain-file"), () => {}), InvalidArgumentError);
+    await assert.rejects(
+      sdk.sandbox.files.watchDir(join(dir, "plain-file"), () => {}),
+      InvalidArgumentError,
+    );
   });
 
   it("passes names with tabs, newlines and backslashes through unchanged", async () => {

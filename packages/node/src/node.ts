@@ -104,7 +104,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     : undefined;
   if (userns && oci.name === "runc") {
     await checkDataDirReachableByRunc(config.dataDir);
-    if (!hasSysResource()) logger.warn({}, "runc without CAP_SYS_RESOURCE cannot set rlimits in a sandbox's user namespace: sandboxes keep the node's open-file limit");
+    if (!hasSysResource())
+      logger.warn({}, "runc without CAP_SYS_RESOURCE cannot set rlimits in a sandbox's user namespace: sandboxes keep the node's open-file limit");
   }
   if (!userns) logger.warn({}, "COVE_SANDBOX_USERNS=off: sandboxes share the host's uids; root inside a sandbox is root on the host");
   const records = createRecordStore(config.dataDir);

@@ -16,7 +16,12 @@ describe("findDebianMirror", () => {
     ],
     [
       "one-line list with options and comments",
-      [{ name: "/etc/apt/sources.list", text: "# deb http://old.example/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] https://m.example/debian bookworm main\n" }],
+      [
+        {
+          name: "/etc/apt/sources.list",
+          text: "# deb http://old.example/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] https://m.example/debian bookworm main\n",
+        },
+      ],
       "https://m.example/debian",
     ],
     [

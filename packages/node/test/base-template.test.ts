@@ -15,7 +15,17 @@ describe("base template", { skip: isRoot ? false : "building a template needs ro
     const progress: BuildProgress[] = [];
     const { manifest, dir } = await buildBaseTemplate({ dataDir, onProgress: (p) => progress.push(p) });
     const rootfs = join(dir, manifest.rootfs);
-    for (const tool of ["bin/bash", "usr/bin/python3", "usr/bin/pip3", "usr/bin/node", "usr/bin/npm", "usr/bin/git", "usr/bin/curl", "usr/bin/sudo", "usr/bin/ps"]) {
+    for (const tool of [
+      "bin/bash",
+      "usr/bin/python3",
+      "usr/bin/pip3",
+      "usr/bin/node",
+      "usr/bin/npm",
+      "usr/bin/git",
+      "usr/bin/curl",
+      "usr/bin/sudo",
+      "usr/bin/ps",
+    ]) {
       assert.ok(existsSync(join(rootfs, tool)), `${tool} is missing`);
     }
     assert.ok(existsSync(join(rootfs, "etc/ssl/certs/ca-certificates.crt")));
@@ -26,8 +36,23 @@ describe("base template", { skip: isRoot ? false : "building a template needs ro
     assert.deepEqual(manifest.defaults.workdir, "/home/user");
     // The tools run inside the tree, and `user` gets root through sudo without a password.
     const run = (...argv: string[]) =>
-      execFileSync("unshare", ["--mount", "--propagation", "private", "--fork", "--", "sh", "-c",
-        'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" "$@"', "sh", rootfs, ...argv], { encoding: "utf8" });
+      execFileSync(
+        "unshare",
+        [
+          "--mount",
+          "--propagation",
+          "private",
+          "--fork",
+          "--",
+          "sh",
+          "-c",
+          'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" "$@"',
+          "sh",
+          rootfs,
+          ...argv,
+        ],
+        { encoding: "utf8" },
+      );
     assert.match(run("python3", "-c", "print(6*7)"), /^42$/m);
     assert.match(run("node", "-e", "console.log(process.version)"), /^v\d+\./m);
     assert.equal(run("su", "-s", "/bin/sh", "user", "-c", "sudo -n id -u").trim(), "0");

@@ -75,17 +75,30 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
   });
 
   it("start-up closes the data dir, its shared dirs and the templates dir to other users, and logs it", () => {
-    for (const dir of [dataDir, join(dataDir, "sandboxes"), join(dataDir, "storage"), join(dataDir, "storage", "sandboxes"), join(dataDir, "runtime"), templates]) {
+    for (const dir of [
+      dataDir,
+      join(dataDir, "sandboxes"),
+      join(dataDir, "storage"),
+      join(dataDir, "storage", "sandboxes"),
+      join(dataDir, "runtime"),
+      templates,
+    ]) {
       assert.equal(modeOf(dir), 0o700, `${dir} is ${modeOf(dir).toString(8)}`);
     }
     const line = warnings.find((w) => /closed host paths/.test(w.msg ?? ""));
     assert.ok(line, `no log line about the repair: ${JSON.stringify(warnings)}`);
     const fixes = (line.obj as { fixes: { path: string; from: string; to: string }[] }).fixes;
     assert.deepEqual(
-      fixes.filter((f) => f.from === "0755").map((f) => f.path).sort(),
+      fixes
+        .filter((f) => f.from === "0755")
+        .map((f) => f.path)
+        .sort(),
       [dataDir, join(dataDir, "sandboxes"), templates].sort(),
     );
-    assert.ok(fixes.every((f) => f.to === "0700"), JSON.stringify(fixes));
+    assert.ok(
+      fixes.every((f) => f.to === "0700"),
+      JSON.stringify(fixes),
+    );
     // Files the node writes per sandbox are its own.
     for (const f of ["config.json", "sandbox.json", "envd.log"]) assert.equal(modeOf(join(dataDir, "sandboxes", a.sandboxId, f)) & 0o077, 0, f);
   });
@@ -100,7 +113,14 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
     assert.equal(denied.error, "EACCES", `nobody could run ${hostPath}: ${denied.out}`);
 
     // Even with every directory on the way opened for the test, the disk's mount gives no privilege.
-    const path = [dataDir, join(dataDir, "storage"), join(dataDir, "storage", "sandboxes"), storageDir, join(storageDir, "disk"), join(storageDir, "disk", "upper")];
+    const path = [
+      dataDir,
+      join(dataDir, "storage"),
+      join(dataDir, "storage", "sandboxes"),
+      storageDir,
+      join(storageDir, "disk"),
+      join(storageDir, "disk", "upper"),
+    ];
     const modes = path.map(modeOf);
     try {
       for (const dir of path) chmodSync(dir, modeOf(dir) | 0o001);

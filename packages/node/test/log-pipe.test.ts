@@ -52,7 +52,12 @@ describe("sandbox log pipe", () => {
       assert.equal(log.mark(), written);
       assert.ok(statSync(join(dir, "a.log")).size <= 64 * 1024);
       assert.ok(statSync(join(dir, "a.log.1")).size <= 64 * 1024);
-      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("a.log")).sort(), ["a.log", "a.log.1"]);
+      assert.deepEqual(
+        readdirSync(dir)
+          .filter((f) => f.startsWith("a.log"))
+          .sort(),
+        ["a.log", "a.log.1"],
+      );
     } finally {
       log.close();
     }

@@ -37,7 +37,10 @@ describe("sandbox manager lifecycle (fakes)", () => {
       ],
     );
     assert.ok(n.events.every((e) => e.sandboxId === sb.sandboxId));
-    assert.throws(() => n.manager.get(sb.sandboxId), (err: unknown) => err instanceof NodeError && err.code === "not_found");
+    assert.throws(
+      () => n.manager.get(sb.sandboxId),
+      (err: unknown) => err instanceof NodeError && err.code === "not_found",
+    );
   });
 
   it("creates with the request's limits, internet choice and envd settings, and persists the record", async () => {

@@ -37,8 +37,14 @@ describe("warm pool (fakes)", () => {
     assert.ok(pooledIds.has(sb.sandboxId), "create booted a new sandbox instead of taking a pool one");
     await until(() => n.manager.poolSize() === 2, "refill to 2");
     assert.equal(n.runtime.containers.size, 3);
-    assert.deepEqual(n.manager.list().map((s) => s.sandboxId), [sb.sandboxId]);
-    assert.deepEqual(n.events.map((e) => [e.type, e.sandboxId]), [["created", sb.sandboxId]]);
+    assert.deepEqual(
+      n.manager.list().map((s) => s.sandboxId),
+      [sb.sandboxId],
+    );
+    assert.deepEqual(
+      n.events.map((e) => [e.type, e.sandboxId]),
+      [["created", sb.sandboxId]],
+    );
   });
 
   it("a claim applies the request: limits, internet, envd settings, timeout, metadata", async () => {

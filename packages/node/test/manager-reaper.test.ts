@@ -26,7 +26,13 @@ describe("reaper (fakes)", () => {
     assert.equal(n.manager.get(sb.sandboxId).state, "running", "killed before its end");
     await n.clock.advance(500);
     await until(() => n.events.some((e) => e.type === "killed"), "killed event");
-    assert.deepEqual(n.events.map((e) => [e.type, e.reason ?? ""]), [["created", ""], ["killed", "timeout"]]);
+    assert.deepEqual(
+      n.events.map((e) => [e.type, e.reason ?? ""]),
+      [
+        ["created", ""],
+        ["killed", "timeout"],
+      ],
+    );
     assert.deepEqual(n.manager.list(), []);
     assert.equal(n.runtime.containers.size, 0);
     assert.equal(n.network.nets.size, 0);
@@ -38,7 +44,13 @@ describe("reaper (fakes)", () => {
     await n.clock.advance(1_000);
     await until(() => n.events.some((e) => e.type === "paused"), "paused event");
     await n.clock.advance(10_000);
-    assert.deepEqual(n.events.map((e) => [e.type, e.reason ?? ""]), [["created", ""], ["paused", "timeout"]]);
+    assert.deepEqual(
+      n.events.map((e) => [e.type, e.reason ?? ""]),
+      [
+        ["created", ""],
+        ["paused", "timeout"],
+      ],
+    );
     assert.equal(n.manager.get(sb.sandboxId).state, "paused");
     assert.equal(n.runtime.containers.get(sb.sandboxId), "paused");
   });
@@ -64,8 +76,14 @@ describe("reaper (fakes)", () => {
     assert.equal(killed[0]?.sandboxId, sb.sandboxId);
     assert.equal(killed[0]?.reason, "error");
     assert.equal(killed[0]?.sandbox.state, "error");
-    assert.deepEqual(n.manager.list().map((s) => s.sandboxId), [other.sandboxId]);
-    assert.throws(() => n.manager.get(sb.sandboxId), (err: unknown) => err instanceof NodeError && err.code === "not_found");
+    assert.deepEqual(
+      n.manager.list().map((s) => s.sandboxId),
+      [other.sandboxId],
+    );
+    assert.throws(
+      () => n.manager.get(sb.sandboxId),
+      (err: unknown) => err instanceof NodeError && err.code === "not_found",
+    );
     assert.ok(!n.network.nets.has(sb.sandboxId) && !n.storage.disks.has(sb.sandboxId) && !n.userns.held.has(sb.sandboxId), "its resources were kept");
   });
 

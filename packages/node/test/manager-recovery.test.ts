@@ -62,7 +62,10 @@ describe("restart recovery (fakes)", () => {
     assert.deepEqual(report.adopted.sort(), ["alive", "frozen"]);
     assert.deepEqual(report.removed.sort(), ["dead", "halfmade", "norecord", "nosave"]);
     assert.deepEqual(
-      n.manager.list().map((s) => [s.sandboxId, s.state, s.sandboxIp]).sort(),
+      n.manager
+        .list()
+        .map((s) => [s.sandboxId, s.state, s.sandboxIp])
+        .sort(),
       [
         ["alive", "running", "10.9.1.2"],
         ["frozen", "paused", "10.9.2.2"],

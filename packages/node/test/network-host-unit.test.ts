@@ -30,9 +30,15 @@ describe("cidr merging", () => {
       // Siblings join upwards twice: two /26 make a /25, which joins the other /25.
       [["198.51.100.128/25", "198.51.100.0/26", "198.51.100.64/26"], ["198.51.100.0/24"]],
       // Adjacent but not siblings: 198.51.100.128/25 and 198.51.101.0/25 share no parent /24.
-      [["198.51.101.0/25", "198.51.100.128/25"], ["198.51.100.128/25", "198.51.101.0/25"]],
+      [
+        ["198.51.101.0/25", "198.51.100.128/25"],
+        ["198.51.100.128/25", "198.51.101.0/25"],
+      ],
       [["203.0.113.9/32", "192.0.2.0/24", "192.0.2.2/32", "0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/0"]],
-      [["203.0.113.9/32", "192.0.2.2/32"], ["192.0.2.2/32", "203.0.113.9/32"]],
+      [
+        ["203.0.113.9/32", "192.0.2.2/32"],
+        ["192.0.2.2/32", "203.0.113.9/32"],
+      ],
     ];
     for (const [input, expected] of table) assert.deepEqual(merged(...input), expected, input.join(" "));
   });
@@ -58,7 +64,13 @@ describe("host networks", () => {
     { ifname: "cgnat0", addr_info: [{ family: "inet", local: "100.100.0.1", prefixlen: 24 }] },
     { ifname: "tun0", addr_info: [{ family: "inet", local: "203.0.113.50", prefixlen: 32 }] },
     { ifname: "bond0", addr_info: [] },
-    { ifname: "odd", addr_info: [{ family: "inet", local: "300.1.1.1", prefixlen: 24 }, { family: "inet", local: "203.0.113.60" }] },
+    {
+      ifname: "odd",
+      addr_info: [
+        { family: "inet", local: "300.1.1.1", prefixlen: 24 },
+        { family: "inet", local: "203.0.113.60" },
+      ],
+    },
     {},
   ]);
 
@@ -98,7 +110,10 @@ describe("host networks in nft", () => {
   const text = renderTable(o, { ifs: [], internet: [], sources: [] }, ["192.0.2.0/24", "198.51.100.9/32"]);
 
   it("an interval set with a named counter on its drop", () => {
-    assert.match(text, /set host_networks \{\n {4}type ipv4_addr\n {4}flags interval\n {4}auto-merge\n {4}elements = \{ 192\.0\.2\.0\/24, 198\.51\.100\.9\/32 \}/);
+    assert.match(
+      text,
+      /set host_networks \{\n {4}type ipv4_addr\n {4}flags interval\n {4}auto-merge\n {4}elements = \{ 192\.0\.2\.0\/24, 198\.51\.100\.9\/32 \}/,
+    );
     assert.match(text, /counter host_network \{/);
     assert.equal(nftCounters.hostNetwork, "host_network");
     assert.match(text, /ip daddr @host_networks counter name "host_network" drop/);
@@ -108,7 +123,10 @@ describe("host networks in nft", () => {
     const out = text.slice(text.indexOf("chain sandbox_out"));
     const order = ["!= @internet", "@dns", "@allowed", "@denied", "@host_networks", "    accept\n  }"];
     const at = order.map((s) => out.indexOf(s));
-    assert.ok(at.every((p, i) => p >= 0 && (i === 0 || p > (at[i - 1] ?? 0))), `order ${at.join(",")}`);
+    assert.ok(
+      at.every((p, i) => p >= 0 && (i === 0 || p > (at[i - 1] ?? 0))),
+      `order ${at.join(",")}`,
+    );
   });
 
   it("replaces the set in one transaction", () => {
@@ -153,7 +171,11 @@ describe("host network poll", () => {
     state.fail = false;
     await watch.check();
     assert.deepEqual(state.applied, [["192.0.2.0/24", "198.51.100.0/24"]], "retried after the failure");
-    assert.deepEqual(state.logs.at(-1), { level: "info", msg: "host networks changed; sandboxes are denied them", obj: { hostNetworks: ["192.0.2.0/24", "198.51.100.0/24"] } });
+    assert.deepEqual(state.logs.at(-1), {
+      level: "info",
+      msg: "host networks changed; sandboxes are denied them",
+      obj: { hostNetworks: ["192.0.2.0/24", "198.51.100.0/24"] },
+    });
     await watch.stop();
   });
 

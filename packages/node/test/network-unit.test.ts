@@ -117,7 +117,13 @@ describe("names and validation", () => {
     assert.equal(o.slots, 16384);
     assert.deepEqual(o.deniedCidrs, [...defaultDeniedCidrs, "10.201.0.0/16"]);
     assert.deepEqual(o.allowedCidrs, []);
-    const custom = resolveNetworkOptions({ pool: "100.100.0.0/24", prefix: "ctx", deniedCidrs: ["10.0.0.0/8"], allowedCidrs: ["10.5.0.0/16", "10.5.0.0/16", "192.0.2.1"], dnsServers: ["192.0.2.53"] });
+    const custom = resolveNetworkOptions({
+      pool: "100.100.0.0/24",
+      prefix: "ctx",
+      deniedCidrs: ["10.0.0.0/8"],
+      allowedCidrs: ["10.5.0.0/16", "10.5.0.0/16", "192.0.2.1"],
+      dnsServers: ["192.0.2.53"],
+    });
     assert.deepEqual(custom.deniedCidrs, ["10.0.0.0/8", "100.100.0.0/24"]);
     assert.deepEqual(custom.allowedCidrs, ["10.5.0.0/16", "192.0.2.1/32"]);
     invalid(() => resolveNetworkOptions({ prefix: "toolong" }));
@@ -133,12 +139,28 @@ describe("names and validation", () => {
 describe("slot allocator", () => {
   it("hands out slots next-fit, skips unusable ones, and runs out", () => {
     const s = createSlotAllocator(3);
-    assert.equal(s.claimNext("a", () => true), 0);
-    assert.equal(s.claimNext("b", (i) => i !== 1), 2);
+    assert.equal(
+      s.claimNext("a", () => true),
+      0,
+    );
+    assert.equal(
+      s.claimNext("b", (i) => i !== 1),
+      2,
+    );
     s.release(0, "a");
-    assert.equal(s.claimNext("c", () => true), 0, "the cursor wrapped to 0");
-    assert.equal(s.claimNext("d", () => true), 1);
-    assert.equal(s.claimNext("e", () => true), undefined);
+    assert.equal(
+      s.claimNext("c", () => true),
+      0,
+      "the cursor wrapped to 0",
+    );
+    assert.equal(
+      s.claimNext("d", () => true),
+      1,
+    );
+    assert.equal(
+      s.claimNext("e", () => true),
+      undefined,
+    );
     assert.equal(s.claim(1, "x"), false);
     s.release(1, "not-the-owner");
     assert.equal(s.owner(1), "d");
@@ -163,9 +185,12 @@ describe("nft rules", () => {
 
   it("drops between sandboxes before anything else and checks internet before established", () => {
     const out = text.slice(text.indexOf("chain sandbox_out"));
-    const order = ["@ifs counter name \"sandbox_to_sandbox\"", "!= @sources", "!= @internet", "established", "@dns", "@allowed", "@denied", "accept\n  }"];
+    const order = ['@ifs counter name "sandbox_to_sandbox"', "!= @sources", "!= @internet", "established", "@dns", "@allowed", "@denied", "accept\n  }"];
     const at = order.map((s) => out.indexOf(s));
-    assert.ok(at.every((p, i) => p >= 0 && (i === 0 || p > (at[i - 1] ?? 0))), `order ${at.join(",")}`);
+    assert.ok(
+      at.every((p, i) => p >= 0 && (i === 0 || p > (at[i - 1] ?? 0))),
+      `order ${at.join(",")}`,
+    );
   });
 
   it("renders element changes; removal tolerates missing elements", () => {
@@ -174,7 +199,12 @@ describe("nft rules", () => {
     assert.match(renderAddSandbox("cove_cv", net, true), /add element inet cove_cv internet \{ "cv3" \}\ndelete element inet cove_cv internet \{ "cv3" \}/);
     assert.match(renderAddSandbox("cove_cv", { ...net, internet: true }), /add element inet cove_cv internet \{ "cv3" \}\n$/);
     assert.equal(renderSetInternet("cove_cv", "cv3", true), 'add element inet cove_cv internet { "cv3" }\n');
-    assert.equal(renderRemoveSandbox("cove_cv", "cv3", "10.201.0.14").split("\n").filter((l) => l.startsWith("delete")).length, 3);
+    assert.equal(
+      renderRemoveSandbox("cove_cv", "cv3", "10.201.0.14")
+        .split("\n")
+        .filter((l) => l.startsWith("delete")).length,
+      3,
+    );
   });
 
   it("parses live elements from nft -j", () => {

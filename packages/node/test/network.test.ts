@@ -92,7 +92,9 @@ function fromOf(r: ConnectResult): string | undefined {
 const servers: ChildProcess[] = [];
 /** A listener on `ports` (+ an echo port) inside a netns; killed by pid in `after`. */
 async function startServer(ns: string, host: string, ports: number[]): Promise<void> {
-  const child = spawn("ip", ["netns", "exec", ns, nodeBin, "-e", serverJs, host, String(echoPort), ...ports.map(String)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn("ip", ["netns", "exec", ns, nodeBin, "-e", serverJs, host, String(echoPort), ...ports.map(String)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   servers.push(child);
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on("data", (d: Buffer) => (String(d).includes("ready") ? resolve() : undefined));
@@ -128,8 +130,13 @@ async function setElements(p: string, set: string): Promise<string[]> {
   return (doc.nftables.find((e) => e.set)?.set?.elem ?? []).map((e) => (typeof e === "string" ? e : JSON.stringify(e)));
 }
 
-const ourNetns = async () => (await sh("ip", "netns", "list")).split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith(prefix));
-const ourLinks = async () => (JSON.parse(await sh("ip", "-j", "link", "show")) as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => n.startsWith(prefix));
+const ourNetns = async () =>
+  (await sh("ip", "netns", "list"))
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter((n) => n.startsWith(prefix));
+const ourLinks = async () =>
+  (JSON.parse(await sh("ip", "-j", "link", "show")) as Array<{ ifname: string }>).map((l) => l.ifname).filter((n) => n.startsWith(prefix));
 const blocked = (r: ConnectResult) => !r.ok && r.error === "timeout";
 const isCode = (code: string) => (e: unknown) => e instanceof NodeError && e.code === code;
 
@@ -151,7 +158,11 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     await m1.init();
     await m2.init();
     assert.equal(readFileSync(forwardPath, "utf8").trim(), "1");
-    if (forwardBefore !== "1") assert.ok(logged.some((m) => m.includes("ip_forward")), "enabling ip_forward is logged");
+    if (forwardBefore !== "1")
+      assert.ok(
+        logged.some((m) => m.includes("ip_forward")),
+        "enabling ip_forward is logged",
+      );
     assert.ok(logged.includes("sandboxes are denied the host's own networks"), "the host-network list is logged at start");
     // The fake upstream: its own veth from the host netns, as an outside network would be.
     await sh("ip", "netns", "add", upNs);
@@ -182,7 +193,16 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     console.log("# setup ms", (performance.now() - t0).toFixed(1));
     assert.deepEqual(
       { ...a },
-      { sandboxId: "sa", index: 0, netnsName: `${p1}-sa`, netnsPath: `/var/run/netns/${p1}-sa`, hostIf: `${p1}0`, hostAddress: "10.213.0.1", sandboxAddress: "10.213.0.2", internet: true },
+      {
+        sandboxId: "sa",
+        index: 0,
+        netnsName: `${p1}-sa`,
+        netnsPath: `/var/run/netns/${p1}-sa`,
+        hostIf: `${p1}0`,
+        hostAddress: "10.213.0.1",
+        sandboxAddress: "10.213.0.2",
+        internet: true,
+      },
     );
     assert.ok(existsSync(a.netnsPath));
     assert.match(await sh("ip", "-n", a.netnsName, "-4", "addr", "show", "dev", "eth0"), /inet 10\.213\.0\.2\/30/);
@@ -258,7 +278,9 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
   it("4b. turning internet off stops a connection that is already open", async () => {
     const d = await m1.setup("sd", { internet: true });
     try {
-      const child = spawn("ip", ["netns", "exec", d.netnsName, nodeBin, "-e", clientJs, upAddr, String(echoPort), "800", "", "hold"], { stdio: ["pipe", "pipe", "inherit"] });
+      const child = spawn("ip", ["netns", "exec", d.netnsName, nodeBin, "-e", clientJs, upAddr, String(echoPort), "800", "", "hold"], {
+        stdio: ["pipe", "pipe", "inherit"],
+      });
       servers.push(child);
       let out = "";
       child.stdout?.on("data", (chunk: Buffer) => (out += String(chunk)));
@@ -317,7 +339,16 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
 
     // Half-created state (a netns without its veth) and a second teardown of the same network.
     const { hostAddress, sandboxAddress } = slotAddresses(parseCidr("10.213.0.0/24"), 40);
-    const half: SandboxNetwork = { sandboxId: "half", index: 40, netnsName: `${p1}-half`, netnsPath: `/var/run/netns/${p1}-half`, hostIf: `${p1}40`, hostAddress, sandboxAddress, internet: false };
+    const half: SandboxNetwork = {
+      sandboxId: "half",
+      index: 40,
+      netnsName: `${p1}-half`,
+      netnsPath: `/var/run/netns/${p1}-half`,
+      hostIf: `${p1}40`,
+      hostAddress,
+      sandboxAddress,
+      internet: false,
+    };
     await sh("ip", "netns", "add", half.netnsName);
     await m1.teardown(half);
     await m1.teardown(half);
@@ -376,7 +407,10 @@ describe("sandbox networking (netns, veth, nftables)", { skip: skipReason() }, (
     // A step after `ip -batch` fails (no table for the elements): what was made is removed again.
     await assert.rejects(m3.setup("w", { internet: true }), isCode("runtime_failed"));
     assert.ok(!existsSync(`/var/run/netns/${p3}-w`));
-    assert.deepEqual((await ourLinks()).filter((l) => l.startsWith(p3)), []);
+    assert.deepEqual(
+      (await ourLinks()).filter((l) => l.startsWith(p3)),
+      [],
+    );
   });
 
   it("7. teardown of the last sandboxes and destroy leave nothing", async () => {

@@ -8,7 +8,13 @@ import type { NodeInfo } from "../src/api/types.js";
 import type { SandboxInfo, SandboxService } from "../src/sandbox/types.js";
 
 const SECRET = "concurrency-secret";
-const nodeInfo: NodeInfo = { nodeId: "n1", version: "0.1.0", runtime: "crun test", cgroupMode: "v2", capacity: { cpuCount: 2, memoryBytes: 1 << 30, sandboxCount: 0 } };
+const nodeInfo: NodeInfo = {
+  nodeId: "n1",
+  version: "0.1.0",
+  runtime: "crun test",
+  cgroupMode: "v2",
+  capacity: { cpuCount: 2, memoryBytes: 1 << 30, sandboxCount: 0 },
+};
 
 /** A service whose creates wait until the test lets them all go at once. */
 function createHeldService(): { service: SandboxService; started: () => number; release: () => void } {
@@ -80,6 +86,9 @@ describe("node API under concurrent calls", () => {
     // Warnings are emitted on the next tick after the listener is added; let them arrive.
     await new Promise((r) => setImmediate(r));
     const listenerWarnings = warnings.filter((w) => w.name === "MaxListenersExceededWarning");
-    assert.deepEqual(listenerWarnings.map((w) => w.message), []);
+    assert.deepEqual(
+      listenerWarnings.map((w) => w.message),
+      [],
+    );
   });
 });

@@ -83,7 +83,10 @@ describe("node restart", { skip: reason, timeout: 600_000 }, () => {
 
   it("re-adopts 3 running sandboxes after kill -9, and removes a half-created one", async () => {
     current = await startNodeProcess(dataDir);
-    assert.ok(current.lines.some((l) => /runtime (crun|runc) /.test(l)), `prints the runtime: ${current.lines.join("\n")}`);
+    assert.ok(
+      current.lines.some((l) => /runtime (crun|runc) /.test(l)),
+      `prints the runtime: ${current.lines.join("\n")}`,
+    );
     const created = await Promise.all(
       [1, 2, 3].map(async (n) => (await current!.client.createSandbox({ templateId: "base", timeoutMs: 300_000, metadata: { n: String(n) } })).sandbox!),
     );
@@ -103,7 +106,10 @@ describe("node restart", { skip: reason, timeout: 600_000 }, () => {
     writeFileSync(join(dataDir, "sandboxes", halfId, "sandbox.json"), JSON.stringify({ sandboxId: halfId, templateId: "base", state: "starting" }));
 
     current = await startNodeProcess(dataDir);
-    assert.ok(current.lines.some((l) => /re-adopted 3 sandbox/.test(l)), current.lines.join("\n"));
+    assert.ok(
+      current.lines.some((l) => /re-adopted 3 sandbox/.test(l)),
+      current.lines.join("\n"),
+    );
     const listed = (await current.client.listSandboxes({})).sandboxes.map((s) => s.sandboxId).sort();
     assert.deepEqual(listed, ids);
     assert.ok(!existsSync(join(dataDir, "sandboxes", halfId)), "the half-created sandbox's files are gone");

@@ -8,14 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
-import {
-  detectCgroupMode,
-  detectOciRuntime,
-  findOnPath,
-  ociRunArgv,
-  type OciRuntime,
-  type OciRuntimeName,
-} from "../src/runtime/container/host-detect.js";
+import { detectCgroupMode, detectOciRuntime, findOnPath, ociRunArgv, type OciRuntime, type OciRuntimeName } from "../src/runtime/container/host-detect.js";
 import { buildOciSpec, sandboxCapabilities, type OciSpecOptions } from "../src/runtime/container/oci-spec.js";
 import type { SeccompProfile } from "../src/runtime/container/seccomp.js";
 
@@ -23,8 +16,19 @@ const execFileAsync = promisify(execFile);
 const busybox = "/bin/busybox"; // Debian's busybox-static: statically linked, so the rootfs needs nothing else
 const cgroupParent = "cove-test";
 const capBits: Record<string, number> = {
-  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_FOWNER: 3, CAP_FSETID: 4, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
-  CAP_SETPCAP: 8, CAP_NET_BIND_SERVICE: 10, CAP_NET_RAW: 13, CAP_SYS_CHROOT: 18, CAP_SYS_ADMIN: 21, CAP_AUDIT_WRITE: 29,
+  CAP_CHOWN: 0,
+  CAP_DAC_OVERRIDE: 1,
+  CAP_FOWNER: 3,
+  CAP_FSETID: 4,
+  CAP_KILL: 5,
+  CAP_SETGID: 6,
+  CAP_SETUID: 7,
+  CAP_SETPCAP: 8,
+  CAP_NET_BIND_SERVICE: 10,
+  CAP_NET_RAW: 13,
+  CAP_SYS_CHROOT: 18,
+  CAP_SYS_ADMIN: 21,
+  CAP_AUDIT_WRITE: 29,
 };
 
 function skipReason(): string | undefined {

@@ -92,7 +92,18 @@ describe("buildOciSpec", () => {
 
   it("masks and write-protects kernel interfaces", () => {
     const { linux } = buildOciSpec(base);
-    for (const p of ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/proc/acpi", "/proc/asound", "/proc/latency_stats", "/proc/timer_stats"]) {
+    for (const p of [
+      "/proc/kcore",
+      "/proc/keys",
+      "/proc/timer_list",
+      "/proc/sched_debug",
+      "/proc/scsi",
+      "/sys/firmware",
+      "/proc/acpi",
+      "/proc/asound",
+      "/proc/latency_stats",
+      "/proc/timer_stats",
+    ]) {
       assert.ok(linux.maskedPaths.includes(p), p);
     }
     assert.deepEqual([...linux.readonlyPaths].sort(), ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
@@ -154,17 +165,48 @@ describe("buildOciSpec", () => {
       { ...base, binds: [{ source: "rel", destination: "/x", readonly: true }] },
     ];
     for (const options of bad) {
-      assert.throws(() => buildOciSpec(options), (err: unknown) => err instanceof NodeError && err.code === "invalid_argument");
+      assert.throws(
+        () => buildOciSpec(options),
+        (err: unknown) => err instanceof NodeError && err.code === "invalid_argument",
+      );
     }
   });
 });
 
 describe("sandbox seccomp profile", () => {
   const required = [
-    "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf", "perf_event_open",
-    "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root", "unshare", "setns", "swapon", "swapoff",
-    "reboot", "open_by_handle_at", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace",
-    "acct", "settimeofday", "clock_settime", "adjtimex", "syslog", "lookup_dcookie", "quotactl", "name_to_handle_at",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "unshare",
+    "setns",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "open_by_handle_at",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "ptrace",
+    "acct",
+    "settimeofday",
+    "clock_settime",
+    "adjtimex",
+    "syslog",
+    "lookup_dcookie",
+    "quotactl",
+    "name_to_handle_at",
   ];
 
   it("allows by default and denies the listed syscalls with EPERM", () => {
@@ -181,7 +223,10 @@ describe("sandbox seccomp profile", () => {
     const cloneRules = profile.syscalls.filter((r) => r.names.includes("clone"));
     const userns = 0x10000000;
     assert.ok(cloneRules.some((r) => r.args?.[0]?.value === userns && r.args[0].valueTwo === userns && r.args[0].op === "SCMP_CMP_MASKED_EQ"));
-    assert.deepEqual(profile.syscalls.find((r) => r.names.includes("clone3")), { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38 });
+    assert.deepEqual(
+      profile.syscalls.find((r) => r.names.includes("clone3")),
+      { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38 },
+    );
   });
 
   it("covers the native arch and its compat ABIs", () => {

@@ -18,7 +18,10 @@ describe("runCommand (the node's one host-command runner)", () => {
 
   it("rejects a non-zero exit with argv, exit code and stderr", async () => {
     const argv = [node, "-e", "console.error('bad thing'); process.exit(3)"];
-    const err = await runCommand(argv).then(() => undefined, (e: unknown) => e);
+    const err = await runCommand(argv).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof CommandError);
     assert.deepEqual(err.argv, argv);
     assert.equal(err.exitCode, 3);
@@ -28,14 +31,20 @@ describe("runCommand (the node's one host-command runner)", () => {
   });
 
   it("reports a missing binary by errno", async () => {
-    const err = await runCommand(["/nonexistent/cove-no-such-tool"]).then(() => undefined, (e: unknown) => e);
+    const err = await runCommand(["/nonexistent/cove-no-such-tool"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof CommandError);
     assert.equal(err.errno, "ENOENT");
   });
 
   it("stops a command at its timeout", async () => {
     const started = Date.now();
-    const err = await runCommand([node, "-e", "setTimeout(() => {}, 60000)"], { timeoutMs: 200 }).then(() => undefined, (e: unknown) => e);
+    const err = await runCommand([node, "-e", "setTimeout(() => {}, 60000)"], { timeoutMs: 200 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof CommandError);
     assert.equal(err.timedOut, true);
     assert.ok(Date.now() - started < 10_000, "the command was not stopped");
@@ -44,7 +53,10 @@ describe("runCommand (the node's one host-command runner)", () => {
   it("streams lines and keeps the last ones for the error", async () => {
     const lines: string[] = [];
     const script = "for (let i = 0; i < 30; i++) console.log('line ' + i); console.error('last'); process.exit(1)";
-    const err = await runCommand([node, "-e", script], { onLine: (l) => lines.push(l) }).then(() => undefined, (e: unknown) => e);
+    const err = await runCommand([node, "-e", script], { onLine: (l) => lines.push(l) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.equal(lines.length, 31);
     assert.ok(err instanceof CommandError);
     const tail = err.stderr.split("\n");

@@ -10,7 +10,16 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Sandbox } from "e2b";
 import type { SandboxInfo } from "../src/sandbox/types.js";
-import { connectSdk, ensureBaseTemplate, runCommand, skipReason, startTestNode, testTemplatesRoot, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
+import {
+  connectSdk,
+  ensureBaseTemplate,
+  runCommand,
+  skipReason,
+  startTestNode,
+  testTemplatesRoot,
+  type SdkConnection,
+  type TestNode,
+} from "./helpers/node-fixture.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-isolation: skipped: ${reason}`);
@@ -82,15 +91,26 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
     assert.notEqual(mount.exitCode, 0);
     assert.match(mount.stderr, /permission denied|not permitted/i);
     // finit_module(2) straight through libc, as root: EPERM from seccomp.
-    const mod = await sh(sa, `python3 -c 'import ctypes,os;l=ctypes.CDLL(None,use_errno=True);r=l.syscall(313,0,b"",0);print(r,os.strerror(ctypes.get_errno()))'`, { user: "root" });
+    const mod = await sh(
+      sa,
+      `python3 -c 'import ctypes,os;l=ctypes.CDLL(None,use_errno=True);r=l.syscall(313,0,b"",0);print(r,os.strerror(ctypes.get_errno()))'`,
+      { user: "root" },
+    );
     assert.match(mod.stdout, /^-1 Operation not permitted/);
     const raw = await sh(sa, `python3 -c 'import socket;socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_ICMP)'`, { user: "root" });
     assert.notEqual(raw.exitCode, 0);
     assert.match(raw.stderr, /PermissionError|not permitted/);
     // Control: an ordinary UDP socket works.
-    assert.equal((await sh(sa, `python3 -c 'import socket;socket.socket(socket.AF_INET,socket.SOCK_DGRAM);print("ok")'`, { user: "root" })).stdout.trim(), "ok");
+    assert.equal(
+      (await sh(sa, `python3 -c 'import socket;socket.socket(socket.AF_INET,socket.SOCK_DGRAM);print("ok")'`, { user: "root" })).stdout.trim(),
+      "ok",
+    );
     // PTRACE_ATTACH (16) to PID 1, as root.
-    const ptrace = await sh(sa, `python3 -c 'import ctypes,os;l=ctypes.CDLL(None,use_errno=True);r=l.ptrace(16,1,0,0);print(r,os.strerror(ctypes.get_errno()))'`, { user: "root" });
+    const ptrace = await sh(
+      sa,
+      `python3 -c 'import ctypes,os;l=ctypes.CDLL(None,use_errno=True);r=l.ptrace(16,1,0,0);print(r,os.strerror(ctypes.get_errno()))'`,
+      { user: "root" },
+    );
     assert.match(ptrace.stdout, /^-1 Operation not permitted/);
   });
 
@@ -114,7 +134,10 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
       hostPort = (hostListener.address() as { port: number }).port;
       await sb.commands.run("python3 -m http.server 8000 --bind 0.0.0.0 >/dev/null 2>&1", { background: true });
       for (let i = 0; i < 100; i++) {
-        const ok = await fetch(`http://${b.sandboxIp}:8000/`).then((r) => r.ok, () => false);
+        const ok = await fetch(`http://${b.sandboxIp}:8000/`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         await sleep(100);
       }
@@ -135,7 +158,8 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
     });
 
     it("sandbox to host services (on any host address) is refused", async () => {
-      const gateway = (await sh(sa, "ip route show default 2>/dev/null | cut -d' ' -f3; true")).stdout.trim() || a.sandboxIp.replace(/\d+$/, (n) => String(Number(n) - 1));
+      const gateway =
+        (await sh(sa, "ip route show default 2>/dev/null | cut -d' ' -f3; true")).stdout.trim() || a.sandboxIp.replace(/\d+$/, (n) => String(Number(n) - 1));
       for (const address of [gateway, b.sandboxIp.replace(/\d+$/, (n) => String(Number(n) - 1))]) {
         const r = await sh(sa, `curl -sS --max-time 2 telnet://${address}:${hostPort} </dev/null`);
         assert.notEqual(r.exitCode, 0, `reached ${address}:${hostPort}: ${r.stdout}`);
@@ -143,7 +167,10 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
       // Control: from the host, the listener answers.
       const reply = await new Promise<string>((resolve, reject) => {
         let text = "";
-        connect(hostPort, "127.0.0.1").on("data", (d) => (text += d.toString())).on("end", () => resolve(text)).on("error", reject);
+        connect(hostPort, "127.0.0.1")
+          .on("data", (d) => (text += d.toString()))
+          .on("end", () => resolve(text))
+          .on("error", reject);
       });
       assert.match(reply, /host-service/);
     });

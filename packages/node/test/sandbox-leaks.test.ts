@@ -83,7 +83,9 @@ describe("no leaks after 50 sandboxes", { skip: reason, timeout: 900_000 }, () =
     assert.equal(count, 50);
     assert.equal(manager.list().length, 0);
     assert.deepEqual(
-      mountsUnder(await readMounts(), t.dataDir).map((m) => m.mountPoint).filter((p) => p.includes("/sandboxes/")),
+      mountsUnder(await readMounts(), t.dataDir)
+        .map((m) => m.mountPoint)
+        .filter((p) => p.includes("/sandboxes/")),
       [],
       "no overlay mounts",
     );

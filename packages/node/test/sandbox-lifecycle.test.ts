@@ -23,12 +23,7 @@ async function expectNodeError(promise: Promise<unknown> | (() => unknown), code
   assert.fail(`expected NodeError ${code}`);
 }
 
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-  diagnose: () => string = () => "",
-): Promise<T> {
+async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000, diagnose: () => string = () => ""): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -148,7 +143,10 @@ describe("sandbox lifecycle on a real node", { skip: reason, timeout: 600_000 },
       });
       assert.equal(afterText.split(" ")[0], before.split(" ")[0], "the same process kept its memory");
       const procs = await sdk.sandbox.commands.list();
-      assert.ok(procs.some((p) => p.pid === proc.pid), "the process is still alive after resume");
+      assert.ok(
+        procs.some((p) => p.pid === proc.pid),
+        "the process is still alive after resume",
+      );
       await expectNodeError(t.node.manager.resume(info.sandboxId), "invalid_transition");
       assert.ok(events.some((e) => e.type === "paused" && e.sandboxId === info.sandboxId && e.reason === "request"));
       assert.ok(events.some((e) => e.type === "resumed" && e.sandboxId === info.sandboxId));
@@ -205,9 +203,7 @@ describe("sandbox lifecycle on a real node", { skip: reason, timeout: 600_000 },
       assert.equal(info.cpuCount, 1);
       assert.equal(info.memoryMB, 256);
       // cgroup v1 or v2, read from inside: the limit the kernel enforces.
-      const r = await sdk.sandbox.commands.run(
-        "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
-      );
+      const r = await sdk.sandbox.commands.run("cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
       assert.equal(Number(r.stdout.trim()), 256 * 1024 * 1024);
       const route = t.node.manager.route(info.sandboxId, 8080);
       assert.equal(route.address, `${info.sandboxIp}:8080`);

@@ -42,7 +42,10 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
   let sandbox: Sandbox;
   const sandboxDir = () => join(dataDir, "sandboxes", info.sandboxId);
   const logFiles = () => readdirSync(sandboxDir()).filter((f) => f.startsWith("envd.log"));
-  const logText = () => logFiles().map((f) => readFileSync(join(sandboxDir(), f), "latin1")).join("");
+  const logText = () =>
+    logFiles()
+      .map((f) => readFileSync(join(sandboxDir(), f), "latin1"))
+      .join("");
 
   before(async () => {
     await ensureBaseTemplate();
@@ -107,7 +110,11 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
     const bootId = (await sh(sandbox, "cat /proc/sys/kernel/random/boot_id")).stdout.trim();
     await node!.close();
     node = undefined;
-    assert.deepEqual(ownFdTargets().filter((t) => t.startsWith(sandboxDir())), [], "the closed node holds no fd of the sandbox");
+    assert.deepEqual(
+      ownFdTargets().filter((t) => t.startsWith(sandboxDir())),
+      [],
+      "the closed node holds no fd of the sandbox",
+    );
     node = await startNode(testNodeConfig(options, dataDir), silentLogger);
     assert.deepEqual(node.recovery.adopted, [info.sandboxId]);
     const marker = `after-restart-${Date.now()}`;
@@ -117,7 +124,11 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
     assert.ok(logText().includes(marker), "the new node reads the sandbox's output");
     assert.equal((await sh(sandbox, "cat /proc/sys/kernel/random/boot_id")).stdout.trim(), bootId);
     await node.manager.kill(info.sandboxId);
-    assert.deepEqual(ownFdTargets().filter((t) => t.includes(info.sandboxId)), [], "kill closes the sandbox's pipe and log");
+    assert.deepEqual(
+      ownFdTargets().filter((t) => t.includes(info.sandboxId)),
+      [],
+      "kill closes the sandbox's pipe and log",
+    );
   });
 
   it("the OCI runtime's own error output still explains a failed create", async () => {
@@ -136,7 +147,10 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
           binds: [],
           logFile: join(dir, "envd.log"),
         })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       assert.ok(err instanceof OciCommandError, `create should fail: ${String(err)}`);
       assert.match(err.output, /no-such/, err.output);
       assert.match(readFileSync(join(dir, "envd.log"), "utf8"), /no-such/);
@@ -145,6 +159,10 @@ describe("sandbox output", { skip: reason, timeout: 600_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
     assert.ok(!existsSync(dir));
-    assert.deepEqual(ownFdTargets().filter((t) => t.startsWith(dir)), [], "no fd of the failed create is left open");
+    assert.deepEqual(
+      ownFdTargets().filter((t) => t.startsWith(dir)),
+      [],
+      "no fd of the failed create is left open",
+    );
   });
 });

@@ -17,7 +17,9 @@ const sh = (sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") => ru
 
 /** Real (host) uid of a host process, from /proc/<pid>/status. */
 function hostUid(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Uid:"));
   return Number(line?.split(/\s+/)[1]);
 }
 

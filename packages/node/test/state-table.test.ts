@@ -32,7 +32,10 @@ describe("sandbox lifecycle table", () => {
   for (const [from, event] of illegal) {
     it(`refuses ${event} when ${from}`, () => {
       assert.equal(canTransition(from, event), false);
-      assert.throws(() => nextState(from, event), (err: unknown) => err instanceof NodeError && err.code === "invalid_transition");
+      assert.throws(
+        () => nextState(from, event),
+        (err: unknown) => err instanceof NodeError && err.code === "invalid_transition",
+      );
     });
   }
 
@@ -40,7 +43,10 @@ describe("sandbox lifecycle table", () => {
     const rec: { state: SandboxState } = { state: "running" };
     assert.equal(applyTransition(rec, "pause"), "paused");
     assert.equal(rec.state, "paused");
-    assert.throws(() => applyTransition(rec, "pause"), (err: unknown) => err instanceof NodeError && err.code === "invalid_transition");
+    assert.throws(
+      () => applyTransition(rec, "pause"),
+      (err: unknown) => err instanceof NodeError && err.code === "invalid_transition",
+    );
     assert.equal(rec.state, "paused");
   });
 });

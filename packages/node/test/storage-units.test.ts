@@ -33,7 +33,10 @@ describe("parseMountinfo", () => {
 
   it("mountsUnder matches the dir and below, not siblings with the same prefix", () => {
     const more = parseMountinfo("1 1 0:1 / /d/ab rw - tmpfs t rw\n2 1 0:1 / /d/a rw - tmpfs t rw\n3 1 0:1 / /d/a/b rw - tmpfs t rw");
-    assert.deepEqual(mountsUnder(more, "/d/a").map((e) => e.mountPoint), ["/d/a", "/d/a/b"]);
+    assert.deepEqual(
+      mountsUnder(more, "/d/a").map((e) => e.mountPoint),
+      ["/d/a", "/d/a/b"],
+    );
   });
 });
 
@@ -47,8 +50,7 @@ describe("overlayOptions", () => {
 });
 
 describe("storage validation", () => {
-  const rejects = (fn: () => void) =>
-    assert.throws(fn, (err: unknown) => err instanceof NodeError && err.code === "invalid_argument");
+  const rejects = (fn: () => void) => assert.throws(fn, (err: unknown) => err instanceof NodeError && err.code === "invalid_argument");
 
   it("sandbox ids", () => {
     for (const ok of ["a", "sbx-1", "0abc", "a".repeat(63)]) validateSandboxId(ok);

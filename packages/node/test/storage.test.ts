@@ -130,9 +130,7 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
       const { size: written } = await stat(join(full.rootfs, "big"));
       assert.ok(written < 32 * MiB, `wrote ${written} bytes before ENOSPC`);
 
-      const dd = await execFileAsync("dd", ["if=/dev/zero", `of=${join(full.rootfs, "more")}`, "bs=1M", "count=8"]).catch(
-        (e: { stderr: string }) => e,
-      );
+      const dd = await execFileAsync("dd", ["if=/dev/zero", `of=${join(full.rootfs, "more")}`, "bs=1M", "count=8"]).catch((e: { stderr: string }) => e);
       assert.match(dd.stderr, /No space left on device/, "what a user's shell shows");
 
       assert.ok((await storage.usage("full")) > 20 * MiB, "usage sees the filled disk");
@@ -211,7 +209,10 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
       await storage.release("busy");
       assert.deepEqual(mountsUnder(await readMounts(), dataDir), [], "the mounts are gone from the tree");
       assert.ok(!existsSync(join(dataDir, "storage", "sandboxes", "busy")), "and the dirs");
-      assert.ok((await listLoopDevices()).some((d) => d.backingFile === image), "the open file still pins the disk");
+      assert.ok(
+        (await listLoopDevices()).some((d) => d.backingFile === image),
+        "the open file still pins the disk",
+      );
     } finally {
       await held.close();
     }
@@ -247,10 +248,7 @@ describe("storage: per-sandbox ext4 disk under overlayfs", { skip: skipReason() 
 
     const restarted = newManager();
     await restarted.init();
-    await assert.rejects(
-      restarted.adopt({ ...kept, handle: { kind: "zfs" } }),
-      (err: unknown) => err instanceof NodeError && err.code === "invalid_argument",
-    );
+    await assert.rejects(restarted.adopt({ ...kept, handle: { kind: "zfs" } }), (err: unknown) => err instanceof NodeError && err.code === "invalid_argument");
     await restarted.adopt(kept);
     assert.equal(await readFile(join(kept.rootfs, "state.txt"), "utf8"), "survives\n");
 

@@ -13,7 +13,10 @@ describe("sandbox uid ranges", () => {
     r.release(base);
     assert.equal(r.allocate(), base);
     assert.equal(r.allocate(), base + 2 * idsPerSandbox);
-    assert.throws(() => r.allocate(), (e: unknown) => e instanceof NodeError && e.code === "unavailable");
+    assert.throws(
+      () => r.allocate(),
+      (e: unknown) => e instanceof NodeError && e.code === "unavailable",
+    );
     assert.equal(r.inUse(), 3);
   });
 
@@ -31,7 +34,10 @@ describe("sandbox uid ranges", () => {
 
   it("refuses bases and counts that leave 32-bit ids or are misaligned", () => {
     const bad = (o: { base: number; count: number }) =>
-      assert.throws(() => createUidRanges(o), (e: unknown) => e instanceof NodeError && e.code === "invalid_argument");
+      assert.throws(
+        () => createUidRanges(o),
+        (e: unknown) => e instanceof NodeError && e.code === "invalid_argument",
+      );
     bad({ base: 0, count: 1 });
     bad({ base: base + 5, count: 1 });
     bad({ base, count: 0 });

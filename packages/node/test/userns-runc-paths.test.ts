@@ -14,7 +14,10 @@ describe("data dir paths runc walks as a sandbox's root", () => {
       const closed = join(top, "home");
       mkdirSync(closed, { mode: 0o700 });
       chmodSync(closed, 0o700);
-      await assert.rejects(checkDataDirReachableByRunc(join(closed, "data")), (e: unknown) => e instanceof NodeError && e.code === "unavailable" && e.message.includes(closed));
+      await assert.rejects(
+        checkDataDirReachableByRunc(join(closed, "data")),
+        (e: unknown) => e instanceof NodeError && e.code === "unavailable" && e.message.includes(closed),
+      );
     } finally {
       rmSync(top, { recursive: true, force: true });
     }

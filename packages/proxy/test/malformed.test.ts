@@ -58,7 +58,17 @@ describe("sandbox target parsing: hostile header and host values", () => {
       assert.ok(r.message.length < 120, r.message);
       assert.match(r.message, /^[\x20-\x7e]*$/);
     }
-    for (const host of ["\0", "8080-a\0b.cove.test", "99999-sbx1.cove.test", "8080-.cove.test", "-sbx1.x", "[::1]:80", "8080-sbx1", "x".repeat(20_000), ":::"]) {
+    for (const host of [
+      "\0",
+      "8080-a\0b.cove.test",
+      "99999-sbx1.cove.test",
+      "8080-.cove.test",
+      "-sbx1.x",
+      "[::1]:80",
+      "8080-sbx1",
+      "x".repeat(20_000),
+      ":::",
+    ]) {
       assert.equal(parseSandboxTarget({ headers: { host } }, "cove.test"), undefined, host.slice(0, 40));
     }
   });

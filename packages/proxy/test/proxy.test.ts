@@ -113,7 +113,11 @@ describe("proxy", () => {
   });
 
   it("routes by headers, preserving method, path, query and headers; drops hop-by-hop", async () => {
-    const r = await request(pport, { method: "PUT", path: "/a/b?x=1&y=2", headers: { ...envdHeaders(), "x-custom": "v", connection: "keep-alive, x-drop", "x-drop": "1" } });
+    const r = await request(pport, {
+      method: "PUT",
+      path: "/a/b?x=1&y=2",
+      headers: { ...envdHeaders(), "x-custom": "v", connection: "keep-alive, x-drop", "x-drop": "1" },
+    });
     assert.equal(r.status, 200);
     const seen = JSON.parse(r.body) as { method: string; url: string; headers: Record<string, string> };
     assert.equal(seen.method, "PUT");
@@ -211,7 +215,10 @@ describe("proxy", () => {
   });
 
   it("browsers get the 502 as an HTML page, with the message escaped; others JSON", async () => {
-    const r = await request(pport, { path: "/", headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", accept: "text/html,application/xhtml+xml;q=0.9" } });
+    const r = await request(pport, {
+      path: "/",
+      headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", accept: "text/html,application/xhtml+xml;q=0.9" },
+    });
     assert.equal(r.status, 502);
     assert.match(String(r.headers["content-type"]), /^text\/html/);
     assert.match(r.body, /<h1>The sandbox was not found<\/h1>/);
@@ -251,7 +258,12 @@ describe("proxy", () => {
   });
 
   it("upgrade to an unknown sandbox gets the 502 JSON", async () => {
-    const req = http.request({ host: "127.0.0.1", port: pport, agent: false, headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", connection: "Upgrade", upgrade: "echo" } });
+    const req = http.request({
+      host: "127.0.0.1",
+      port: pport,
+      agent: false,
+      headers: { "e2b-sandbox-id": "nope", "e2b-sandbox-port": "80", connection: "Upgrade", upgrade: "echo" },
+    });
     req.end();
     const [res] = (await once(req, "response")) as [http.IncomingMessage];
     assert.equal(res.statusCode, 502);

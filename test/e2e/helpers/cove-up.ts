@@ -86,7 +86,11 @@ export interface Spawned {
 
 /** Runs `cove <args>` until its stdout matches `ready` (a part started on its own). */
 export async function spawnCove(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<Spawned> {
-  const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["packages/cli/bin/cove.js", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));

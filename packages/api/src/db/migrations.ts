@@ -51,13 +51,31 @@ const migrations: Record<string, Migration> = {
   "20261202T1430_limits_tokens_lifecycle": {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable("teams").addColumn("sandbox_limit", "integer").execute();
-      await db.schema.alterTable("teams").addColumn("is_admin", "boolean", (c) => c.notNull().defaultTo(false)).execute();
-      await db.schema.alterTable("api_keys").addColumn("kind", "text", (c) => c.notNull().defaultTo("api_key")).execute();
+      await db.schema
+        .alterTable("teams")
+        .addColumn("is_admin", "boolean", (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema
+        .alterTable("api_keys")
+        .addColumn("kind", "text", (c) => c.notNull().defaultTo("api_key"))
+        .execute();
       await db.schema.alterTable("api_keys").addColumn("last_used_at", "timestamptz").execute();
-      await db.schema.alterTable("sandboxes").addColumn("envd_version", "text", (c) => c.notNull().defaultTo("0.6.13")).execute();
-      await db.schema.alterTable("sandboxes").addColumn("auto_pause", "boolean", (c) => c.notNull().defaultTo(false)).execute();
-      await db.schema.alterTable("sandboxes").addColumn("auto_resume", "boolean", (c) => c.notNull().defaultTo(false)).execute();
-      await db.schema.alterTable("sandboxes").addColumn("allow_internet_access", "boolean", (c) => c.notNull().defaultTo(true)).execute();
+      await db.schema
+        .alterTable("sandboxes")
+        .addColumn("envd_version", "text", (c) => c.notNull().defaultTo("0.6.13"))
+        .execute();
+      await db.schema
+        .alterTable("sandboxes")
+        .addColumn("auto_pause", "boolean", (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema
+        .alterTable("sandboxes")
+        .addColumn("auto_resume", "boolean", (c) => c.notNull().defaultTo(false))
+        .execute();
+      await db.schema
+        .alterTable("sandboxes")
+        .addColumn("allow_internet_access", "boolean", (c) => c.notNull().defaultTo(true))
+        .execute();
       await db.schema.alterTable("sandboxes").addColumn("traffic_access_token", "text").execute();
       await db.schema.alterTable("sandbox_events").addColumn("message", "text").execute();
       await db.schema.createIndex("sandbox_events_sandbox").on("sandbox_events").columns(["sandbox_id", "id"]).execute();

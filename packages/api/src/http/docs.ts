@@ -30,6 +30,9 @@ export function registerDocs(app: FastifyInstance): void {
     const file = req.params.file;
     if (!ASSETS.has(file)) return reply.code(404).type("text/plain").send("not found");
     const type = file.endsWith(".css") ? "text/css" : file.endsWith(".png") ? "image/png" : "text/javascript";
-    return reply.type(type).header("cache-control", "public, max-age=86400").send(readFileSync(join(assetsDir, file)));
+    return reply
+      .type(type)
+      .header("cache-control", "public, max-age=86400")
+      .send(readFileSync(join(assetsDir, file)));
   });
 }

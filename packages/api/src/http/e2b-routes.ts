@@ -47,7 +47,10 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     };
   }
 
-  for (const [path, v2] of [["/v2/sandboxes", true], ["/sandboxes", false]] as const) {
+  for (const [path, v2] of [
+    ["/v2/sandboxes", true],
+    ["/sandboxes", false],
+  ] as const) {
     app.post(path, async (req, reply) => {
       const row = await service.create(requireTeam(req), createParams(body(req.body), v2));
       return reply.code(201).send(sandboxBody(row, domain));
@@ -134,7 +137,10 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return reply.code(201).send(sandboxBody(row, domain));
   });
 
-  for (const [path, v2] of [["/v2/sandboxes/:sandboxID/connect", true], ["/sandboxes/:sandboxID/connect", false]] as const) {
+  for (const [path, v2] of [
+    ["/v2/sandboxes/:sandboxID/connect", true],
+    ["/sandboxes/:sandboxID/connect", false],
+  ] as const) {
     app.post<{ Params: Params }>(path, async (req, reply) => {
       const b = body(req.body);
       const timeout = optInt(b, "timeout") ?? (v2 ? DEFAULT_TIMEOUT_V2 : undefined);
@@ -226,7 +232,18 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     const t = await findTemplate(req.params.templateID);
     return {
       ...t,
-      builds: [{ buildID: t.buildID, status: "ready", createdAt: t.createdAt, updatedAt: t.updatedAt, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskSizeMB: t.diskSizeMB, envdVersion: t.envdVersion }],
+      builds: [
+        {
+          buildID: t.buildID,
+          status: "ready",
+          createdAt: t.createdAt,
+          updatedAt: t.updatedAt,
+          cpuCount: t.cpuCount,
+          memoryMB: t.memoryMB,
+          diskSizeMB: t.diskSizeMB,
+          envdVersion: t.envdVersion,
+        },
+      ],
     };
   });
 
@@ -269,8 +286,7 @@ export const UNSUPPORTED_ROUTES: readonly [method: string, url: string, what: st
   ["POST", "/secrets", "secrets"],
 ];
 
-const nonEmpty = (v: unknown) =>
-  v !== undefined && v !== null && (Array.isArray(v) ? v.length > 0 : typeof v === "object" ? Object.keys(v).length > 0 : true);
+const nonEmpty = (v: unknown) => v !== undefined && v !== null && (Array.isArray(v) ? v.length > 0 : typeof v === "object" ? Object.keys(v).length > 0 : true);
 
 /**
  * Options Cove cannot honour yet are refused, never ignored: a caller relying on an egress

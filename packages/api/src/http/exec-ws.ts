@@ -31,7 +31,9 @@ export function createExecSocket(options: ExecSocketOptions) {
 
   function refuse(socket: Duplex, err: ApiError): void {
     const text = JSON.stringify(nativeErrorBody(err));
-    socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${err.status} ${err.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
   }
 
   interface Prepared {
@@ -139,18 +141,19 @@ export function createExecSocket(options: ExecSocketOptions) {
       } catch {
         sandboxId = "";
       }
-      prepare(sandboxId, url.searchParams, req.headers).then(
-        (prepared) =>
-          wss.handleUpgrade(req, socket, head, (ws) => {
-            run(ws, prepared)
-              .catch((e: unknown) => {
-                const err = e instanceof ApiError ? e : envdExecError(e, 0);
-                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", ...nativeErrorBody(err) }));
-              })
-              .finally(() => ws.close(1000));
-          }),
-        (e: unknown) => refuse(socket, e instanceof ApiError ? e : envdExecError(e, 0)),
-      )
+      prepare(sandboxId, url.searchParams, req.headers)
+        .then(
+          (prepared) =>
+            wss.handleUpgrade(req, socket, head, (ws) => {
+              run(ws, prepared)
+                .catch((e: unknown) => {
+                  const err = e instanceof ApiError ? e : envdExecError(e, 0);
+                  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "error", ...nativeErrorBody(err) }));
+                })
+                .finally(() => ws.close(1000));
+            }),
+          (e: unknown) => refuse(socket, e instanceof ApiError ? e : envdExecError(e, 0)),
+        )
         // Nothing a client sends may become an unhandled rejection (it would end the process).
         .catch((e: unknown) => {
           options.logger.error({ err: e }, "exec upgrade failed");

@@ -92,7 +92,8 @@ export function connectEnvd(address: string, accessToken: string | null): EnvdSe
           events.onStart?.(pid);
           if (req.stdin !== undefined) {
             try {
-              if (req.stdin.length > 0) await client.sendInput({ process: { selector: { case: "pid", value: pid } }, input: { input: { case: "stdin", value: req.stdin } } });
+              if (req.stdin.length > 0)
+                await client.sendInput({ process: { selector: { case: "pid", value: pid } }, input: { input: { case: "stdin", value: req.stdin } } });
               await client.closeStdin({ process: { selector: { case: "pid", value: pid } } });
             } catch (err) {
               // A command that exits before reading its input (`true`) is gone by the time it is

@@ -35,14 +35,16 @@ export function createSandboxStore(db: Kysely<Database>) {
         .insertInto("sandbox_events")
         .columns(["sandbox_id", "team_id", "type", "reason", "message", "at"])
         .expression((eb) =>
-          eb.selectFrom("made").select((s) => [
-            "made.sandbox_id",
-            "made.team_id",
-            s.val("created").as("type"),
-            s.val(null).as("reason"),
-            s.val(null).as("message"),
-            "made.started_at",
-          ]),
+          eb
+            .selectFrom("made")
+            .select((s) => [
+              "made.sandbox_id",
+              "made.team_id",
+              s.val("created").as("type"),
+              s.val(null).as("reason"),
+              s.val(null).as("message"),
+              "made.started_at",
+            ]),
         )
         .execute();
     },

@@ -256,7 +256,13 @@ export function createFakeNode(): FakeNode {
     },
     async getNodeInfo() {
       await enter("getNodeInfo");
-      return { nodeId: "fake", version: "0.0.0", runtime: "fake", cgroupMode: "v2", capacity: { cpuCount: 2, memoryBytes: 4n << 30n, sandboxCount: sandboxes.size } };
+      return {
+        nodeId: "fake",
+        version: "0.0.0",
+        runtime: "fake",
+        cgroupMode: "v2",
+        capacity: { cpuCount: 2, memoryBytes: 4n << 30n, sandboxCount: sandboxes.size },
+      };
     },
     async listTemplates() {
       await enter("listTemplates");

@@ -30,10 +30,7 @@ export const postFiles: HttpHandler = async (req, res, ctx, url) => {
   const mediaType = (headerText(req.headers["content-type"]) ?? "").split(";")[0]!.trim().toLowerCase();
   const isMultipart = mediaType.startsWith("multipart/");
   if (mediaType !== "application/octet-stream" && !isMultipart) {
-    throw new EnvdError(
-      "invalid_argument",
-      `unsupported content type '${mediaType}', expected multipart/form-data or application/octet-stream`,
-    );
+    throw new EnvdError("invalid_argument", `unsupported content type '${mediaType}', expected multipart/form-data or application/octet-stream`);
   }
   if (!isMultipart && !rawPath) throw new EnvdError("invalid_argument", "the path query parameter is required for an application/octet-stream upload");
 

@@ -150,4 +150,3 @@ function isStreamError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return !(typeof code === "string" && /^E[A-Z]+$/.test(code) && code !== "ECONNRESET");
 }
-

@@ -70,8 +70,7 @@ function waitForListening(child: ChildProcess, timeoutMs: number, onOutput: (chu
       const match = LISTENING.exec(stdout);
       if (match) finish(undefined, Number(match[2]));
     };
-    const onClose = (code: number | null, signal: NodeJS.Signals | null) =>
-      finish(new Error(`envd exited before listening (code ${code}, signal ${signal})`));
+    const onClose = (code: number | null, signal: NodeJS.Signals | null) => finish(new Error(`envd exited before listening (code ${code}, signal ${signal})`));
     const finish = (err?: Error, port?: number) => {
       clearTimeout(timer);
       child.stdout?.off("data", onData);

@@ -20,14 +20,7 @@ import {
   type SandboxEvent as WireEvent,
 } from "@cove/protocol/nodeapi";
 import type { SandboxState } from "../lifecycle/state-table.js";
-import type {
-  CreateSandboxRequest,
-  SandboxEvent,
-  SandboxEventReason,
-  SandboxEventType,
-  SandboxInfo,
-  SandboxRoute,
-} from "../sandbox/types.js";
+import type { CreateSandboxRequest, SandboxEvent, SandboxEventReason, SandboxEventType, SandboxInfo, SandboxRoute } from "../sandbox/types.js";
 import type { NodeInfo, TemplateSummary } from "./types.js";
 
 const wireState: Record<SandboxState, WireState> = {

@@ -35,8 +35,7 @@ export function createNodeApiRoutes(
 
   return (router) => {
     router.service(NodeService, {
-      createSandbox: (req) =>
-        guard("CreateSandbox", async () => ({ sandbox: sandboxToWire(await service.create(createRequestFromWire(req))) })),
+      createSandbox: (req) => guard("CreateSandbox", async () => ({ sandbox: sandboxToWire(await service.create(createRequestFromWire(req))) })),
       listSandboxes: () => guard("ListSandboxes", () => ({ sandboxes: service.list().map(sandboxToWire) })),
       getSandbox: (req) => guard("GetSandbox", () => ({ sandbox: sandboxToWire(service.get(req.sandboxId)) })),
       killSandbox: (req) =>
@@ -44,11 +43,9 @@ export function createNodeApiRoutes(
           await service.kill(req.sandboxId);
           return {};
         }),
-      setTimeout: (req) =>
-        guard("SetTimeout", async () => ({ sandbox: sandboxToWire(await service.setTimeout(req.sandboxId, req.timeoutMs)) })),
+      setTimeout: (req) => guard("SetTimeout", async () => ({ sandbox: sandboxToWire(await service.setTimeout(req.sandboxId, req.timeoutMs)) })),
       pauseSandbox: (req) => guard("PauseSandbox", async () => ({ sandbox: sandboxToWire(await service.pause(req.sandboxId)) })),
-      resumeSandbox: (req) =>
-        guard("ResumeSandbox", async () => ({ sandbox: sandboxToWire(await service.resume(req.sandboxId, req.timeoutMs)) })),
+      resumeSandbox: (req) => guard("ResumeSandbox", async () => ({ sandbox: sandboxToWire(await service.resume(req.sandboxId, req.timeoutMs)) })),
       resolveRoute: (req) => guard("ResolveRoute", () => routeToWire(service.route(req.sandboxId, req.port))),
       getNodeInfo: () => guard("GetNodeInfo", () => nodeInfoToWire(info())),
       listTemplates: () => guard("ListTemplates", async () => ({ templates: (await templates()).map(templateToWire) })),

@@ -43,7 +43,10 @@ export function parseCidr(text: string, what = "CIDR"): Ipv4Cidr {
     throw new NodeError("invalid_argument", `${what} ${JSON.stringify(text)} is not an IPv4 address or CIDR`);
   }
   if ((base & ~mask(prefixLength)) >>> 0 !== 0) {
-    throw new NodeError("invalid_argument", `${what} ${text} has host bits set (did you mean ${formatCidr({ base: (base & mask(prefixLength)) >>> 0, prefixLength })}?)`);
+    throw new NodeError(
+      "invalid_argument",
+      `${what} ${text} has host bits set (did you mean ${formatCidr({ base: (base & mask(prefixLength)) >>> 0, prefixLength })}?)`,
+    );
   }
   return { base, prefixLength };
 }
@@ -53,7 +56,7 @@ export function formatCidr(cidr: Ipv4Cidr): string {
 }
 
 export function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
-  return ((address & mask(cidr.prefixLength)) >>> 0) === cidr.base;
+  return (address & mask(cidr.prefixLength)) >>> 0 === cidr.base;
 }
 
 /** How many /30 slots the pool holds. */

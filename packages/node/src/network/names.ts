@@ -12,10 +12,7 @@ export function validateSandboxId(sandboxId: string): void {
 
 export function validatePrefix(prefix: string): void {
   if (!prefixPattern.test(prefix)) {
-    throw new NodeError(
-      "invalid_argument",
-      `network prefix ${JSON.stringify(prefix)} must be 1-6 chars of [a-z0-9] starting and ending with a letter`,
-    );
+    throw new NodeError("invalid_argument", `network prefix ${JSON.stringify(prefix)} must be 1-6 chars of [a-z0-9] starting and ending with a letter`);
   }
 }
 

@@ -33,13 +33,9 @@ export function renderHostBatch(spec: PlumbingSpec, { addNetns = true } = {}): s
 
 /** Inside the netns (`ip -n <ns> -batch`; `-n` is not accepted per line). */
 export function renderInnerBatch(spec: PlumbingSpec): string {
-  return [
-    `addr add ${spec.sandboxAddress}/30 dev eth0`,
-    "link set eth0 up",
-    "link set lo up",
-    `route add default via ${spec.hostAddress} dev eth0`,
-    "",
-  ].join("\n");
+  return [`addr add ${spec.sandboxAddress}/30 dev eth0`, "link set eth0 up", "link set lo up", `route add default via ${spec.hostAddress} dev eth0`, ""].join(
+    "\n",
+  );
 }
 
 /** Whether this kernel has IPv6 at all (ipv6.disable=1 removes the sysctls we would write). */
@@ -52,15 +48,7 @@ export function hostHasIpv6(): boolean {
  * "localhost" to ::1 still work. /proc/sys/net is per netns, so this has to run inside it.
  */
 export function disableIpv6InNetns(netnsPath: string): Promise<string> {
-  return exec([
-    "nsenter",
-    `--net=${netnsPath}`,
-    "sysctl",
-    "-q",
-    "-w",
-    "net.ipv6.conf.eth0.disable_ipv6=1",
-    "net.ipv6.conf.default.disable_ipv6=1",
-  ]);
+  return exec(["nsenter", `--net=${netnsPath}`, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
 }
 
 /** The host end gets no IPv6 address either, so nothing IPv6 is ever spoken on the veth. */

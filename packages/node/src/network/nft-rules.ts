@@ -50,10 +50,7 @@ const source = (hostIf: string, address: string) => `"${hostIf}" . ${address}`;
 
 /** Adds one sandbox. `internetWasOn` says whether a stale internet element may exist (it costs a delete, ~13 ms). */
 export function renderAddSandbox(table: string, net: SandboxElementInput, internetWasOn = false): string {
-  const lines = [
-    `add element inet ${table} ifs { ${ifname(net.hostIf)} }`,
-    `add element inet ${table} sources { ${source(net.hostIf, net.sandboxAddress)} }`,
-  ];
+  const lines = [`add element inet ${table} ifs { ${ifname(net.hostIf)} }`, `add element inet ${table} sources { ${source(net.hostIf, net.sandboxAddress)} }`];
   if (net.internet) lines.push(`add element inet ${table} internet { ${ifname(net.hostIf)} }`);
   else if (internetWasOn) lines.push(...removeLines(table, "internet", ifname(net.hostIf)));
   return lines.join("\n") + "\n";
@@ -112,7 +109,12 @@ export function renderTable(options: ResolvedNetworkOptions, live: SandboxElemen
     `table inet ${t} {`,
     ...set("ifs", "ifname", live.ifs.map(ifname), false),
     ...set("internet", "ifname", live.internet.map(ifname), false),
-    ...set("sources", "ifname . ipv4_addr", live.sources.map(([i, a]) => source(i, a)), false),
+    ...set(
+      "sources",
+      "ifname . ipv4_addr",
+      live.sources.map(([i, a]) => source(i, a)),
+      false,
+    ),
     ...set("denied", "ipv4_addr", options.deniedCidrs, true),
     ...set("allowed", "ipv4_addr", options.allowedCidrs, true),
     ...set("dns", "ipv4_addr", options.dnsServers, true),

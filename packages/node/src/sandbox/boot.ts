@@ -20,7 +20,17 @@ const MiB = 1024 * 1024;
 /** The container-runtime side of envd's start: PID 1 tini, then the bundled loader running envd. */
 export function sandboxInit(envdPort: number): string[] {
   const rt = "/.cove";
-  return [`${rt}/native/tini`, "--", `${rt}/lib/ld-linux-x86-64.so.2`, "--library-path", `${rt}/lib`, `${rt}/node`, `${rt}/envd.js`, "--port", String(envdPort)];
+  return [
+    `${rt}/native/tini`,
+    "--",
+    `${rt}/lib/ld-linux-x86-64.so.2`,
+    "--library-path",
+    `${rt}/lib`,
+    `${rt}/node`,
+    `${rt}/envd.js`,
+    "--port",
+    String(envdPort),
+  ];
 }
 
 export interface BootDeps {

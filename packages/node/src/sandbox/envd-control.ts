@@ -71,7 +71,10 @@ export function createEnvdControl(options: { pollIntervalMs?: number } = {}): En
       const envelope = Buffer.alloc(5 + message.length);
       envelope.writeUInt32BE(message.length, 1);
       message.copy(envelope, 5);
-      await call(address, "POST", "/process.Process/Start", 5000, envelope, { "content-type": "application/connect+json", "content-length": String(envelope.length) });
+      await call(address, "POST", "/process.Process/Start", 5000, envelope, {
+        "content-type": "application/connect+json",
+        "content-length": String(envelope.length),
+      });
     },
 
     async init(address, body, accessToken) {

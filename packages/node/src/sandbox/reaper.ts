@@ -43,9 +43,7 @@ export function createReaper(deps: ReaperDeps): Reaper {
       const id = rec.sandboxId;
       reaping.add(id);
       const action = rec.autoPause ? ops.pause(id, "timeout") : ops.kill(id, "timeout");
-      action
-        .catch((err: unknown) => log.error({ sandboxId: id, err }, "reaper could not stop an expired sandbox"))
-        .finally(() => reaping.delete(id));
+      action.catch((err: unknown) => log.error({ sandboxId: id, err }, "reaper could not stop an expired sandbox")).finally(() => reaping.delete(id));
     }
   };
 

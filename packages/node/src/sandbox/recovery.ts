@@ -71,11 +71,7 @@ export async function recoverSandboxes(deps: RecoveryDeps): Promise<RecoveryRepo
   }
   // Leftovers no record pointed at (netns and veth names, storage of unknown ids).
   const keep = new Set(live.keys());
-  const strays = [
-    ...(await network.cleanupOrphans(keep)),
-    ...(await storage.cleanupOrphans(keep)),
-    ...((await userns?.cleanupOrphans(keep)) ?? []),
-  ];
+  const strays = [...(await network.cleanupOrphans(keep)), ...(await storage.cleanupOrphans(keep)), ...((await userns?.cleanupOrphans(keep)) ?? [])];
   if (strays.length > 0) log.warn({ strays }, "removed leftovers of sandboxes without a record");
   return { adopted, removed };
 }

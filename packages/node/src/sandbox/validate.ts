@@ -11,7 +11,8 @@ function fail(message: string): never {
 }
 
 export function validateTimeout(timeoutMs: unknown): number {
-  if (typeof timeoutMs !== "number" || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) fail(`timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+  if (typeof timeoutMs !== "number" || !Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
+    fail(`timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
   if (timeoutMs > maxTimeoutMs) fail(`timeoutMs must be at most ${maxTimeoutMs} (24 h), got ${timeoutMs}`);
   return timeoutMs;
 }

@@ -127,9 +127,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           await chown(paths.filesDir, shift, shift);
           await mountOverlay({ lowerDir: idmap ? paths.lowerMount : lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
         } catch (err) {
-          await teardown(paths).catch((cleanupErr: unknown) =>
-            logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"),
-          );
+          await teardown(paths).catch((cleanupErr: unknown) => logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"));
           throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
         }
         inUse.add(sandboxId);

@@ -16,14 +16,7 @@ export interface OverlayLayers {
  * Paths were checked free of `,` `:` `\` (validate.ts), so no escaping is needed.
  */
 export function overlayOptions(layers: OverlayLayers): string {
-  return [
-    `lowerdir=${layers.lowerDir}`,
-    `upperdir=${layers.upperDir}`,
-    `workdir=${layers.workDir}`,
-    "index=off",
-    "metacopy=off",
-    "redirect_dir=off",
-  ].join(",");
+  return [`lowerdir=${layers.lowerDir}`, `upperdir=${layers.upperDir}`, `workdir=${layers.workDir}`, "index=off", "metacopy=off", "redirect_dir=off"].join(",");
 }
 
 export async function mountOverlay(layers: OverlayLayers, mountPoint: string): Promise<void> {

@@ -48,7 +48,10 @@ function parseOneLine(text: string): SourceEntry[] {
     const line = raw.replace(/#.*/, "").trim();
     if (!line) continue;
     // deb [options] uri suite [components...]
-    const words = line.replace(/\[[^\]]*\]/, " ").split(/\s+/).filter(Boolean);
+    const words = line
+      .replace(/\[[^\]]*\]/, " ")
+      .split(/\s+/)
+      .filter(Boolean);
     const [type, uri, suite] = words;
     if (type && uri && suite) entries.push({ types: [type], uris: [uri], suites: [suite] });
   }

@@ -71,8 +71,7 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
   const mirror = options.mirror ?? findDebianMirror(readAptSources(), SUITE);
   if (!mirror) throw new NodeError("unavailable", `no Debian ${SUITE} mirror found in /etc/apt; pass one explicitly`);
   const steps = 5;
-  const report = (step: number, title: string, detail?: string) =>
-    options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
+  const report = (step: number, title: string, detail?: string) => options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
 
   const scratch = join(options.dataDir, "templates", `.build-base-${randomBytes(4).toString("hex")}`);
   const rootfs = join(scratch, "rootfs");

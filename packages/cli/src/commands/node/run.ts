@@ -21,50 +21,72 @@ export function registerNodeCommand(program: Command): void {
     .option("--envd-runtime <dir>", "portable envd folder mounted into sandboxes (env COVE_ENVD_RUNTIME)")
     .option("--log-level <level>", "pino log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)
-    .action(async (opts: { dataDir?: string; listen?: string; runtime?: string; poolSize?: string; envdRuntime?: string; logLevel?: string; killOnExit: boolean }) => {
-      // Loaded here, not at the top: every other command would pay for the node's modules.
-      const { loadNodeConfig, startNode } = await import("@cove/node");
-      const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
-      const log = createLogger(config.logLevel, "node");
-      // Forked by `cove up` with an IPC channel; known now, because the channel may be gone by the time we are ready.
-      const forked = process.send !== undefined;
-      // Under `cove up` stdout is a pipe to it: when cove up is killed, these lines go nowhere
-      // (and must not end the process in the middle of its shutdown).
-      const out = printLine;
-      out(`cove node: data dir ${config.dataDir}`);
+    .action(
+      async (opts: {
+        dataDir?: string;
+        listen?: string;
+        runtime?: string;
+        poolSize?: string;
+        envdRuntime?: string;
+        logLevel?: string;
+        killOnExit: boolean;
+      }) => {
+        // Loaded here, not at the top: every other command would pay for the node's modules.
+        const { loadNodeConfig, startNode } = await import("@cove/node");
+        const config = loadNodeConfig(opts, process.env, { envdRuntimeDir: defaultEnvdRuntimeDir() });
+        const log = createLogger(config.logLevel, "node");
+        // Forked by `cove up` with an IPC channel; known now, because the channel may be gone by the time we are ready.
+        const forked = process.send !== undefined;
+        // Under `cove up` stdout is a pipe to it: when cove up is killed, these lines go nowhere
+        // (and must not end the process in the middle of its shutdown).
+        const out = printLine;
+        out(`cove node: data dir ${config.dataDir}`);
 
-      await ensureBaseTemplate(config, (line) => out(`cove node: ${line}`));
+        await ensureBaseTemplate(config, (line) => out(`cove node: ${line}`));
 
-      const node = await startNode(config, log);
-      out(`cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`);
-      out(`cove node: re-adopted ${node.recovery.adopted.length} sandbox(es), removed ${node.recovery.removed.length} leftover(s)`);
-      out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplate}`);
-      out(`cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`);
-      out("cove node: ready");
-      // Run by `cove up` (an IPC channel): report readiness there, and stop when the parent goes away.
-      if (forked && process.connected) {
-        process.send?.({ type: "ready", host: node.address.host, port: node.address.port, secret: node.secret, recovered: node.recovery.adopted.length, runtime: node.runtime, cgroupMode: node.cgroupMode });
-      }
-
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) return;
-          stopping = true;
-          out(`cove node: ${signal}, shutting down (${opts.killOnExit ? "killing" : "keeping"} sandboxes)`);
-          node.close({ killAll: opts.killOnExit }).then(resolve, (err: unknown) => {
-            log.error({ err }, "shutdown failed");
-            resolve();
+        const node = await startNode(config, log);
+        out(
+          `cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`,
+        );
+        out(`cove node: re-adopted ${node.recovery.adopted.length} sandbox(es), removed ${node.recovery.removed.length} leftover(s)`);
+        out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplate}`);
+        out(
+          `cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`,
+        );
+        out("cove node: ready");
+        // Run by `cove up` (an IPC channel): report readiness there, and stop when the parent goes away.
+        if (forked && process.connected) {
+          process.send?.({
+            type: "ready",
+            host: node.address.host,
+            port: node.address.port,
+            secret: node.secret,
+            recovered: node.recovery.adopted.length,
+            runtime: node.runtime,
+            cgroupMode: node.cgroupMode,
           });
-        };
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
-        // The parent (`cove up`) is gone, even by SIGKILL: the same orderly stop as a SIGTERM.
-        process.once("disconnect", () => stop("SIGTERM"));
-        // Lost while we were starting: its 'disconnect' came before anyone listened.
-        if (forked && !process.connected) stop("SIGTERM");
-      });
-      log.flush();
-      if (process.connected) process.disconnect();
-    });
+        }
+
+        await new Promise<void>((resolve) => {
+          let stopping = false;
+          const stop = (signal: NodeJS.Signals) => {
+            if (stopping) return;
+            stopping = true;
+            out(`cove node: ${signal}, shutting down (${opts.killOnExit ? "killing" : "keeping"} sandboxes)`);
+            node.close({ killAll: opts.killOnExit }).then(resolve, (err: unknown) => {
+              log.error({ err }, "shutdown failed");
+              resolve();
+            });
+          };
+          process.once("SIGTERM", stop);
+          process.once("SIGINT", stop);
+          // The parent (`cove up`) is gone, even by SIGKILL: the same orderly stop as a SIGTERM.
+          process.once("disconnect", () => stop("SIGTERM"));
+          // Lost while we were starting: its 'disconnect' came before anyone listened.
+          if (forked && !process.connected) stop("SIGTERM");
+        });
+        log.flush();
+        if (process.connected) process.disconnect();
+      },
+    );
 }

@@ -4,10 +4,7 @@ import { callApi, loadClientConfig, sdkOptions, withConnectionOptions, type Conn
 
 export function registerSandboxKill(sandbox: Command): void {
   withConnectionOptions(
-    sandbox
-      .command("kill")
-      .argument("<id...>", "sandboxes to kill")
-      .description("kill sandboxes (running or paused); prints each id killed"),
+    sandbox.command("kill").argument("<id...>", "sandboxes to kill").description("kill sandboxes (running or paused); prints each id killed"),
   ).action(async (ids: string[], flags: ConnectionFlags) => {
     const config = loadClientConfig(flags, process.env);
     const missing: string[] = [];

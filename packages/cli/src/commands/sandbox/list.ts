@@ -41,7 +41,9 @@ export function printSandboxes(out: Output, sandboxes: readonly SandboxInfo[]): 
       s.state,
       formatTime(s.startedAt),
       formatTime(s.endAt),
-      Object.entries(s.metadata).map(([k, v]) => `${k}=${v}`).join(",") || "-",
+      Object.entries(s.metadata)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "-",
     ]),
   );
 }

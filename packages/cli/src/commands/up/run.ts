@@ -39,4 +39,3 @@ export function registerUpCommands(program: Command): void {
     .option("--log-level <level>", "log level (env COVE_LOG_LEVEL; default info)")
     .action(async (flags: ServeFlags) => (await import("./serve.js")).proxyCommand(flags));
 }
-

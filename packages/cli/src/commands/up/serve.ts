@@ -83,7 +83,13 @@ async function shutdown(steps: Step[], log: Logger): Promise<string> {
 }
 
 /** In order: stop taking traffic (answering what is in flight), then the parts behind it. */
-function closeSteps(parts: { gateway?: Gateway | undefined; proxy?: Proxy | undefined; api?: RunningApi | undefined; node?: NodeChild | undefined; more?: Step[] }): Step[] {
+function closeSteps(parts: {
+  gateway?: Gateway | undefined;
+  proxy?: Proxy | undefined;
+  api?: RunningApi | undefined;
+  node?: NodeChild | undefined;
+  more?: Step[];
+}): Step[] {
   return [
     ["gateway", async () => parts.gateway?.close()],
     ["proxy", async () => parts.proxy?.close()],
@@ -99,7 +105,13 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   const apiConfig = loadApiConfig(flags, process.env);
   // The node's own config is validated here too, so a bad flag fails before anything starts.
   const nodeConfig = loadNodeConfig(
-    { dataDir: apiConfig.dataDir, listen: process.env.COVE_NODE_LISTEN ?? "127.0.0.1:0", poolSize: flags.poolSize, runtime: flags.runtime, logLevel: apiConfig.logLevel },
+    {
+      dataDir: apiConfig.dataDir,
+      listen: process.env.COVE_NODE_LISTEN ?? "127.0.0.1:0",
+      poolSize: flags.poolSize,
+      runtime: flags.runtime,
+      logLevel: apiConfig.logLevel,
+    },
     process.env,
     { envdRuntimeDir: defaultEnvdRuntimeDir() },
   );

@@ -58,13 +58,7 @@ export async function buildEntryInfo(ctx: EnvdContext, sandboxPath: string, fs: 
   return entryFromStats(ctx, sandboxPath, stats, fs, names ?? createOwnerNames(ctx.users));
 }
 
-export async function entryFromStats(
-  ctx: EnvdContext,
-  sandboxPath: string,
-  stats: FileStat,
-  fs: UserFs,
-  names: OwnerNames,
-): Promise<EntryInfoInit> {
+export async function entryFromStats(ctx: EnvdContext, sandboxPath: string, stats: FileStat, fs: UserFs, names: OwnerNames): Promise<EntryInfoInit> {
   const mode = stats.mode;
   let type = fileTypeOf(stats);
   let perm = permissionBits(mode);

@@ -28,15 +28,7 @@ export function createListDir(ctx: EnvdContext): ServiceImpl<typeof Filesystem>[
     });
 }
 
-async function walk(
-  ctx: EnvdContext,
-  fs: UserFs,
-  dir: string,
-  depthLeft: number,
-  names: OwnerNames,
-  out: EntryInfoInit[],
-  top: boolean,
-): Promise<void> {
+async function walk(ctx: EnvdContext, fs: UserFs, dir: string, depthLeft: number, names: OwnerNames, out: EntryInfoInit[], top: boolean): Promise<void> {
   let children: string[];
   try {
     // Below the top, never follow a symlink (the lstat said directory; a swap since must not redirect the walk).

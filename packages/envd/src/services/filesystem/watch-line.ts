@@ -1,11 +1,7 @@
 import { EventType } from "@cove/protocol/filesystem";
 
 /** One line of cove-watch output (protocol documented in native/cove-watch.c). */
-export type WatchLine =
-  | { kind: "event"; type: EventType; name: string }
-  | { kind: "ready" }
-  | { kind: "overflow" }
-  | { kind: "error"; message: string };
+export type WatchLine = { kind: "event"; type: EventType; name: string } | { kind: "ready" } | { kind: "overflow" } | { kind: "error"; message: string };
 
 const eventTypes: Record<string, EventType> = {
   CREATE: EventType.CREATE,

@@ -60,11 +60,7 @@ export async function resolveLaunch(ctx: EnvdContext, user: OsUser, req: StartRe
 
 /** Request cwd (~ and relative paths against home), else the sandbox default, else home; must exist. */
 async function resolveCwd(ctx: EnvdContext, user: OsUser, requested: string | undefined): Promise<string> {
-  const cwd = requested
-    ? resolveSandboxPath(requested, user)
-    : ctx.state.defaultWorkdir
-      ? resolveSandboxPath(ctx.state.defaultWorkdir, user)
-      : user.home;
+  const cwd = requested ? resolveSandboxPath(requested, user) : ctx.state.defaultWorkdir ? resolveSandboxPath(ctx.state.defaultWorkdir, user) : user.home;
   const info = await stat(toHostPath(ctx.config.root, cwd)).catch(() => undefined);
   if (!info?.isDirectory()) throw new EnvdError("invalid_argument", `cwd '${cwd}' does not exist`);
   return cwd;

@@ -2,9 +2,7 @@ import type { EndStatus } from "./end-status.js";
 
 export type OutputStream = "stdout" | "stderr" | "pty";
 
-export type ProcessOutput =
-  | { kind: "data"; stream: OutputStream; data: Uint8Array }
-  | { kind: "end"; end: EndStatus };
+export type ProcessOutput = { kind: "data"; stream: OutputStream; data: Uint8Array } | { kind: "end"; end: EndStatus };
 
 /** What a waiting reader gets: output, or why it woke up without any. */
 export type SubscriptionItem = ProcessOutput | { kind: "idle" } | { kind: "aborted" };

@@ -53,10 +53,7 @@ export function findOnPath(name: string, searchPath: string = process.env["PATH"
  * Finds crun or runc (preferring `preferred`, then crun for its lower
  * latency) and asks it for its version. Throws `unavailable` if neither works.
  */
-export async function detectOciRuntime(
-  preferred?: OciRuntimeName,
-  cgroupMode: CgroupMode = detectCgroupMode(),
-): Promise<OciRuntime> {
+export async function detectOciRuntime(preferred?: OciRuntimeName, cgroupMode: CgroupMode = detectCgroupMode()): Promise<OciRuntime> {
   const order: OciRuntimeName[] = preferred === "runc" ? ["runc", "crun"] : ["crun", "runc"];
   const problems: string[] = [];
   for (const name of order) {
@@ -95,11 +92,7 @@ export function parseRuntimeVersion(output: string): string {
  */
 export function ociRunArgv(runtime: OciRuntime, mode: CgroupMode, args: string[]): string[] {
   if (runtime.name === "crun" && mode === "hybrid") {
-    return [
-      "unshare", "-m", "--propagation", "slave",
-      "sh", "-c", 'umount /sys/fs/cgroup/unified && exec "$0" "$@"',
-      runtime.path, ...args,
-    ];
+    return ["unshare", "-m", "--propagation", "slave", "sh", "-c", 'umount /sys/fs/cgroup/unified && exec "$0" "$@"', runtime.path, ...args];
   }
   return [runtime.path, ...args];
 }

@@ -50,10 +50,7 @@ export const deniedSyscalls: Readonly<Record<string, readonly string[]>> = {
   // Changing the mount table or entering/creating namespaces is how container
   // escapes start; the runtime has already set everything up before seccomp
   // is applied. The new mount API (fsopen...) is denied for the same reason.
-  mountsAndNamespaces: [
-    "mount", "umount", "umount2", "pivot_root", "unshare", "setns",
-    "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree",
-  ],
+  mountsAndNamespaces: ["mount", "umount", "umount2", "pivot_root", "unshare", "setns", "fsopen", "fsconfig", "fsmount", "fspick", "move_mount", "open_tree"],
   // Host-wide state: swap, power, accounting, quotas, the kernel log.
   hostState: ["swapon", "swapoff", "reboot", "acct", "quotactl", "syslog"],
   // The clock is shared with the host and every other sandbox.
