@@ -106,7 +106,6 @@ export async function run(argv: string[]): Promise<void> {
     );
     const crun = samplesOf(baselines, "crun_true");
     const podman = opts.skipPodman ? undefined : samplesOf(baselines, "podman");
-    const podmanP50 = podman === undefined ? "skipped" : podman.length === 0 ? "unavailable" : fmt(median(podman), 1);
 
     const parts = await measureParts({ work, lowerDir: rootfs, runs: PARTS_RUNS, prefix: `${PREFIX}p`, cidr: "10.212.4.0/24" });
     const envdHost = await envdHostReady(envdRuntime, PARTS_RUNS);

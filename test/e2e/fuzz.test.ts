@@ -381,7 +381,7 @@ describe("fuzz: malformed input against cove up", () => {
     const badKeys: Record<string, string>[] = [
       {},
       { "x-api-key": "" },
-      { "x-api-key": "e2b_" + "0".repeat(40) },
+      { "x-api-key": `e2b_${"0".repeat(40)}` },
       { "x-api-key": "x".repeat(8000) },
       { "x-api-key": "e2b_\u00e9\u00ff" },
       { authorization: "Bearer " },

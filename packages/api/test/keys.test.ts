@@ -29,7 +29,7 @@ for (const target of targets) {
       const { teamId, apiKey } = await createTeamWithKey(db, "a");
       assert.match(apiKey, /^e2b_[0-9a-f]{40}$/);
       assert.deepEqual(await findTeamByKey(db, apiKey), { teamId });
-      assert.equal(await findTeamByKey(db, apiKey + "x"), undefined);
+      assert.equal(await findTeamByKey(db, `${apiKey}x`), undefined);
       const stored = await db.selectFrom("api_keys").selectAll().where("team_id", "=", teamId).execute();
       assert.equal(stored.length, 1);
       assert.notEqual(stored[0]?.hash, apiKey);

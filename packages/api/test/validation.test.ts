@@ -113,7 +113,7 @@ describe("validation rules", () => {
       [() => checkCommand("echo \0", "cmd"), "invalid_argument"],
       [() => checkPath("/home/user/a b.txt", "path"), "ok"],
       [() => checkPath("/a\0", "path"), "invalid_argument"],
-      [() => checkPath("/" + "a".repeat(5000), "path"), "invalid_argument"],
+      [() => checkPath(`/${"a".repeat(5000)}`, "path"), "invalid_argument"],
     ];
     for (const [fn, want] of cases) assert.equal(outcome(fn), want, fn.toString());
     assert.equal(isCleanText("😀"), true);

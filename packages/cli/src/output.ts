@@ -11,7 +11,7 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
       .map((w, i) => (i === widths.length - 1 ? (cells[i] ?? "") : (cells[i] ?? "").padEnd(w)))
       .join("  ")
       .trimEnd();
-  return [headers, ...rows].map(line).join("\n") + "\n";
+  return `${[headers, ...rows].map(line).join("\n")}\n`;
 }
 
 export function printTable(out: Output, headers: readonly string[], rows: readonly (readonly string[])[]): void {

@@ -75,7 +75,7 @@ await esbuild.build({
   banner: { js: 'var __coveModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 // Keeps Node from searching parent folders for a package.json to learn the module type.
-writeFileSync(join(out, "package.json"), JSON.stringify({ name: "envd-runtime", private: true, type: "commonjs" }, null, 2) + "\n");
+writeFileSync(join(out, "package.json"), `${JSON.stringify({ name: "envd-runtime", private: true, type: "commonjs" }, null, 2)}\n`);
 log(`envd.js ${kib(join(out, "envd.js"))} KiB`);
 
 // 2. node-pty: package.json, lib/ without its tests, and the compiled addon.

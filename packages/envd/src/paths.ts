@@ -30,5 +30,5 @@ export function toSandboxPath(root: string, hostPath: string): string {
   if (root === "/") return hostPath;
   const prefix = resolve(root);
   if (hostPath === prefix) return "/";
-  return hostPath.startsWith(prefix + "/") ? hostPath.slice(prefix.length) : hostPath;
+  return hostPath.startsWith(`${prefix}/`) ? hostPath.slice(prefix.length) : hostPath;
 }

@@ -68,6 +68,8 @@ function systemError(errno: unknown, syscall: string, path: string | undefined):
 }
 
 const S_IFMT = 0o170000;
+// st_mode type bits, written in octal as in <sys/stat.h>.
+// biome-ignore lint/complexity/useSimpleNumberKeys: octal is how these bits are known; the fixer rewrites them wrongly (0o100000 → 16807)
 const kinds: Record<number, FileKind> = { 0o100000: "file", 0o040000: "directory", 0o120000: "symlink" };
 
 function toStat(fields: BigInt64Array): FileStat {

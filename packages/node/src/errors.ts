@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 
-/** The closed set of node error codes; each maps to an HTTP status for the api's edge and a Connect code for the node API. */
+/** The closed set of node error codes; each maps to a Connect code for the node API. */
 export type NodeErrorCode =
   | "invalid_transition"
   | "invalid_argument"
@@ -9,16 +9,6 @@ export type NodeErrorCode =
   | "unavailable"
   | "unauthenticated"
   | "resource_exhausted";
-
-export const nodeErrorHttpStatus: Record<NodeErrorCode, number> = {
-  invalid_transition: 409,
-  invalid_argument: 400,
-  not_found: 404,
-  runtime_failed: 500,
-  unavailable: 503,
-  unauthenticated: 401,
-  resource_exhausted: 429,
-};
 
 /** How the node API reports each code. The node code itself also travels in the `cove-error-code` header. */
 export const nodeErrorConnectCode: Record<NodeErrorCode, Code> = {

@@ -1,4 +1,4 @@
-export { NodeError, nodeErrorHttpStatus, nodeErrorConnectCode, type NodeErrorCode } from "./errors.js";
+export { NodeError, nodeErrorConnectCode, type NodeErrorCode } from "./errors.js";
 export { nextState, canTransition, transitions, type SandboxState, type TransitionEvent } from "./lifecycle/state-table.js";
 export {
   buildBaseTemplate,

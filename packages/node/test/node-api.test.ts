@@ -275,9 +275,9 @@ describe("node API round trips", () => {
     });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { sandbox: Record<string, unknown> };
-    assert.equal(body.sandbox["state"], "SANDBOX_STATE_RUNNING");
-    assert.equal(body.sandbox["startedAt"], "2030-01-02T03:04:05.678Z");
-    assert.equal(body.sandbox["memoryMb"], 1024);
+    assert.equal(body.sandbox.state, "SANDBOX_STATE_RUNNING");
+    assert.equal(body.sandbox.startedAt, "2030-01-02T03:04:05.678Z");
+    assert.equal(body.sandbox.memoryMb, 1024);
   });
 });
 

@@ -45,7 +45,7 @@ export const internalRoute = (): ProxyReply => ({ status: 404, body: { message: 
 
 /** Browsers (they ask for HTML first) get a page; everyone else, the SDK included, JSON. */
 export function wantsHtml(accept: string | undefined): boolean {
-  return accept !== undefined && accept.startsWith("text/html");
+  return accept?.startsWith("text/html") ?? false;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

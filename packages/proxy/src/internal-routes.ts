@@ -16,7 +16,7 @@ export function isInternalEnvdPath(rawUrl: string): boolean {
     return true;
   }
   p = clean(p).toLowerCase();
-  return ENVD_INTERNAL_PATHS.some((r) => p === r || p.startsWith(r + "/"));
+  return ENVD_INTERNAL_PATHS.some((r) => p === r || p.startsWith(`${r}/`));
 }
 
 function clean(p: string): string {
@@ -26,5 +26,5 @@ function clean(p: string): string {
     if (seg === "..") out.pop();
     else out.push(seg);
   }
-  return "/" + out.join("/");
+  return `/${out.join("/")}`;
 }

@@ -194,7 +194,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       const h = forwardHeaders(upRes.headers);
       delete h["content-length"];
       const lines = Object.entries(h).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}: ${x}`) : [`${k}: ${String(v)}`]));
-      socket.write(statusLine(upRes) + [...lines, "connection: close"].join("\r\n") + "\r\n\r\n");
+      socket.write(`${statusLine(upRes) + [...lines, "connection: close"].join("\r\n")}\r\n\r\n`);
       upRes.pipe(socket);
     });
     up.on("error", (err: NodeJS.ErrnoException) => replies.sendReplyOnSocket(socket, upstreamError(target, err)));
@@ -223,7 +223,7 @@ function validReason(reason: string | undefined): string | undefined {
 function rawHeaderBlock(raw: string[]): string {
   let s = "";
   for (let i = 0; i + 1 < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return s + "\r\n";
+  return `${s}\r\n`;
 }
 
 function splitAddress(address: string): { hostname: string; port: number } {

@@ -75,7 +75,7 @@ describe("proxy", () => {
       res.setHeader("x-hop", "secret");
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
     });
-    upstream.on("upgrade", (req, socket, head) => {
+    upstream.on("upgrade", (_req, socket, head) => {
       socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Up: 1\r\n\r\n");
       if (head.length > 0) socket.write(head);
       socket.pipe(socket);

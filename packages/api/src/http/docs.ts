@@ -23,8 +23,12 @@ const page = `<!doctype html>
 /** GET /openapi.yaml and Swagger UI at /docs, served from the swagger-ui-dist package (no CDN). */
 export function registerDocs(app: FastifyInstance): void {
   let doc: string | undefined;
+  const cachedDocument = (): string => {
+    doc ??= openapiDocument();
+    return doc;
+  };
   const assetsDir = join(require.resolve("swagger-ui-dist/package.json"), "..");
-  app.get("/openapi.yaml", async (_req, reply) => reply.type("application/yaml; charset=utf-8").send((doc ??= openapiDocument())));
+  app.get("/openapi.yaml", async (_req, reply) => reply.type("application/yaml; charset=utf-8").send(cachedDocument()));
   app.get("/docs", async (_req, reply) => reply.type("text/html; charset=utf-8").send(page));
   app.get<{ Params: { file: string } }>("/docs/:file", async (req, reply) => {
     const file = req.params.file;

@@ -48,13 +48,6 @@ export function optStringMap(o: Fields, key: string): Record<string, string> | u
   return out;
 }
 
-export function optStringList(o: Fields, key: string): string[] | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
-  throw invalid(`${key} must be a list of strings`);
-}
-
 /** The native API is strict: a misspelt field is an error, not a silently applied default. */
 export function onlyFields(o: Fields, allowed: readonly string[]): Fields {
   for (const key of Object.keys(o)) {

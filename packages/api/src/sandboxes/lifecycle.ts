@@ -147,5 +147,3 @@ export function createLifecycle(options: LifecycleOptions) {
     },
   };
 }
-
-export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -47,7 +47,10 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
   };
   const put = (sandboxId: string, port: number, route: Route) => {
     let ports = routes.get(sandboxId);
-    if (ports === undefined) routes.set(sandboxId, (ports = new Map()));
+    if (ports === undefined) {
+      ports = new Map();
+      routes.set(sandboxId, ports);
+    }
     ports.set(port, { route, expires: Date.now() + ROUTE_TTL_MS });
   };
 
@@ -69,7 +72,7 @@ export function createRouteCache(options: RouteCacheOptions): RouteCache {
   async function lookup(sandboxId: string, port: number): Promise<Route | undefined> {
     const row = await store.getActive(sandboxId);
     if (row === undefined) return undefined;
-    let res;
+    let res: Awaited<ReturnType<typeof node.resolveRoute>>;
     try {
       res = await node.resolveRoute({ sandboxId, port });
     } catch (err) {

@@ -11,9 +11,6 @@ import { createRouteCache } from "./route-cache.js";
 import { findBySignedUrl } from "./signed-url.js";
 import type { SandboxStore } from "./store.js";
 
-export type { CreateParams } from "./create.js";
-export type { Route } from "./route-cache.js";
-
 export interface SandboxServiceOptions {
   store: SandboxStore;
   node: NodeClient;

@@ -121,7 +121,14 @@ export function startSync(options: SyncOptions): Sync {
       // Wakes early on stop(), so stop() never waits out a backoff.
       await new Promise<void>((r) => {
         const t = setTimeout(r, backoff);
-        stopping.signal.addEventListener("abort", () => (clearTimeout(t), r()), { once: true });
+        stopping.signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(t);
+            r();
+          },
+          { once: true },
+        );
       });
       backoff = Math.min(backoff * 2, 5000);
     }

@@ -39,7 +39,7 @@ function parseList(header: string): Weighted[] {
  * uncompressed bytes, which RFC 9110 always permits unless identity is refused.
  */
 export function chooseResponseEncoding(header: string | undefined): ContentCoding | undefined {
-  if (!header || !header.trim()) return undefined;
+  if (!header?.trim()) return undefined;
   const list = parseList(header);
   const find = (coding: string) => list.find((w) => w.coding === coding);
   const star = find("*");
@@ -59,7 +59,7 @@ export function chooseResponseEncoding(header: string | undefined): ContentCodin
 
 /** Validates a request Content-Encoding; undefined means the body is not encoded. */
 export function requestEncoding(header: string | undefined): ContentCoding | undefined {
-  if (!header || !header.trim()) return undefined;
+  if (!header?.trim()) return undefined;
   const coding = header.split(";")[0]!.trim().toLowerCase();
   if (coding === "identity") return undefined;
   if (coding === "gzip" || coding === "x-gzip") return "gzip";

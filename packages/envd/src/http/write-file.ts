@@ -107,7 +107,7 @@ async function copyInPlace(fs: UserFs, temp: string, target: string, path: strin
 async function resolveTarget(root: string, path: string, fs: UserFs): Promise<string> {
   let host = toHostPath(root, path);
   for (let hops = 0; hops < 40; hops++) {
-    let info;
+    let info: Awaited<ReturnType<UserFs["lstat"]>>;
     try {
       info = await fs.lstat(host);
     } catch (err) {

@@ -55,7 +55,7 @@ export function formatCidr(cidr: Ipv4Cidr): string {
   return `${formatIpv4(cidr.base)}/${cidr.prefixLength}`;
 }
 
-export function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
+function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
   return (address & mask(cidr.prefixLength)) >>> 0 === cidr.base;
 }
 

@@ -38,5 +38,3 @@ export function networkNames(prefix: string) {
     },
   };
 }
-
-export type NetworkNames = ReturnType<typeof networkNames>;

@@ -53,12 +53,12 @@ export function renderAddSandbox(table: string, net: SandboxElementInput, intern
   const lines = [`add element inet ${table} ifs { ${ifname(net.hostIf)} }`, `add element inet ${table} sources { ${source(net.hostIf, net.sandboxAddress)} }`];
   if (net.internet) lines.push(`add element inet ${table} internet { ${ifname(net.hostIf)} }`);
   else if (internetWasOn) lines.push(...removeLines(table, "internet", ifname(net.hostIf)));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function renderSetInternet(table: string, hostIf: string, internet: boolean): string {
   const lines = internet ? [`add element inet ${table} internet { ${ifname(hostIf)} }`] : removeLines(table, "internet", ifname(hostIf));
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export function renderRemoveSandbox(table: string, hostIf: string, sandboxAddress: string): string {
@@ -72,14 +72,14 @@ export function renderRemoveElements(table: string, e: SandboxElements): string 
     ...e.internet.flatMap((i) => removeLines(table, "internet", ifname(i))),
     ...e.sources.flatMap(([i, a]) => removeLines(table, "sources", source(i, a))),
   ];
-  return lines.length === 0 ? "" : lines.join("\n") + "\n";
+  return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
 /** Replaces the host-network set in one transaction, so there is never a moment with it empty. */
 export function renderHostNetworks(table: string, cidrs: readonly string[]): string {
   const lines = [`flush set inet ${table} host_networks`];
   if (cidrs.length > 0) lines.push(`add element inet ${table} host_networks { ${cidrs.join(", ")} }`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 function elements(values: string[]): string[] {

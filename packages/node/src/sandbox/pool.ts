@@ -78,7 +78,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     ready: () => members().filter((r) => r.state === "running").length,
 
     refill() {
-      if (stopped || deps.size === 0 || refilling) return;
+      if (stopped || deps.size === 0 || refilling !== undefined) return;
       refilling = fill()
         .catch((err: unknown) => log.error({ err, templateId: deps.templateId }, "pool refill stopped"))
         .finally(() => {

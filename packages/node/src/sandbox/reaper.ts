@@ -1,4 +1,4 @@
-import type { SandboxRuntime } from "../runtime/runtime.js";
+import type { RuntimeStatus, SandboxRuntime } from "../runtime/runtime.js";
 import type { Clock } from "./clock.js";
 import type { SandboxLocks } from "./locks.js";
 import type { Logger } from "./logger.js";
@@ -48,7 +48,7 @@ export function createReaper(deps: ReaperDeps): Reaper {
   };
 
   const checkAlive = async () => {
-    let states;
+    let states: Map<string, RuntimeStatus>;
     try {
       states = new Map((await runtime.list()).map((s) => [s.sandboxId, s.status]));
     } catch (err) {

@@ -112,7 +112,7 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
       rootfs: "rootfs",
       defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
     };
-    await writeFile(join(scratch, "template.json"), JSON.stringify(manifest, null, 2) + "\n");
+    await writeFile(join(scratch, "template.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
     // Whatever sits at the final path (an older recipe, a forced rebuild's
     // predecessor, a damaged dir) is moved aside first, then removed.

@@ -1,4 +1,4 @@
-export { createUsernsManager, type SandboxUserns, type UsernsManager, type UsernsManagerOptions } from "./manager.js";
-export { createNsHelper, type NsHelper } from "./ns-helper.js";
+export { createUsernsManager, type SandboxUserns, type UsernsManager } from "./manager.js";
+export { createNsHelper } from "./ns-helper.js";
 export { checkDataDirReachableByRunc } from "./runc-paths.js";
-export { createUidRanges, idsPerSandbox, validateUidRangeOptions, type UidRanges } from "./ranges.js";
+export { createUidRanges, idsPerSandbox } from "./ranges.js";

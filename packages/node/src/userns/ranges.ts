@@ -25,7 +25,7 @@ export interface UidRanges {
   inUse(): number;
 }
 
-export function validateUidRangeOptions({ base, count }: UidRangeOptions): void {
+function validateUidRangeOptions({ base, count }: UidRangeOptions): void {
   if (!Number.isSafeInteger(base) || base <= 0 || base % idsPerSandbox !== 0) {
     throw new NodeError("invalid_argument", `the sandbox uid base must be a positive multiple of ${idsPerSandbox}, got ${base}`);
   }

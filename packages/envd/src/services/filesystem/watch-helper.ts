@@ -72,8 +72,7 @@ export function startDirWatch(options: DirWatchOptions): DirWatch {
   let pending: Buffer = Buffer.alloc(0);
   child.stdout.on("data", (chunk: Buffer) => {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    let newline: number;
-    while ((newline = pending.indexOf(10)) !== -1) {
+    for (let newline = pending.indexOf(10); newline !== -1; newline = pending.indexOf(10)) {
       handleLine(pending.subarray(0, newline).toString("utf8"));
       pending = pending.subarray(newline + 1);
     }

@@ -34,7 +34,7 @@ export function detectCgroupMode(root = "/sys/fs/cgroup"): CgroupMode {
 }
 
 /** The first executable called `name` on `searchPath`, or undefined. */
-export function findOnPath(name: string, searchPath: string = process.env["PATH"] ?? ""): string | undefined {
+export function findOnPath(name: string, searchPath: string = process.env.PATH ?? ""): string | undefined {
   // sbin directories are often missing from a service's PATH; runc lives there on Debian.
   const dirs = [...searchPath.split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"].filter((d) => d !== "");
   for (const dir of dirs) {
