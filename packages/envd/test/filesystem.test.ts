@@ -93,7 +93,7 @@ describe("envd filesystem service through the e2b SDK", () => {
     assert.equal(await sdk.sandbox.files.exists(join(root, "d")), false);
   });
 
-  it("reports missing paths as FileNotFoundError for getInfo, list, remove and rename", async () => {
+  it("reports missing paths as FileNotFoundError for getInfo, list and rename", async () => {
     const missing = join(dir, "does-not-exist");
     await assert.rejects(sdk.sandbox.files.getInfo(missing), (err: Error) => {
       assert.ok(err instanceof FileNotFoundError);
@@ -101,10 +101,15 @@ describe("envd filesystem service through the e2b SDK", () => {
       return true;
     });
     await assert.rejects(sdk.sandbox.files.list(missing), FileNotFoundError);
-    await assert.rejects(sdk.sandbox.files.remove(missing), FileNotFoundError);
     await assert.rejects(sdk.sandbox.files.rename(missing, join(dir, "elsewhere/x")), FileNotFoundError);
     // A failed rename must not leave the destination's parents behind.
     assert.equal(await sdk.sandbox.files.exists(join(dir, "elsewhere")), false);
+  });
+
+  it("removing a missing path (or one below a missing directory) succeeds, as with E2B", async () => {
+    await sdk.sandbox.files.remove(join(dir, "does-not-exist"));
+    await sdk.sandbox.files.remove(join(dir, "no-such-dir/below/file.txt"));
+    assert.equal(await sdk.sandbox.files.exists(join(dir, "does-not-exist")), false);
   });
 
   it("getInfo of a file: type, size, mode, permissions, owner, group, modifiedTime", async () => {
