@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AuthenticationError } from "e2b";
-import { connectSdk, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
+import { MAX_FIELD_FILE_BYTES } from "../src/http/files-upload.js";
+import { connectSdk, ensureTestUser, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
 
 const TOKEN = "envd-test-token-0123456789";
 const BAD_TOKENS: Array<Record<string, string>> = [{}, { "x-access-token": "wrong" }];
@@ -151,6 +153,42 @@ describe("envd signed file URLs", () => {
     const res2 = await fetch(noPath, { method: "POST", body: form2 });
     assert.equal(res2.status, 200);
     assert.equal(await readFile(other, "utf8"), "by filename");
+  });
+
+  it("uploads a plain form field named file (no filename) to the signed URL's path, as user and as root", async () => {
+    ensureTestUser();
+    await chmod(dir, 0o755); // mkdtemp's 0700 would keep the user out
+    const userDir = join(dir, "user-owned");
+    await mkdir(userDir);
+    await chown(userDir, Number(execFileSync("id", ["-u", "user"], { encoding: "utf8" })), 0);
+    for (const [user, path] of [
+      ["user", join(userDir, "plain.txt")],
+      ["root", join(dir, "plain-root.txt")],
+    ] as const) {
+      const url = await sdk.sandbox.uploadUrl(path, { user, useSignatureExpiration: 60 });
+      const form = new FormData();
+      form.append("file", "plain field content ✓");
+      const res = await fetch(url, { method: "POST", body: form });
+      assert.equal(res.status, 200, user);
+      assert.deepEqual(await res.json(), [{ path, name: posix.basename(path), type: "file" }]);
+      assert.equal(await readFile(path, "utf8"), "plain field content ✓");
+      assert.equal((await stat(path)).uid, user === "root" ? 0 : (await stat(userDir)).uid);
+    }
+    // Without a path in the URL, a field has no filename to name the destination.
+    const form = new FormData();
+    form.append("file", "nowhere");
+    const res = await fetch(await sdk.sandbox.uploadUrl(), { method: "POST", body: form });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { message: string }).message, /no filename and no path/);
+
+    // A field's content is held in memory, so it is capped; never silently truncated.
+    const big = join(dir, "too-big.txt");
+    const bigForm = new FormData();
+    bigForm.append("file", "x".repeat(MAX_FIELD_FILE_BYTES + 1));
+    const bigRes = await fetch(await sdk.sandbox.uploadUrl(big, { user: "root", useSignatureExpiration: 60 }), { method: "POST", body: bigForm });
+    assert.equal(bigRes.status, 400);
+    assert.match(((await bigRes.json()) as { message: string }).message, /limited to/);
+    await assert.rejects(stat(big), { code: "ENOENT" });
   });
 
   it("rejects tampered, misapplied and expired signatures with 401", async () => {

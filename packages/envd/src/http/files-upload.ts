@@ -1,6 +1,6 @@
 import busboy from "busboy";
 import { posix } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { EnvdContext } from "../context.js";
 import { EnvdError } from "../errors.js";
 import type { OsUser } from "../users.js";
@@ -17,6 +17,12 @@ interface UploadedEntry {
 }
 
 const PART_CHUNK = 1024 * 1024;
+/**
+ * A `file` part sent as a plain form field (FormData string value: no
+ * filename, text/plain) reaches us whole in memory, so it is capped; larger
+ * content must come as a file part or an octet-stream body.
+ */
+export const MAX_FIELD_FILE_BYTES = 16 * 1024 * 1024;
 
 /**
  * POST /files (spec 5.3): multipart/form-data (one `file` part per file, the
@@ -60,6 +66,7 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
         defParamCharset: "utf8",
         fileHwm: PART_CHUNK,
         highWaterMark: PART_CHUNK,
+        limits: { fieldSize: MAX_FIELD_FILE_BYTES },
       });
     } catch (err) {
       body.release();
@@ -82,25 +89,23 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
       reject(bodyError(err));
     };
 
-    parser.on("file", (field, file, info) => {
-      if (failed || field !== "file") {
-        file.resume();
-        return;
-      }
-      let path: string;
+    /** The destination of one `file` part, or undefined after failing the request. */
+    const destination = (filename: string | undefined): string | undefined => {
       try {
-        const target = rawPath ?? info.filename;
+        const target = rawPath ?? filename;
         if (!target) throw new EnvdError("invalid_argument", "a file part has no filename and no path query parameter was given");
-        path = resolveFilePath(ctx, user, target);
+        const path = resolveFilePath(ctx, user, target);
         if (seen.has(path)) {
           throw new EnvdError("invalid_argument", `you cannot upload multiple files to the same path '${path}' in one upload request`);
         }
         seen.add(path);
+        return path;
       } catch (err) {
-        file.resume();
         fail(err);
-        return;
+        return undefined;
       }
+    };
+    const write = (path: string, file: Readable): void => {
       queue = queue
         .then(async () => {
           if (failed) return void file.resume();
@@ -109,6 +114,28 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
           entries.push(entryFor(path));
         })
         .catch(fail);
+    };
+
+    parser.on("file", (field, file, info) => {
+      const path = failed || field !== "file" ? undefined : destination(info.filename);
+      if (path === undefined) return void file.resume();
+      write(path, file);
+    });
+    // E2B's envd takes every part named `file`, also one sent as a plain form
+    // field (`form.append("file", "text")`), which busboy reports as a field.
+    parser.on("field", (field, value, info) => {
+      if (failed || field !== "file") return;
+      if (info.valueTruncated) {
+        fail(
+          new EnvdError(
+            "invalid_argument",
+            `a 'file' form field is limited to ${MAX_FIELD_FILE_BYTES} bytes; send larger content as a file part (with a filename) or as application/octet-stream`,
+          ),
+        );
+        return;
+      }
+      const path = destination(undefined);
+      if (path !== undefined) write(path, Readable.from([Buffer.from(value, "utf8")]));
     });
     parser.on("error", (err: Error) => fail(new EnvdError("invalid_argument", `malformed multipart body: ${err.message}`)));
     parser.on("close", () => {
