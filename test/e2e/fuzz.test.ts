@@ -10,8 +10,9 @@ import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { UNSUPPORTED_ROUTES } from "../../packages/api/src/http/e2b-routes.js";
 import { killLeftovers, repoRoot, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../../test/support/networks.js";
 
-const NET = { prefix: "ctf", cidr: "10.215.0.0/24" };
+const NET = suiteNetwork("e2e/fuzz");
 const SEED = Number(process.env.COVE_FUZZ_SEED ?? 20261204);
 const API_CASES = 2500;
 const PROXY_CASES = 800;

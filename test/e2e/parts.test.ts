@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Sandbox } from "e2b";
 import { createTestDatabase, spawnCove, testTemplatesDir, type Spawned } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../../test/support/networks.js";
 
 const serverUrl = process.env.COVE_TEST_DATABASE_URL;
 
@@ -22,8 +23,8 @@ describe("cove node + cove api + cove proxy, each its own process", { skip: serv
     drop = db.drop;
     const env = {
       COVE_TEMPLATES_DIR: testTemplatesDir,
-      COVE_NETWORK_PREFIX: "ctq",
-      COVE_SANDBOX_CIDR: "10.211.9.0/24",
+      COVE_NETWORK_PREFIX: suiteNetwork("e2e/parts").prefix,
+      COVE_SANDBOX_CIDR: suiteNetwork("e2e/parts").cidr,
       COVE_SANDBOX_DNS: "127.0.0.1",
       COVE_LOG_LEVEL: "warn",
       DATABASE_URL: db.url,

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuthenticationError, CommandExitError, RateLimitError, Sandbox, SandboxNotFoundError, type SandboxOpts } from "e2b";
 import { createTestDatabase, killLeftovers, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../../test/support/networks.js";
 
 const targets: { name: string; serverUrl?: string }[] = [{ name: "pglite" }];
 if (process.env.COVE_TEST_DATABASE_URL) targets.push({ name: "postgres", serverUrl: process.env.COVE_TEST_DATABASE_URL });
@@ -42,7 +43,7 @@ for (const target of targets) {
         dropDb = db.drop;
         dbArgs = ["--database-url", db.url];
       }
-      up = await startCoveUp({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
+      up = await startCoveUp({ dataDir, ...suiteNetwork("e2e/sdk"), args: dbArgs });
       keys.push(up.apiKey);
     });
 
@@ -55,7 +56,7 @@ for (const target of targets) {
           await Sandbox.kill(s.sandboxId, opts(key)).catch(() => false);
       }
       await up?.stop();
-      await killLeftovers({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
+      await killLeftovers({ dataDir, ...suiteNetwork("e2e/sdk"), args: dbArgs });
       await dropDb?.();
       rmSync(dataDir, { recursive: true, force: true });
     });
@@ -505,7 +506,7 @@ for (const target of targets) {
       assert.equal(await up.stop(), 0, up.stderr());
       const made = (await Promise.all(creates)).filter((id): id is string => id !== undefined);
       console.log(`# ${made.length} of 3 creates answered before the shutdown`);
-      up = await startCoveUp({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
+      up = await startCoveUp({ dataDir, ...suiteNetwork("e2e/sdk"), args: dbArgs });
       await sleep(500);
       const listed = (await Sandbox.list({ ...opts(), query: { metadata: { phase: "shutdown" } } }).nextItems()).map((s) => s.sandboxId).sort();
       // Whatever the API answered with an id exists; nothing exists that it did not answer with.
@@ -534,7 +535,7 @@ for (const target of targets) {
       console.log(`# cove up stopped in ${Date.now() - stopping} ms: ${up.stderr().match(/cove up: stopped.*/)?.[0]}`);
       assert.equal(code, 0, `clean exit on SIGTERM:\n${up.stderr()}`);
       const stopped = up;
-      up = await startCoveUp({ dataDir, prefix: "cte", cidr: "10.211.6.0/24", args: dbArgs });
+      up = await startCoveUp({ dataDir, ...suiteNetwork("e2e/sdk"), args: dbArgs });
       assert.equal(up.apiKey, keys[0], "same key after a restart");
       const back = await Sandbox.connect(sbx.sandboxId, opts()).catch((err: unknown) =>
         assert.fail(`${sbx.sandboxId}: ${String(err)}\ncove up before the restart:\n${stopped.stderr()}\nafter:\n${up.stderr()}`),

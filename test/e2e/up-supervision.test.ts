@@ -5,8 +5,9 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Sandbox } from "e2b";
 import { killLeftovers, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../../test/support/networks.js";
 
-const network = { prefix: "cts", cidr: "10.211.31.0/24" };
+const network = suiteNetwork("e2e/up-supervision");
 
 /** cove up's children: exactly its node (it has no other). */
 function children(pid: number): number[] {

@@ -9,6 +9,7 @@ import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client
 import { skipReason, startTestNode, type TestNode } from "../../node/test/helpers/node-fixture.js";
 import { createDatabase, createSandboxService, createSandboxStore, createTeam, migrate, type Database, type Team } from "../src/index.js";
 import { startSync } from "../src/sandboxes/sync.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const logger = pino({ level: "silent" });
 const params = {
@@ -34,7 +35,7 @@ describe("event sync and reconciler (real node)", { skip: skipReason() }, () => 
   const stateOf = async (id: string) => (await db.selectFrom("sandboxes").select("state").where("sandbox_id", "=", id).executeTakeFirst())?.state;
 
   before(async () => {
-    tn = await startTestNode({ prefix: "cta", cidr: "10.211.8.0/24" });
+    tn = await startTestNode(suiteNetwork("api/sync"));
     dir = mkdtempSync("/tmp/cove-api-sync-");
     db = createDatabase({ dataDir: dir });
     await migrate(db);

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { formatTable, formatTime } from "../src/output.js";
 import { collectPairs } from "../src/commands/sandbox/common.js";
 import { shellQuote } from "../src/commands/sandbox/exec.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 const cove = join(root, "packages/cli/bin/cove.js");
@@ -19,8 +20,8 @@ const isRoot = process.getuid?.() === 0;
 const serverEnv = {
   ...process.env,
   COVE_TEMPLATES_DIR: templatesDir,
-  COVE_NETWORK_PREFIX: "ctc",
-  COVE_SANDBOX_CIDR: "10.211.7.0/24",
+  COVE_NETWORK_PREFIX: suiteNetwork("cli/sandbox-cli").prefix,
+  COVE_SANDBOX_CIDR: suiteNetwork("cli/sandbox-cli").cidr,
   COVE_SANDBOX_DNS: "127.0.0.1",
 };
 

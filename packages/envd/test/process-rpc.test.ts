@@ -8,21 +8,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Process, Signal, type ConnectResponse, type StartResponse, type StreamInputRequestSchema } from "@cove/protocol/process";
 import { startEnvd, type TestEnvd } from "./helpers/envd.js";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (isAlive(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-  return !isAlive(pid);
-}
+import { waitGone } from "../../../test/support/processes.js";
 
 type Event = NonNullable<StartResponse["event"]>["event"];
 

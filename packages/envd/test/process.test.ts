@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CommandExitError, TimeoutError, type CommandHandle } from "e2b";
 import { connectSdk, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
+import { isAlive, waitGone } from "../../../test/support/processes.js";
 
 /** Resolves once `predicate` holds for the text collected so far (the test's own timeout bounds it). */
 function collector(): { text: () => string; push: (chunk: string) => void; until: (predicate: (text: string) => boolean) => Promise<void> } {
@@ -23,21 +24,6 @@ function collector(): { text: () => string; push: (chunk: string) => void; until
       return new Promise((resolve) => waiters.push({ predicate, resolve }));
     },
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (isAlive(pid) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-  return !isAlive(pid);
 }
 
 describe("process service through the SDK", () => {

@@ -12,6 +12,7 @@ import { startNode, type RunningNode } from "../src/node.js";
 import { silentLogger, type Logger } from "../src/sandbox/logger.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
 import { connectSdk, ensureBaseTemplate, runCommand, skipReason, testNodeConfig, testTemplatesRoot, type SdkConnection } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# host-files: skipped: ${reason}`);
@@ -59,7 +60,7 @@ describe("host files of sandboxes", { skip: reason, timeout: 600_000 }, () => {
     chmodSync(templates, 0o755);
     symlinkSync(join(testTemplatesRoot, "templates", "base"), join(templates, "base"));
     const logger: Logger = { debug() {}, info() {}, warn: (obj, msg) => warnings.push({ obj, msg }), error() {} };
-    node = await startNode(testNodeConfig({ prefix: "ctv", cidr: "10.211.21.0/24", env: { COVE_TEMPLATES_DIR: templates } }, dataDir), logger);
+    node = await startNode(testNodeConfig({ ...suiteNetwork("node/host-files"), env: { COVE_TEMPLATES_DIR: templates } }, dataDir), logger);
     a = await node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     b = await node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     open.push(await connectSdk(a), await connectSdk(b));
@@ -183,7 +184,7 @@ describe("host files of sandboxes under runc", { skip: reason, timeout: 600_000 
   before(async () => {
     await ensureBaseTemplate();
     dataDir = mkdtempSync("/var/tmp/cove-host-files-runc-");
-    node = await startNode(testNodeConfig({ prefix: "ctvr", cidr: "10.211.23.0/24", runtime: "runc" }, dataDir), silentLogger);
+    node = await startNode(testNodeConfig({ ...suiteNetwork("node/host-files-runc"), runtime: "runc" }, dataDir), silentLogger);
   });
 
   after(async () => {

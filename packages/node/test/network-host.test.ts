@@ -12,14 +12,15 @@ import { promisify } from "node:util";
 import type { Sandbox } from "e2b";
 import { nftCounters } from "../src/network/index.js";
 import { connectSdk, ensureBaseTemplate, skipReason, startTestNode, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const execFileAsync = promisify(execFile);
 const reason = skipReason();
 if (reason) console.log(`# network-host: skipped: ${reason}`);
 
 // Prefixes and pools no other suite uses; LAN names match no node prefix's netns or veth pattern.
-const nodeA = { prefix: "cth", cidr: "10.211.9.0/24" };
-const nodeB = { prefix: "ctk", cidr: "10.211.10.0/24" };
+const nodeA = suiteNetwork("node/network-host-a");
+const nodeB = suiteNetwork("node/network-host-b");
 const port = 8080;
 /** The host's default poll is 5 s; this deadline only bounds a hang. */
 const recomputeDeadlineMs = 60_000;

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client";
 import { connectSdk, ensureBaseTemplate, envdRuntimeDir, skipReason, testTemplatesRoot } from "./helpers/node-fixture.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# node-restart: skipped: ${reason}`);
@@ -29,8 +30,8 @@ async function startNodeProcess(dataDir: string, extraArgs: string[] = []): Prom
     env: {
       ...process.env,
       COVE_TEMPLATES_DIR: join(testTemplatesRoot, "templates"),
-      COVE_NETWORK_PREFIX: "ctr",
-      COVE_SANDBOX_CIDR: "10.211.2.0/24",
+      COVE_NETWORK_PREFIX: suiteNetwork("node/node-restart").prefix,
+      COVE_SANDBOX_CIDR: suiteNetwork("node/node-restart").cidr,
       COVE_SANDBOX_DNS: "127.0.0.1",
       COVE_NODE_SECRET: secret,
       COVE_ENVD_RUNTIME: envdRuntimeDir,

@@ -20,6 +20,7 @@ import {
   type SdkConnection,
   type TestNode,
 } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-isolation: skipped: ${reason}`);
@@ -52,7 +53,7 @@ describe("sandbox isolation", { skip: reason, timeout: 900_000 }, () => {
   before(async () => {
     await ensureBaseTemplate();
     templates = makeTemplates();
-    t = await startTestNode({ prefix: "cti", cidr: "10.211.4.0/24", env: { COVE_TEMPLATES_DIR: templates, COVE_SANDBOX_PIDS: "200" } });
+    t = await startTestNode({ ...suiteNetwork("node/sandbox-isolation"), env: { COVE_TEMPLATES_DIR: templates, COVE_SANDBOX_PIDS: "200" } });
     a = await t.node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     b = await t.node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     const ca = await connectSdk(a);

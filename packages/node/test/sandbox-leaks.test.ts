@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { mountsUnder, readMounts } from "../src/storage/mountinfo.js";
 import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-leaks: skipped: ${reason}`);
 
-const prefix = "ctk";
+const { prefix, cidr } = suiteNetwork("node/sandbox-leaks");
 
 function netnsOfPrefix(): string[] {
   return existsSync("/var/run/netns") ? readdirSync("/var/run/netns").filter((n) => n.startsWith(`${prefix}-`)) : [];
@@ -56,7 +57,7 @@ function cgroupChildren(parent: string): string[] {
 describe("no leaks after 50 sandboxes", { skip: reason, timeout: 900_000 }, () => {
   let t: TestNode;
   before(async () => {
-    t = await startTestNode({ prefix, cidr: "10.211.3.0/24" });
+    t = await startTestNode({ prefix, cidr });
   });
   after(async () => {
     await t?.close();

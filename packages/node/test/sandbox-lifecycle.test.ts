@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
 import type { SandboxEvent, SandboxInfo } from "../src/sandbox/types.js";
 import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-lifecycle: skipped: ${reason}`);
@@ -47,7 +48,7 @@ describe("sandbox lifecycle on a real node", { skip: reason, timeout: 600_000 },
   const watch = new AbortController();
 
   before(async () => {
-    t = await startTestNode({ prefix: "ctl", cidr: "10.211.0.0/24" });
+    t = await startTestNode(suiteNetwork("node/sandbox-lifecycle"));
     void (async () => {
       for await (const e of t.node.manager.events(watch.signal)) events.push(e);
     })();
@@ -217,7 +218,7 @@ describe("sandbox lifecycle on a real node", { skip: reason, timeout: 600_000 },
 describe("warm pool", { skip: reason, timeout: 600_000 }, () => {
   let t: TestNode;
   before(async () => {
-    t = await startTestNode({ prefix: "ctp", cidr: "10.211.1.0/24", poolSize: 1 });
+    t = await startTestNode({ ...suiteNetwork("node/sandbox-lifecycle-pool"), poolSize: 1 });
   });
   after(async () => {
     await t?.close();
@@ -252,7 +253,7 @@ describe("warm pool", { skip: reason, timeout: 600_000 }, () => {
 describe("the same lifecycle on runc", { skip: reason, timeout: 600_000 }, () => {
   let t: TestNode;
   before(async () => {
-    t = await startTestNode({ prefix: "ctu", cidr: "10.211.5.0/24", runtime: "runc" });
+    t = await startTestNode({ ...suiteNetwork("node/sandbox-lifecycle-runc"), runtime: "runc" });
   });
   after(async () => {
     await t?.close();

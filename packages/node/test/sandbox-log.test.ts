@@ -14,12 +14,13 @@ import { OciCommandError } from "../src/runtime/container/oci-command.js";
 import { silentLogger } from "../src/sandbox/logger.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
 import { connectSdk, ensureBaseTemplate, runCommand, skipReason, testNodeConfig, type SdkConnection } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-log: skipped: ${reason}`);
 
 const MiB = 1024 * 1024;
-const options = { prefix: "ctw", cidr: "10.211.22.0/24", env: { COVE_SANDBOX_USERNS: "off" } };
+const options = { ...suiteNetwork("node/sandbox-log"), env: { COVE_SANDBOX_USERNS: "off" } };
 
 const sh = (sandbox: Sandbox, cmd: string, user: "root" | "user" = "root") => runCommand(sandbox, cmd, { user, timeoutMs: 120_000 });
 

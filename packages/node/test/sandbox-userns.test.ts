@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Sandbox } from "e2b";
 import type { SandboxInfo } from "../src/sandbox/types.js";
 import { connectSdk, runCommand, skipReason, startTestNode, type SdkConnection, type TestNode } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
 if (reason) console.log(`# sandbox-userns: skipped: ${reason}`);
@@ -36,7 +37,7 @@ describe("sandbox user namespaces", { skip: reason, timeout: 600_000 }, () => {
   let sb: Sandbox;
 
   before(async () => {
-    t = await startTestNode({ prefix: "ctn", cidr: "10.211.20.0/24" });
+    t = await startTestNode(suiteNetwork("node/sandbox-userns"));
     a = await t.node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     b = await t.node.manager.create({ templateId: "base", timeoutMs: 600_000, cpuCount: 1 });
     open.push(await connectSdk(a), await connectSdk(b));
