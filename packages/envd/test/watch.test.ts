@@ -103,6 +103,42 @@ describe("envd WatchDir through the e2b SDK", () => {
     assert.equal(w.events.find((e) => e.type === "remove")?.entry, undefined);
   });
 
+  it("an upload through files.write reads as E2B's in-place write: CREATE+WRITE when new, WRITE when replacing, no temp names", async () => {
+    const w = await watched({ includeEntry: true });
+    await sdk.sandbox.files.write(join(w.path, "up.txt"), "first");
+    await eventually(() => w.seen("write", "up.txt"), "write up.txt (new)");
+    const create = w.events.findIndex((e) => e.type === "create" && e.name === "up.txt");
+    const write = w.events.findIndex((e) => e.type === "write" && e.name === "up.txt");
+    assert.ok(create !== -1 && create < write, "CREATE before WRITE for a new file");
+    assert.equal(w.events[write]?.entry?.size, 5);
+    const before = w.events.length;
+    await sdk.sandbox.files.write(join(w.path, "up.txt"), "second!", { useOctetStream: true });
+    await eventually(() => w.events.slice(before).some((e) => e.type === "write" && e.name === "up.txt"), "write up.txt (replaced)");
+    await writeFile(join(w.path, "marker"), "");
+    await eventually(() => w.seen("create", "marker"), "marker");
+    assert.deepEqual(
+      w.events
+        .slice(before)
+        .filter((e) => e.name === "up.txt")
+        .map((e) => e.type),
+      ["write"],
+      "replacing a file is one WRITE",
+    );
+    assert.deepEqual(
+      w.events.filter((e) => e.name.includes("cove-upload")),
+      [],
+    );
+  });
+
+  it("recursive: an upload into a subdirectory reports WRITE with the relative name", async () => {
+    const w = await watched({ recursive: true });
+    await mkdir(join(w.path, "nested"));
+    await eventually(() => w.seen("create", "nested"), "create nested");
+    await sdk.sandbox.files.write(join(w.path, "nested/f.txt"), "x");
+    await eventually(() => w.seen("write", "nested/f.txt"), "write nested/f.txt");
+    assert.ok(w.events.every((e) => !e.name.includes("cove-upload")));
+  });
+
   it("recursive: reports a file created in a new subdirectory", async () => {
     const w = await watched({ recursive: true });
     await mkdir(join(w.path, "sub/deeper"), { recursive: true });

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { constants, createReadStream, createWriteStream, fstat, ftruncate } from "node:fs";
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
@@ -7,11 +6,10 @@ import { promisify } from "node:util";
 import { ensureDirs } from "../ensure-dirs.js";
 import { EnvdError, fromErrno } from "../errors.js";
 import { toHostPath, toSandboxPath } from "../paths.js";
+import { uploadTempName } from "../upload-temp.js";
 import type { FileStat, UserFs } from "../user-fs.js";
 
 const WRITE_CHUNK = 1024 * 1024;
-/** Marks our temporary files, so a leftover one is recognisable. */
-export const TEMP_MARKER = ".cove-upload-";
 
 const fstatAsync = promisify(fstat);
 const ftruncateAsync = promisify(ftruncate);
@@ -38,7 +36,7 @@ export async function writeFileAtomically(root: string, path: string, fs: UserFs
   // Devices, FIFOs and sockets are not files to replace (and opening a FIFO would block).
   if (existing && existing.kind !== "file") throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
 
-  const temp = posix.join(posix.dirname(target), `.${posix.basename(target)}${TEMP_MARKER}${randomBytes(6).toString("hex")}`);
+  const temp = posix.join(posix.dirname(target), uploadTempName(posix.basename(target), existing !== undefined));
   let fd: number;
   try {
     fd = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);

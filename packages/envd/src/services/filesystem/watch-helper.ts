@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Logger } from "../../logger.js";
 import { EnvdError } from "../../errors.js";
+import { createUploadEventFilter } from "./upload-events.js";
 import { parseWatchLine } from "./watch-line.js";
 import type { EventType } from "@cove/protocol/filesystem";
 import type { OsUser } from "../../users.js";
@@ -41,7 +42,9 @@ export interface DirWatch {
 /**
  * Runs one cove-watch helper for a directory. Node's fs.watch cannot tell
  * create from write from chmod, so classification happens in the helper,
- * which speaks inotify directly; see native/cove-watch.c.
+ * which speaks inotify directly; see native/cove-watch.c. Uploads' temp
+ * files are hidden and their final rename reported as a write
+ * (upload-events.ts).
  */
 export function startDirWatch(options: DirWatchOptions): DirWatch {
   const watchArgs = options.recursive ? ["-r", options.hostDir] : [options.hostDir];
@@ -79,6 +82,7 @@ export function startDirWatch(options: DirWatchOptions): DirWatch {
   });
 
   let lastError = "";
+  const uploads = createUploadEventFilter();
   const handleLine = (text: string) => {
     const line = parseWatchLine(text);
     if (!line || stopping) return;
@@ -88,7 +92,7 @@ export function startDirWatch(options: DirWatchOptions): DirWatch {
         settleReady?.resolve();
         break;
       case "event":
-        options.onEvent({ type: line.type, name: line.name });
+        for (const event of uploads({ type: line.type, name: line.name })) options.onEvent(event);
         break;
       case "overflow":
         options.log.warn({ dir: options.hostDir }, "watch queue overflowed; events were lost");
