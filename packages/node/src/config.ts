@@ -21,8 +21,18 @@ export interface NodeConfig {
   networkPrefix: string;
   allowedCidrs: string[];
   dnsServers: string[] | undefined;
+  /** Warm pool: sandboxes each pool template keeps waiting (the minimum and initial target). */
   poolSize: number;
-  poolTemplate: string;
+  /** Templates with a pool from the start (COVE_POOL_TEMPLATE, comma-separated). */
+  poolTemplates: string[];
+  /** Pool sandboxes on the node, all templates together; 0 = no pool. */
+  poolMax: number;
+  /** Pool sandboxes booted at once. */
+  poolConcurrency: number;
+  /** A pool idle this long shrinks back to poolSize. */
+  poolIdleMs: number;
+  /** The pool boots only while MemAvailable is at least this (MiB). */
+  poolMemoryReserveMB: number;
   pidsLimit: number;
   /** Each sandbox in its own user namespace (default); off = root inside is root on the host. */
   sandboxUserns: boolean;
@@ -39,6 +49,7 @@ export interface NodeFlags {
   runtime?: string | undefined;
   envdRuntime?: string | undefined;
   poolSize?: string | number | undefined;
+  poolMax?: string | number | undefined;
   logLevel?: string | undefined;
 }
 
@@ -83,6 +94,14 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
   const envdRuntimeDir = resolve(flags.envdRuntime ?? env.COVE_ENVD_RUNTIME ?? defaults.envdRuntimeDir);
   if (!isAbsolute(envdRuntimeDir)) throw new NodeConfigError("envd runtime dir must be absolute");
   const dns = list(env.COVE_SANDBOX_DNS);
+  const poolSize = parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100);
+  // Without an explicit maximum, --pool-size 0 keeps meaning "no pool".
+  const poolMaxText = flags.poolMax ?? env.COVE_POOL_MAX;
+  const poolMax = poolMaxText === undefined ? (poolSize === 0 ? 0 : Math.max(poolSize, 8)) : parseInt10("pool max", String(poolMaxText), 0, 1000);
+  const poolTemplates = list(env.COVE_POOL_TEMPLATE ?? "base");
+  if (poolMax < poolSize * poolTemplates.length) {
+    throw new NodeConfigError(`pool max (${poolMax}) is below pool size × pool templates (${poolSize} × ${poolTemplates.length})`);
+  }
   return {
     dataDir,
     templatesDir,
@@ -95,8 +114,18 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     networkPrefix: prefix,
     allowedCidrs: list(env.COVE_SANDBOX_ALLOW_CIDRS),
     dnsServers: dns.length > 0 ? dns : undefined,
-    poolSize: parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100),
-    poolTemplate: env.COVE_POOL_TEMPLATE ?? "base",
+    poolSize,
+    poolTemplates,
+    poolMax,
+    poolConcurrency: parseInt10("COVE_POOL_CONCURRENCY", env.COVE_POOL_CONCURRENCY ?? "2", 1, 64),
+    poolIdleMs: parseInt10("COVE_POOL_IDLE_SECONDS", env.COVE_POOL_IDLE_SECONDS ?? "60", 1, 86_400) * 1000,
+    // Default: a tenth of the host's memory, at least 512 MiB.
+    poolMemoryReserveMB: parseInt10(
+      "COVE_POOL_MEMORY_RESERVE_MB",
+      env.COVE_POOL_MEMORY_RESERVE_MB ?? String(Math.max(512, Math.floor(totalmem() / 1024 / 1024 / 10))),
+      0,
+      1 << 30,
+    ),
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
     sandboxUserns: onOff("COVE_SANDBOX_USERNS", env.COVE_SANDBOX_USERNS ?? "on"),
     // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.

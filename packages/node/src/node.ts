@@ -132,7 +132,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     pidsLimit: config.pidsLimit,
     maxCpus: config.maxCpus,
     maxMemoryMB: config.maxMemoryMB,
-    ...(config.poolSize > 0 ? { pool: { templateId: config.poolTemplate, size: config.poolSize } } : {}),
+    pool: {
+      templates: config.poolTemplates,
+      min: config.poolSize,
+      max: config.poolMax,
+      concurrency: config.poolConcurrency,
+      idleMs: config.poolIdleMs,
+      memoryReserveMB: config.poolMemoryReserveMB,
+    },
   });
   const recovery = await manager.start();
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
@@ -152,7 +159,16 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       memoryMB: m.defaults.memoryMB,
       diskMB: m.defaults.diskMB,
     }));
-  const api = createNodeApiServer({ service: manager, info, templates: listTemplates, secret, host: config.listenHost, port: config.listenPort, logger });
+  const api = createNodeApiServer({
+    service: manager,
+    info,
+    templates: listTemplates,
+    warmPool: () => manager.poolStats(),
+    secret,
+    host: config.listenHost,
+    port: config.listenPort,
+    logger,
+  });
   let address: { host: string; port: number };
   try {
     address = await api.listen();

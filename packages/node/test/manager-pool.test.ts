@@ -1,9 +1,11 @@
 // The warm pool on fakes: it fills to its target, refills after a hand-out, and a claim applies
-// the create request to the sandbox it hands out.
+// the create request to the sandbox it hands out. Sizing (grow, shrink, bounds): manager-pool-sizing.test.ts.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { settle, until } from "./helpers/fake-clock.js";
 import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
+
+const settings = (min: number) => ({ templates: ["base"], min, max: 8, concurrency: 2, idleMs: 60_000, memoryReserveMB: 0, retryMs: 1000 });
 
 let node: FakeNode | undefined;
 afterEach(async () => {
@@ -12,7 +14,7 @@ afterEach(async () => {
 });
 
 async function withPool(size: number): Promise<FakeNode> {
-  node = createFakeNode({ pool: { templateId: "base", size, retryMs: 1000 } });
+  node = createFakeNode({ pool: settings(size) });
   await node.manager.start();
   const n = node;
   await until(() => n.manager.poolSize() === size, `pool of ${size}`);
@@ -83,7 +85,7 @@ describe("warm pool (fakes)", () => {
   });
 
   it("a pool sandbox that fails to boot is retried after the pause, not in a loop", async () => {
-    node = createFakeNode({ pool: { templateId: "base", size: 1, retryMs: 1000 } });
+    node = createFakeNode({ pool: settings(1) });
     const n = node;
     n.runtime.failNext("start");
     await n.manager.start();

@@ -268,6 +268,10 @@ export function createFakeNode(): FakeNode {
       await enter("listTemplates");
       return { templates: [{ templateId: "base", builtAt: timestampFromDate(new Date("2026-01-01T00:00:00Z")), cpuCount: 2, memoryMb: 512, diskMb: 1024 }] };
     },
+    async getWarmPool() {
+      await enter("getWarmPool");
+      return {};
+    },
   };
 
   const transport = createRouterTransport(({ service }) => service(NodeService, impl));

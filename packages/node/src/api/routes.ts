@@ -1,13 +1,17 @@
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { NodeService } from "@cove/protocol/nodeapi";
+import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { toConnectError } from "./connect-error.js";
 import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire, templateToWire } from "./convert.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
+import { warmPoolToWire } from "./warm-pool.js";
 
 export interface NodeApiRoutesOptions {
   /** Where unexpected errors go; their text never reaches the caller. */
   logger?: NodeApiLogger;
+  /** The warm pool's state for GetWarmPool; omitted = no pool. */
+  warmPool?: () => WarmPoolStats;
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -49,6 +53,7 @@ export function createNodeApiRoutes(
       resolveRoute: (req) => guard("ResolveRoute", () => routeToWire(service.route(req.sandboxId, req.port))),
       getNodeInfo: () => guard("GetNodeInfo", () => nodeInfoToWire(info())),
       listTemplates: () => guard("ListTemplates", async () => ({ templates: (await templates()).map(templateToWire) })),
+      getWarmPool: () => guard("GetWarmPool", () => warmPoolToWire(options.warmPool?.())),
       watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
     });
   };

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import http from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { createBearerAuth } from "./auth.js";
 import { consoleLogger, createNodeApiRoutes } from "./routes.js";
@@ -18,6 +19,8 @@ export interface NodeApiServerOptions {
   /** Default 0: any free port (listen() reports it). */
   port?: number;
   logger?: NodeApiLogger;
+  /** The warm pool's state for GetWarmPool; omitted = no pool. */
+  warmPool?: () => WarmPoolStats;
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }
@@ -38,7 +41,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   // cap of 10 made every 11th concurrent create log a MaxListenersExceededWarning.
   setMaxListeners(0, shutdown.signal);
   const handler = connectNodeAdapter({
-    routes: createNodeApiRoutes(options.service, options.info, { logger: log }, options.templates),
+    routes: createNodeApiRoutes(options.service, options.info, { logger: log, ...(options.warmPool ? { warmPool: options.warmPool } : {}) }, options.templates),
     interceptors: [createBearerAuth(options.secret, log)],
     shutdownSignal: shutdown.signal,
     // Requests are small (ids, maps of env vars and metadata); refuse anything large.

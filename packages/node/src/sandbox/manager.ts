@@ -13,7 +13,8 @@ import { createEventHub } from "./events.js";
 import { createSandboxLocks } from "./locks.js";
 import type { Logger } from "./logger.js";
 import { createSandboxOperations } from "./operations.js";
-import { createWarmPool } from "./pool.js";
+import { createHostMemory, type HostMemory } from "./host-memory.js";
+import { createWarmPool, type WarmPoolSettings, type WarmPoolStats } from "./pool.js";
 import { createReaper } from "./reaper.js";
 import type { RecordStore, SandboxRecord } from "./records.js";
 import { recoverSandboxes, type RecoveryReport } from "./recovery.js";
@@ -49,8 +50,10 @@ export interface SandboxManagerOptions {
   maxMemoryMB: number;
   /** Gives each sandbox its own user namespace; omitted = root inside is root on the host. */
   userns?: UsernsManager;
-  /** Warm pool: this many pre-started sandboxes of `templateId`, handed out by create. 0 = off. */
-  pool?: { templateId: string; size: number; retryMs?: number };
+  /** Warm pool: pre-started sandboxes handed out by create. Omitted (or max 0) = off. */
+  pool?: WarmPoolSettings;
+  /** What the pool reads before it grows; default: /proc/meminfo. */
+  memory?: HostMemory;
   /** Default: the system clock. */
   clock?: Clock;
   /** The host files bound into each sandbox; default: written on its disk (etc files, boot id). */
@@ -66,8 +69,10 @@ export interface SandboxManager extends SandboxService {
    * pool, cgroup parents).
    */
   close(options?: { killAll?: boolean }): Promise<void>;
-  /** Sandboxes waiting in the warm pool. */
+  /** Sandboxes waiting in the warm pool, all templates together. */
   poolSize(): number;
+  /** The warm pool per template: target, waiting, booting, handed out. */
+  poolStats(): WarmPoolStats;
 }
 
 /** Wires the manager's parts (boot, operations, pool, reaper, recovery) around one table of live sandboxes. */
@@ -111,9 +116,8 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     records,
     clock,
     log,
-    templateId: options.pool?.templateId ?? "",
-    size: options.pool?.size ?? 0,
-    ...(options.pool?.retryMs !== undefined ? { retryMs: options.pool.retryMs } : {}),
+    memory: options.memory ?? createHostMemory(),
+    settings: options.pool ?? { templates: [], min: 0, max: 0, concurrency: 1, idleMs: 60_000, memoryReserveMB: 0 },
   });
   const reaper = createReaper({
     live,
@@ -134,7 +138,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       await options.userns?.init();
       const report = await recoverSandboxes({ live, runtime, network, storage, records, destroy, log, ...(options.userns ? { userns: options.userns } : {}) });
       reaper.start();
-      pool.refill();
+      pool.start();
       log.info({ adopted: report.adopted.length, removed: report.removed.length }, "node recovered its sandboxes");
       return report;
     },
@@ -155,6 +159,8 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     },
 
     poolSize: () => pool.ready(),
+
+    poolStats: () => pool.stats(),
 
     async create(req) {
       if (closed) throw new NodeError("unavailable", "the node is shutting down");

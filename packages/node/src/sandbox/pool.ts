@@ -1,3 +1,4 @@
+import { applyTransition, canTransition } from "../lifecycle/state-table.js";
 import type { NetworkManager } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
 import type { ResolvedTemplate, TemplateStore } from "../templates/template-store.js";
@@ -5,13 +6,28 @@ import type { SandboxBoot } from "./boot.js";
 import type { Clock } from "./clock.js";
 import type { Destroyable } from "./destroy.js";
 import type { EnvdControl } from "./envd-control.js";
+import type { HostMemory } from "./host-memory.js";
 import type { SandboxLocks } from "./locks.js";
 import type { Logger } from "./logger.js";
+import { createPoolClaim } from "./pool-claim.js";
+import { deficit, excess, type GrowReason, grownTarget, type PoolCounts, type PoolLimits, shrunkTarget } from "./pool-policy.js";
 import type { RecordStore, SandboxRecord } from "./records.js";
 import type { CreateSandboxRequest } from "./types.js";
 import type { SandboxView } from "./view.js";
 
-const MiB = 1024 * 1024;
+export type { PoolLimits } from "./pool-policy.js";
+
+/** What the operator configures; see docs/operator-guide.md (warm pool). */
+export interface WarmPoolSettings extends PoolLimits {
+  /** Templates with a pool from the start; any other template gets one (minimum 0) at its first create. */
+  templates: string[];
+  /** Sandboxes each configured template keeps waiting, idle or not (the initial target). */
+  min: number;
+  /** Wait after a pool sandbox failed to boot, so a broken template does not spin. Default 5 s. */
+  retryMs?: number;
+  /** How often idle and memory checks run. Default 1 s. */
+  tickMs?: number;
+}
 
 export interface WarmPoolDeps {
   /** Shared with the manager: pool sandboxes live there too, marked `pooled`. */
@@ -27,105 +43,219 @@ export interface WarmPoolDeps {
   records: RecordStore;
   clock: Clock;
   log: Logger;
-  templateId: string;
-  /** Sandboxes to keep booted; 0 turns the pool off. */
-  size: number;
-  /** Wait after a pool sandbox failed to boot, so a broken template does not spin. */
-  retryMs?: number;
+  memory: HostMemory;
+  settings: WarmPoolSettings;
 }
 
-/** Pre-started sandboxes of one template that create hands out, so a caller does not wait for a boot. */
+/** One template's pool as the node reports it. */
+export interface TemplatePoolStats extends PoolCounts {
+  templateId: string;
+  /** Sandboxes handed out from this pool since the node started. */
+  handedOut: number;
+  /** Creates of this template that found nothing waiting (they booted cold). */
+  misses: number;
+}
+
+export interface WarmPoolStats extends PoolLimits {
+  memoryAvailableMB: number;
+  pools: TemplatePoolStats[];
+}
+
+/** Pre-started sandboxes per template that create hands out, so a caller does not wait for a boot. */
 export interface WarmPool {
-  /** Applies a create request to a waiting sandbox and hands it out; undefined if none fits. */
+  /** Starts filling and the idle/memory checks. */
+  start(): void;
+  /** Applies a create request to a waiting sandbox and hands it out; undefined if none fits. Records the demand either way. */
   claim(template: ResolvedTemplate, req: CreateSandboxRequest): Promise<SandboxRecord | undefined>;
-  /** Boots sandboxes in the background until the pool is full again (one refill at a time). */
+  /** Starts boots (up to the concurrency) for every pool below its target. */
   refill(): void;
-  /** Pool sandboxes ready to be handed out. */
+  /** Pool sandboxes ready to be handed out, all templates together. */
   ready(): number;
   /** Pool sandboxes, booting or ready. */
   members(): SandboxRecord[];
-  /** Stops refilling; resolves when a refill in flight has ended. */
+  stats(): WarmPoolStats;
+  /** Stops booting and checking; resolves when boots and discards in flight have ended. */
   stop(): Promise<void>;
 }
 
-export function createWarmPool(deps: WarmPoolDeps): WarmPool {
-  const { live, locks, boot, destroy, view, runtime, network, envd, records, clock, log } = deps;
-  const retryMs = deps.retryMs ?? 5000;
-  let stopped = false;
-  let refilling: Promise<void> | undefined;
-  const members = () => [...live.values()].filter((r) => r.pooled);
+interface TemplatePool {
+  templateId: string;
+  min: number;
+  target: number;
+  booting: number;
+  handedOut: number;
+  misses: number;
+  lastDemandAt: number;
+  /** No boot before this time (after a failed one). */
+  retryAt: number;
+}
 
-  const fill = async () => {
-    while (!stopped && members().length < deps.size) {
-      const template = await deps.templates.resolve(deps.templateId);
-      const rec = boot.newRecord(template, {}, true);
-      live.set(rec.sandboxId, rec);
-      try {
-        await locks.run(rec.sandboxId, () => boot.boot(rec, template));
-        await records.save(rec);
-        // One RPC warms envd's Connect path (its first call costs ~40 ms).
-        await envd.warm(view.envdAddress(rec)).catch(() => undefined);
-      } catch (err) {
-        live.delete(rec.sandboxId);
-        log.error({ err, templateId: deps.templateId }, `could not start a pool sandbox; retrying in ${retryMs / 1000} s`);
-        await clock.sleep(retryMs);
-      }
+export function createWarmPool(deps: WarmPoolDeps): WarmPool {
+  const { live, locks, boot, destroy, view, envd, records, clock, log, memory, settings } = deps;
+  const retryMs = settings.retryMs ?? 5000;
+  const pools = new Map<string, TemplatePool>();
+  /** Booted but not yet saved and warmed: not to be handed out yet. */
+  const warming = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  const claim = createPoolClaim(deps);
+  let active = 0;
+  let stopped = false;
+  let cancelTick: (() => void) | undefined;
+
+  const newPool = (templateId: string, min: number): TemplatePool => {
+    const p = { templateId, min, target: min, booting: 0, handedOut: 0, misses: 0, lastDemandAt: clock.now(), retryAt: 0 };
+    pools.set(templateId, p);
+    return p;
+  };
+  if (settings.max > 0) for (const t of settings.templates) newPool(t, settings.min);
+
+  const members = () => [...live.values()].filter((r) => r.pooled);
+  const waitingOf = (templateId: string) =>
+    [...live.values()].filter((r) => r.pooled && r.templateId === templateId && r.state === "running" && !warming.has(r.sandboxId));
+  const counts = (p: TemplatePool): PoolCounts => ({ min: p.min, target: p.target, waiting: waitingOf(p.templateId).length, booting: p.booting });
+  const memoryLow = () => memory.availableMB() < settings.memoryReserveMB;
+
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  const bootOne = async (p: TemplatePool) => {
+    let rec: SandboxRecord | undefined;
+    try {
+      const template = await deps.templates.resolve(p.templateId);
+      const r = boot.newRecord(template, {}, true);
+      rec = r;
+      warming.add(r.sandboxId);
+      live.set(r.sandboxId, r);
+      await locks.run(r.sandboxId, () => boot.boot(r, template));
+      await records.save(r);
+      // One RPC warms envd's Connect path (its first call costs ~40 ms).
+      await envd.warm(view.envdAddress(r)).catch(() => undefined);
+    } catch (err) {
+      if (rec) live.delete(rec.sandboxId);
+      p.retryAt = clock.now() + retryMs;
+      log.error({ err, templateId: p.templateId }, `could not start a pool sandbox; retrying in ${retryMs / 1000} s`);
+      // Not tracked: stop() must not wait out the pause.
+      void clock.sleep(retryMs).then(kick);
+    } finally {
+      if (rec) warming.delete(rec.sandboxId);
+      p.booting--;
+      active--;
     }
+  };
+
+  /** The pool furthest below its target that may boot now; none when the node is full or memory is low. */
+  const pick = (): TemplatePool | undefined => {
+    if (members().length >= settings.max || memoryLow()) return undefined;
+    const now = clock.now();
+    let best: TemplatePool | undefined;
+    let bestNeed = 0;
+    for (const p of pools.values()) {
+      const need = p.retryAt <= now ? deficit(counts(p)) : 0;
+      if (need > bestNeed) [best, bestNeed] = [p, need];
+    }
+    return best;
+  };
+
+  // Boots count as members from their launch: `booting` covers the template lookup before the record exists.
+  const kick = () => {
+    while (!stopped && active < settings.concurrency) {
+      const p = pick();
+      if (!p) break;
+      p.booting++;
+      active++;
+      track(
+        bootOne(p).then(() => {
+          trim(p);
+          kick();
+        }),
+      );
+    }
+  };
+
+  /** Discards waiting sandboxes beyond the pool's target. */
+  const trim = (p: TemplatePool) => {
+    const extra = excess(counts(p));
+    for (const rec of waitingOf(p.templateId).slice(0, extra)) {
+      live.delete(rec.sandboxId);
+      track(
+        locks.run(rec.sandboxId, async () => {
+          await destroy(rec).catch((err: unknown) => log.error({ sandboxId: rec.sandboxId, err }, "cleanup of a pool sandbox failed"));
+          if (canTransition(rec.state, "kill")) applyTransition(rec, "kill");
+        }),
+      );
+    }
+  };
+
+  const grow = (p: TemplatePool, reason: GrowReason) => {
+    const target = grownTarget(counts(p), reason, settings, memoryLow());
+    if (target === p.target) return;
+    p.target = target;
+    log.info({ templateId: p.templateId, target, reason }, "warm pool grew");
+  };
+
+  const tick = () => {
+    const now = clock.now();
+    const low = memoryLow();
+    for (const p of [...pools.values()]) {
+      const c = counts(p);
+      const { target, reason } = shrunkTarget(c, now - p.lastDemandAt, settings, low);
+      if (reason) {
+        p.target = target;
+        log.info({ templateId: p.templateId, target, reason, waiting: c.waiting }, "warm pool shrank");
+      }
+      trim(p);
+      // An on-demand pool back at zero is forgotten, so one-off templates leave nothing behind.
+      if (p.min === 0 && p.target === 0 && p.booting === 0 && waitingOf(p.templateId).length === 0) pools.delete(p.templateId);
+    }
+    kick();
   };
 
   return {
     members,
-    ready: () => members().filter((r) => r.state === "running").length,
+    ready: () => members().filter((r) => r.state === "running" && !warming.has(r.sandboxId)).length,
 
-    refill() {
-      if (stopped || deps.size === 0 || refilling !== undefined) return;
-      refilling = fill()
-        .catch((err: unknown) => log.error({ err, templateId: deps.templateId }, "pool refill stopped"))
-        .finally(() => {
-          refilling = undefined;
-        });
+    start() {
+      if (stopped || cancelTick) return;
+      cancelTick = clock.every(settings.tickMs ?? 1000, tick);
+      kick();
     },
+
+    refill: kick,
+
+    stats: () => ({
+      max: settings.max,
+      concurrency: settings.concurrency,
+      idleMs: settings.idleMs,
+      memoryReserveMB: settings.memoryReserveMB,
+      memoryAvailableMB: Math.floor(Math.min(memory.availableMB(), Number.MAX_SAFE_INTEGER)),
+      pools: [...pools.values()].map((p) => ({ templateId: p.templateId, ...counts(p), handedOut: p.handedOut, misses: p.misses })),
+    }),
 
     async stop() {
       stopped = true;
-      await refilling;
+      cancelTick?.();
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
 
     async claim(template, req) {
-      const rec = [...live.values()].find((r) => r.pooled && r.templateId === template.manifest.name && r.state === "running");
-      if (!rec) return undefined;
+      if (settings.max === 0 || stopped) return undefined;
+      const templateId = template.manifest.name;
+      const p = pools.get(templateId) ?? newPool(templateId, 0);
+      p.lastDemandAt = clock.now();
+      const [rec] = waitingOf(templateId);
+      if (!rec) {
+        p.misses++;
+        grow(p, "miss");
+        kick();
+        return undefined;
+      }
       rec.pooled = false; // taken: no other create can pick it
-      return locks.run(rec.sandboxId, async () => {
-        try {
-          const cpuCount = req.cpuCount ?? rec.cpuCount;
-          const memoryMB = req.memoryMB ?? rec.memoryMB;
-          if (cpuCount !== rec.cpuCount || memoryMB !== rec.memoryMB) {
-            await runtime.update(rec.sandboxId, { cpus: cpuCount, memoryBytes: memoryMB * MiB });
-          }
-          const internet = req.allowInternetAccess ?? true;
-          if (internet !== rec.allowInternetAccess) await network.setInternet(rec.sandboxId, internet);
-          await boot.initEnvd(rec, template, req);
-          const now = clock.now();
-          Object.assign(rec, {
-            cpuCount,
-            memoryMB,
-            allowInternetAccess: internet,
-            autoPause: req.autoPause ?? false,
-            metadata: { ...req.metadata },
-            timeoutMs: req.timeoutMs,
-            startedAt: new Date(now).toISOString(),
-            endAt: new Date(now + req.timeoutMs).toISOString(),
-          });
-          delete rec.pooled;
-          await records.save(rec);
-          return rec;
-        } catch (err) {
-          log.warn({ sandboxId: rec.sandboxId, err }, "pooled sandbox could not be handed out; discarding it");
-          live.delete(rec.sandboxId);
-          await destroy(rec).catch(() => undefined);
-          return undefined;
-        }
-      });
+      p.handedOut++;
+      if (waitingOf(templateId).length === 0) grow(p, "drained");
+      kick();
+      return claim(rec, template, req);
     },
   };
 }

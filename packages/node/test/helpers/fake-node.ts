@@ -74,14 +74,19 @@ export const fakeManifest: TemplateManifest = {
   defaults: { user: "user", workdir: "/home/user", env: { FROM_TEMPLATE: "1" }, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
 };
 
+/** A second template, for per-template behaviour (the warm pool keeps one pool per template). */
+export const fakeOtherManifest: TemplateManifest = { ...fakeManifest, name: "other" };
+
 export function createFakeTemplates(): TemplateStore {
+  const known = new Map([fakeManifest, fakeOtherManifest].map((m) => [m.name, m]));
   return {
     async resolve(templateId) {
-      if (templateId !== "base") throw new Error(`fake templates know only base, not ${templateId}`);
-      return { manifest: fakeManifest, rootfs: "/fake/templates/base/rootfs" };
+      const manifest = known.get(templateId);
+      if (!manifest) throw new Error(`fake templates know only base and other, not ${templateId}`);
+      return { manifest, rootfs: `/fake/templates/${templateId}/rootfs` };
     },
     async list() {
-      return [fakeManifest];
+      return [...known.values()];
     },
   };
 }
@@ -109,7 +114,7 @@ export interface FakeNode {
 }
 
 /** A manager on fakes; `start()` is the caller's (recovery tests seed records first). */
-export function createFakeNode(options: Partial<Pick<SandboxManagerOptions, "pool" | "reaperIntervalMs">> = {}): FakeNode {
+export function createFakeNode(options: Partial<Pick<SandboxManagerOptions, "pool" | "reaperIntervalMs" | "memory" | "logger">> = {}): FakeNode {
   const runtime = createFakeRuntime();
   const network = createFakeNetwork();
   const storage = createFakeStorage();
@@ -133,6 +138,8 @@ export function createFakeNode(options: Partial<Pick<SandboxManagerOptions, "poo
     maxMemoryMB: 8192,
     clock,
     files: noFiles,
+    // Plenty, unless a test says otherwise: the host's real MemAvailable must not steer fake pools.
+    memory: { availableMB: () => 1 << 20 },
     ...options,
   });
   const events: SandboxEvent[] = [];

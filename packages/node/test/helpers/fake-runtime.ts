@@ -17,6 +17,8 @@ export interface FakeRuntime extends SandboxRuntime {
   readonly updates: Array<{ sandboxId: string; limits: SandboxLimits }>;
   /** The next `op` (on any sandbox) waits for the gate before it acts. */
   holdNext(op: Op, gate: Gate): void;
+  /** Every `op` from now on waits for the gate (once open, they pass). */
+  holdAll(op: Op, gate: Gate): void;
   /** The next `op` throws. */
   failNext(op: Op, message?: string): void;
   /** The sandbox's init exits: its container is gone from the runtime's list. */
@@ -31,14 +33,18 @@ export function createFakeRuntime(): FakeRuntime {
   const specs = new Map<string, RuntimeSandboxSpec>();
   const updates: Array<{ sandboxId: string; limits: SandboxLimits }> = [];
   const holds = new Map<Op, Gate>();
+  const holdsAll = new Map<Op, Gate>();
   const failures = new Map<Op, string>();
 
   const op = async (name: Op, id: string, act: () => void) => {
     calls.push(`${name}:${id}`);
     const gate = holds.get(name);
+    const all = holdsAll.get(name);
     if (gate) {
       holds.delete(name);
       await gate.promise;
+    } else if (all) {
+      await all.promise;
     } else {
       await Promise.resolve();
     }
@@ -64,6 +70,7 @@ export function createFakeRuntime(): FakeRuntime {
     closed: false,
     destroyed: false,
     holdNext: (name, gate) => void holds.set(name, gate),
+    holdAll: (name, gate) => void holdsAll.set(name, gate),
     failNext: (name, message = `fake ${name} failed`) => void failures.set(name, message),
     crash: (id) => void containers.delete(id),
     create: (spec) =>

@@ -17,7 +17,8 @@ export function registerNodeCommand(program: Command): void {
     .option("--data-dir <dir>", "where the node keeps sandboxes, templates and its secret (env COVE_DATA_DIR; default ./.cove)")
     .option("--listen <host:port>", "node API address (env COVE_NODE_LISTEN; default 127.0.0.1:5008)")
     .option("--runtime <name>", "OCI runtime: crun, runc or auto (env COVE_OCI_RUNTIME)")
-    .option("--pool-size <n>", "pre-started sandboxes kept warm (env COVE_POOL_SIZE; default 2)")
+    .option("--pool-size <n>", "pre-started sandboxes each pool template keeps warm, the pool's minimum (env COVE_POOL_SIZE; default 2)")
+    .option("--pool-max <n>", "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size))")
     .option("--envd-runtime <dir>", "portable envd folder mounted into sandboxes (env COVE_ENVD_RUNTIME)")
     .option("--log-level <level>", "pino log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)
@@ -27,6 +28,7 @@ export function registerNodeCommand(program: Command): void {
         listen?: string;
         runtime?: string;
         poolSize?: string;
+        poolMax?: string;
         envdRuntime?: string;
         logLevel?: string;
         killOnExit: boolean;
@@ -49,7 +51,7 @@ export function registerNodeCommand(program: Command): void {
           `cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`,
         );
         out(`cove node: re-adopted ${node.recovery.adopted.length} sandbox(es), removed ${node.recovery.removed.length} leftover(s)`);
-        out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplate}`);
+        out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplates.join(",")}, growing to ${config.poolMax} on demand`);
         out(
           `cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`,
         );

@@ -16,6 +16,7 @@ export interface NodeReady {
 export interface NodeChildOptions {
   dataDir: string;
   poolSize?: string | undefined;
+  poolMax?: string | undefined;
   runtime?: string | undefined;
   logLevel: string;
   killOnExit: boolean;
@@ -57,6 +58,7 @@ export async function startNodeChild(options: NodeChildOptions): Promise<NodeChi
   const port = options.port || (await freePort());
   const args = ["node", "--data-dir", options.dataDir, "--listen", `127.0.0.1:${port}`, "--log-level", options.logLevel];
   if (options.poolSize !== undefined) args.push("--pool-size", options.poolSize);
+  if (options.poolMax !== undefined) args.push("--pool-max", options.poolMax);
   if (options.runtime !== undefined) args.push("--runtime", options.runtime);
   if (options.killOnExit) args.push("--kill-on-exit");
   let stopping = false;

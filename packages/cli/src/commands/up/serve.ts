@@ -19,6 +19,7 @@ export interface ServeFlags {
   nodeUrl?: string;
   domain?: string;
   poolSize?: string;
+  poolMax?: string;
   runtime?: string;
   logLevel?: string;
   killOnExit?: boolean;
@@ -109,6 +110,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
       dataDir: apiConfig.dataDir,
       listen: process.env.COVE_NODE_LISTEN ?? "127.0.0.1:0",
       poolSize: flags.poolSize,
+      poolMax: flags.poolMax,
       runtime: flags.runtime,
       logLevel: apiConfig.logLevel,
     },
@@ -125,6 +127,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   const node = await startNodeChild({
     dataDir: nodeConfig.dataDir,
     poolSize: flags.poolSize,
+    poolMax: flags.poolMax,
     runtime: flags.runtime,
     logLevel: apiConfig.logLevel,
     killOnExit: flags.killOnExit ?? false,
