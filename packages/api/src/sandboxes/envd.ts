@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Process, Signal } from "@cove/protocol/process";
 import { ApiError } from "../errors.js";
+import type { EnvdMetricsBody } from "@cove/protocol/envd";
 
 export interface ExecRequest {
   /** Run by `/bin/bash -l -c`, as the SDK does. */
@@ -30,16 +31,8 @@ export interface ExecResult {
   error?: string;
 }
 
-export interface EnvdMetrics {
-  ts: number;
-  cpu_count: number;
-  cpu_used_pct: number;
-  mem_used: number;
-  mem_total: number;
-  mem_cache: number;
-  disk_used: number;
-  disk_total: number;
-}
+/** What envd's GET /metrics answers; the wire type lives with envd's other wire facts. */
+export type EnvdMetrics = EnvdMetricsBody;
 
 /** A connection to one sandbox's envd, for the native API (the SDK talks to envd itself). */
 export interface EnvdSession {

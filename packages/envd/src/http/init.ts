@@ -1,16 +1,16 @@
+import type { EnvdInitBody } from "@cove/protocol/envd";
 import { safeEqual, UNAUTHORIZED_MESSAGE } from "../auth.js";
 import type { EnvdContext } from "../context.js";
 import { EnvdError } from "../errors.js";
 import { readJsonBody } from "./read-json.js";
 import { writeHead, type HttpHandler } from "./respond.js";
 
-/** The fields of POST /init we act on; others (hyperloopIP, volumeMounts, caBundle, ...) are accepted and ignored. */
-export interface InitRequest {
-  envVars?: Record<string, string>;
-  accessToken?: string;
-  defaultUser?: string;
-  defaultWorkdir?: string;
-  /** Orchestrator time of this init, ms since epoch. */
+/**
+ * The fields of POST /init we act on, as parsed from the wire body; others
+ * (hyperloopIP, volumeMounts, caBundle, ...) are accepted and ignored.
+ */
+export interface InitRequest extends Omit<EnvdInitBody, "timestamp"> {
+  /** Orchestrator time of this init, ms since epoch (the wire's RFC 3339, parsed). */
   timestamp?: number;
 }
 
