@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerEnvdCommand } from "./commands/envd/run.js";
 import { registerKeysCommands } from "./commands/keys/register.js";
 import { registerNodeCommand } from "./commands/node/run.js";
+import { registerPoolCommand } from "./commands/pool/status.js";
 import { registerSandboxCommands } from "./commands/sandbox/register.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
 import { registerTemplateList } from "./commands/template/list.js";
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerUpCommands(program);
   registerEnvdCommand(program);
   registerNodeCommand(program);
+  registerPoolCommand(program);
   registerTemplateCommands(program);
   const template = program.commands.find((c) => c.name() === "template");
   if (template) registerTemplateList(template);

@@ -242,10 +242,35 @@ describe("warm pool", { skip: reason, timeout: 600_000 }, () => {
       const r = await sdk.sandbox.commands.run("echo $FROM_POOL; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
       assert.deepEqual(r.stdout.trim().split("\n"), ["yes", String(300 * 1024 * 1024)]);
       assert.equal((await fetch(`http://${info.envdAddress}/envs`)).status, 401, "the caller's token is in force");
-      await waitFor("pool to refill", () => (t.node.manager.poolSize() === 1 ? true : undefined), 60_000);
+      // It took the only waiting sandbox: the pool grows by one and refills in parallel.
+      await waitFor("pool to refill and grow", () => (t.node.manager.poolSize() === 2 ? true : undefined), 60_000);
+      const [base] = t.node.manager.poolStats().pools;
+      assert.deepEqual(
+        { min: base?.min, target: base?.target, waiting: base?.waiting, handedOut: base?.handedOut },
+        { min: 1, target: 2, waiting: 2, handedOut: 1 },
+      );
+      assert.ok(t.node.manager.poolStats().memoryAvailableMB > 0, "MemAvailable not read");
     } finally {
       await sdk.close();
       await t.node.manager.kill(info.sandboxId);
+    }
+  });
+
+  it("serves the next creates from the grown pool", async () => {
+    const made = [];
+    try {
+      for (let i = 0; i < 2; i++) made.push(await t.node.manager.create({ templateId: "base", timeoutMs: 60_000 }));
+      const [base] = t.node.manager.poolStats().pools;
+      assert.equal(base?.handedOut, 3);
+      assert.equal(base?.misses, 0);
+      const sdk = await connectSdk(made[1]!);
+      try {
+        assert.equal((await sdk.sandbox.commands.run("echo ok")).stdout, "ok\n");
+      } finally {
+        await sdk.close();
+      }
+    } finally {
+      for (const s of made) await t.node.manager.kill(s.sandboxId);
     }
   });
 });

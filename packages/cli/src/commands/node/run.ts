@@ -1,7 +1,9 @@
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { createLogger, printLine } from "../../stdio.js";
+import { NODE_URL_FILE } from "../pool/status.js";
 import { ensureBaseTemplate } from "../template/build.js";
 
 /** The portable envd runtime that `npm run build` puts beside the envd package. */
@@ -51,6 +53,8 @@ export function registerNodeCommand(program: Command): void {
           `cove node: runtime ${node.runtime}, cgroups ${node.cgroupMode}${node.hybridWorkaround ? " (crun creates sandboxes in a mount namespace without the cgroup2 mount, which it refuses in hybrid mode)" : ""}`,
         );
         out(`cove node: re-adopted ${node.recovery.adopted.length} sandbox(es), removed ${node.recovery.removed.length} leftover(s)`);
+        // Where local commands (cove pool) find this node, whatever port it got.
+        await writeFile(join(config.dataDir, NODE_URL_FILE), `http://${node.address.host}:${node.address.port}\n`, { mode: 0o600 });
         out(`cove node: warm pool ${config.poolSize} × ${config.poolTemplates.join(",")}, growing to ${config.poolMax} on demand`);
         out(
           `cove node: node API on http://${node.address.host}:${node.address.port} (bearer secret ${node.secretFile ? `in ${node.secretFile}` : "from COVE_NODE_SECRET"})`,
