@@ -15,6 +15,7 @@ export type EnvdErrorCode =
   | "resource_exhausted"
   | "not_enough_space"
   | "unsupported_encoding"
+  | "metadata_unsupported"
   | "deadline_exceeded"
   | "unimplemented"
   | "internal";
@@ -29,6 +30,7 @@ const connectCodes: Record<EnvdErrorCode, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   not_enough_space: Code.ResourceExhausted,
   unsupported_encoding: Code.InvalidArgument,
+  metadata_unsupported: Code.FailedPrecondition,
   deadline_exceeded: Code.DeadlineExceeded,
   unimplemented: Code.Unimplemented,
   internal: Code.Internal,
@@ -44,6 +46,7 @@ const httpStatuses: Record<EnvdErrorCode, number> = {
   resource_exhausted: 429,
   not_enough_space: 507,
   unsupported_encoding: 406,
+  metadata_unsupported: 400,
   deadline_exceeded: 504,
   unimplemented: 501,
   internal: 500,

@@ -23,7 +23,19 @@ export interface UserFs {
   lstat(path: string): Promise<FileStat>;
   /** fchmod(2) as the user, so the kernel drops a set-group-id bit the user may not set. */
   fchmod(fd: number, mode: number): Promise<void>;
+  /** Extended attribute names (llistxattr/flistxattr). */
+  listxattr(target: XattrTarget): Promise<string[]>;
+  /** An extended attribute's value as UTF-8 text (lgetxattr/fgetxattr); ENODATA when absent. */
+  getxattr(target: XattrTarget, name: string): Promise<string>;
+  setxattr(target: XattrTarget, name: string, value: string): Promise<void>;
+  removexattr(target: XattrTarget, name: string): Promise<void>;
 }
+
+/**
+ * What the xattr calls act on: a host path (the entry itself, never a
+ * symlink's target: the l* calls) or an open file descriptor (the f* calls).
+ */
+export type XattrTarget = string | number;
 
 export type FileKind = "file" | "directory" | "symlink" | "other";
 
@@ -42,10 +54,35 @@ export type UserFsFactory = (user: OsUser) => UserFs;
 
 /** What the addon exports (native/addon/cove-userfs.c); the op numbers match its `enum op`. */
 interface Binding {
-  call(op: number, uid: number, gid: number, groups: Uint32Array, path: string | null, path2: string | null, a: number, b: number): Promise<unknown>;
+  call(
+    op: number,
+    uid: number,
+    gid: number,
+    groups: Uint32Array,
+    path: string | null,
+    path2: string | null,
+    a: number,
+    b: number,
+    value?: string,
+  ): Promise<unknown>;
 }
 
-const Op = { open: 0, mkdir: 1, rename: 2, unlink: 3, rmdir: 4, readdir: 5, realpath: 6, readlink: 7, stat: 8, fchmod: 9 } as const;
+const Op = {
+  open: 0,
+  mkdir: 1,
+  rename: 2,
+  unlink: 3,
+  rmdir: 4,
+  readdir: 5,
+  realpath: 6,
+  readlink: 7,
+  stat: 8,
+  fchmod: 9,
+  listxattr: 10,
+  getxattr: 11,
+  setxattr: 12,
+  removexattr: 13,
+} as const;
 
 /** The addon could not be loaded; envd cannot serve files safely without it. */
 export class UserFsUnavailable extends Error {
@@ -103,13 +140,17 @@ export function loadUserFs(file: string): UserFsFactory {
 function createUserFsFactory(binding: Binding): UserFsFactory {
   return (user) => {
     const groups = Uint32Array.from(user.groups.length > 0 ? user.groups : [user.gid]);
-    const call = async <T>(op: number, syscall: string, path: string | null, path2: string | null = null, a = 0, b = 0): Promise<T> => {
+    const call = async <T>(op: number, syscall: string, path: string | null, path2: string | null = null, a = 0, b = 0, value?: string): Promise<T> => {
       try {
-        return (await binding.call(op, user.uid, user.gid, groups, path, path2, a, b)) as T;
+        const args = [op, user.uid, user.gid, groups, path, path2, a, b] as const;
+        return (await (value === undefined ? binding.call(...args) : binding.call(...args, value))) as T;
       } catch (errno) {
         throw systemError(errno, syscall, path ?? undefined);
       }
     };
+    // A path takes the l* call (a = 1: no symlink following); a descriptor the f* call (a = fd).
+    const xattr = <T>(op: number, syscall: string, target: XattrTarget, name: string | null, value?: string) =>
+      typeof target === "number" ? call<T>(op, `f${syscall}`, null, name, target, 0, value) : call<T>(op, `l${syscall}`, target, name, 1, 0, value);
     return {
       user,
       open: (path, flags, mode = 0o666) => call<number>(Op.open, "open", path, null, flags, mode),
@@ -123,6 +164,10 @@ function createUserFsFactory(binding: Binding): UserFsFactory {
       stat: async (path) => toStat(await call<BigInt64Array>(Op.stat, "stat", path, null, 0)),
       lstat: async (path) => toStat(await call<BigInt64Array>(Op.stat, "lstat", path, null, 1)),
       fchmod: (fd, mode) => call<void>(Op.fchmod, "fchmod", null, null, fd, mode),
+      listxattr: (target) => xattr<string[]>(Op.listxattr, "listxattr", target, null),
+      getxattr: (target, name) => xattr<string>(Op.getxattr, "getxattr", target, name),
+      setxattr: (target, name, value) => xattr<void>(Op.setxattr, "setxattr", target, name, value),
+      removexattr: (target, name) => xattr<void>(Op.removexattr, "removexattr", target, name),
     };
   };
 }

@@ -236,16 +236,6 @@ describe("envd /files through the SDK", () => {
     await text.body?.cancel();
   });
 
-  it("refuses file metadata instead of dropping it", async () => {
-    const path = join(dir, "meta.txt");
-    await assert.rejects(sdk.sandbox.files.write(path, "x", { metadata: { owner: "me" } }), (err: unknown) => {
-      assert.ok(err instanceof InvalidArgumentError);
-      assert.match(err.message, /metadata is not supported/);
-      return true;
-    });
-    await assert.rejects(stat(path), { code: "ENOENT" });
-  });
-
   it("serves byte ranges, content type and last-modified", async () => {
     const path = join(dir, "range.json");
     await writeFile(path, '{"0123456789":true}');

@@ -2,8 +2,8 @@
 // process keeps root's identity, and root's calls running at the same time on
 // other threads never see the user's.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, constants, readFileSync } from "node:fs";
+import { chmod, chown, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadConfig } from "../src/config.js";
@@ -31,6 +31,31 @@ describe("cove-userfs addon", () => {
     await assert.rejects(asUser.mkdir(join(dir, "sub"), 0o755), { code: "EACCES" });
     await assert.rejects(asUser.stat(join(dir, "missing")), { code: "ENOENT" });
     assert.equal((await asRoot.stat(join(dir, "secret"))).kind, "file");
+  });
+
+  it("reads and writes extended attributes as the user, on paths without following symlinks and on descriptors", async () => {
+    const own = join(dir, "own");
+    await writeFile(own, "");
+    await chown(own, 64123, 64123);
+    await asUser.setxattr(own, "user.e2b.k", "v ✓");
+    assert.deepEqual(await asUser.listxattr(own), ["user.e2b.k"]);
+    assert.equal(await asUser.getxattr(own, "user.e2b.k"), "v ✓");
+    await asUser.removexattr(own, "user.e2b.k");
+    await assert.rejects(asUser.getxattr(own, "user.e2b.k"), { code: "ENODATA" });
+    // The kernel checks write permission on the file: root's 0600 file is not the user's to tag.
+    await assert.rejects(asUser.setxattr(join(dir, "secret"), "user.e2b.k", "v"), { code: "EACCES" });
+    // A symlink's own attributes, not its target's (user.* cannot live on a link).
+    await symlink(own, join(dir, "link"));
+    await assert.rejects(asRoot.setxattr(join(dir, "link"), "user.e2b.k", "v"), { code: "EPERM" });
+    assert.deepEqual(await asRoot.listxattr(own), []);
+    const fd = await asUser.open(own, constants.O_WRONLY);
+    try {
+      await asUser.setxattr(fd, "user.e2b.via-fd", "1");
+      assert.deepEqual(await asUser.listxattr(fd), ["user.e2b.via-fd"]);
+      assert.equal(await asRoot.getxattr(own, "user.e2b.via-fd"), "1");
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it("leaves the process and root's concurrent calls untouched", async () => {

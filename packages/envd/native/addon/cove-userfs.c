@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define MAX_GROUPS 1024
@@ -53,6 +54,12 @@ enum op {
   OP_READLINK,
   OP_STAT,
   OP_FCHMOD,
+  /* Extended attributes: on `path` (a = 1: the l* call, the entry itself, not
+   * a symlink's target), or on the open descriptor `a` when path is null. */
+  OP_LISTXATTR,
+  OP_GETXATTR, /* name in path2 */
+  OP_SETXATTR, /* name in path2, value in `value` */
+  OP_REMOVEXATTR,
 };
 
 struct work {
@@ -65,12 +72,13 @@ struct work {
   gid_t groups[MAX_GROUPS];
   char *path;
   char *path2;
+  char *value;
   int64_t a; /* flags, fd or "no follow" */
   int64_t b; /* mode */
   /* results */
   int err;
   int64_t number;
-  char *text;      /* realpath/readlink result, or readdir names separated by NUL */
+  char *text;      /* realpath/readlink/getxattr result, or readdir/listxattr names separated by NUL */
   size_t text_len; /* bytes used in text */
   struct stat st;
 };
@@ -151,6 +159,47 @@ static int list_dir(struct work *w) {
   return err;
 }
 
+static ssize_t xattr_list(const struct work *w, char *buf, size_t size) {
+  if (!w->path) return flistxattr((int)w->a, buf, size);
+  return w->a ? llistxattr(w->path, buf, size) : listxattr(w->path, buf, size);
+}
+
+static ssize_t xattr_get(const struct work *w, void *buf, size_t size) {
+  if (!w->path) return fgetxattr((int)w->a, w->path2, buf, size);
+  return w->a ? lgetxattr(w->path, w->path2, buf, size) : getxattr(w->path, w->path2, buf, size);
+}
+
+/* listxattr/getxattr into w->text: ask for the size, then read; retry if it grew meanwhile. */
+static int xattr_read(struct work *w, int list) {
+  for (int attempt = 0; attempt < 8; attempt++) {
+    ssize_t size = list ? xattr_list(w, NULL, 0) : xattr_get(w, NULL, 0);
+    if (size < 0) return errno;
+    char *buf = realloc(w->text, (size_t)size + 1);
+    if (!buf) return ENOMEM;
+    w->text = buf;
+    ssize_t n = size == 0 ? 0 : list ? xattr_list(w, buf, (size_t)size) : xattr_get(w, buf, (size_t)size);
+    if (n >= 0) {
+      w->text_len = (size_t)n;
+      return 0;
+    }
+    if (errno != ERANGE) return errno;
+  }
+  return ERANGE;
+}
+
+static int xattr_set(const struct work *w) {
+  size_t len = strlen(w->value);
+  int rc = !w->path ? fsetxattr((int)w->a, w->path2, w->value, len, 0)
+           : w->a   ? lsetxattr(w->path, w->path2, w->value, len, 0)
+                    : setxattr(w->path, w->path2, w->value, len, 0);
+  return rc == 0 ? 0 : errno;
+}
+
+static int xattr_remove(const struct work *w) {
+  int rc = !w->path ? fremovexattr((int)w->a, w->path2) : w->a ? lremovexattr(w->path, w->path2) : removexattr(w->path, w->path2);
+  return rc == 0 ? 0 : errno;
+}
+
 static int run(struct work *w) {
   switch (w->op) {
     case OP_OPEN: {
@@ -187,6 +236,14 @@ static int run(struct work *w) {
       return fstatat(AT_FDCWD, w->path, &w->st, w->a ? AT_SYMLINK_NOFOLLOW : 0) == 0 ? 0 : errno;
     case OP_FCHMOD:
       return fchmod((int)w->a, (mode_t)w->b) == 0 ? 0 : errno;
+    case OP_LISTXATTR:
+      return xattr_read(w, 1);
+    case OP_GETXATTR:
+      return xattr_read(w, 0);
+    case OP_SETXATTR:
+      return xattr_set(w);
+    case OP_REMOVEXATTR:
+      return xattr_remove(w);
   }
   return EINVAL;
 }
@@ -209,9 +266,11 @@ static napi_value make_result(napi_env env, struct work *w) {
       break;
     case OP_REALPATH:
     case OP_READLINK:
-      napi_create_string_utf8(env, w->text, w->text_len, &result);
+    case OP_GETXATTR:
+      napi_create_string_utf8(env, w->text ? w->text : "", w->text_len, &result);
       break;
-    case OP_READDIR: {
+    case OP_READDIR:
+    case OP_LISTXATTR: {
       napi_create_array(env, &result);
       uint32_t index = 0;
       for (size_t at = 0; at < w->text_len;) {
@@ -253,6 +312,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_delete_async_work(env, w->async);
   free(w->path);
   free(w->path2);
+  free(w->value);
   free(w->text);
   free(w);
 }
@@ -272,16 +332,21 @@ static char *copy_string(napi_env env, napi_value value) {
   return text;
 }
 
+static bool is_null(napi_env env, napi_value value) {
+  napi_valuetype type;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_null;
+}
+
 /*
- * call(op, uid, gid, groups: Uint32Array, path: string | null, path2: string | null, a: number, b: number)
- *   -> Promise<result>, rejected with an errno number.
+ * call(op, uid, gid, groups: Uint32Array, path: string | null, path2: string | null, a: number, b: number,
+ *      value?: string) -> Promise<result>, rejected with an errno number.
  */
 static napi_value call(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 8) {
-    napi_throw_type_error(env, NULL, "call expects 8 arguments");
+  if (argc != 8 && argc != 9) {
+    napi_throw_type_error(env, NULL, "call expects 8 or 9 arguments");
     return NULL;
   }
   struct work *w = calloc(1, sizeof(*w));
@@ -294,16 +359,22 @@ static napi_value call(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t length;
   void *groups;
-  bool ok = napi_get_value_int32(env, argv[0], &op) == napi_ok && op >= OP_OPEN && op <= OP_FCHMOD &&
+  bool ok = napi_get_value_int32(env, argv[0], &op) == napi_ok && op >= OP_OPEN && op <= OP_REMOVEXATTR &&
             napi_get_value_uint32(env, argv[1], &uid) == napi_ok && napi_get_value_uint32(env, argv[2], &gid) == napi_ok &&
             napi_get_typedarray_info(env, argv[3], &type, &length, &groups, NULL, NULL) == napi_ok &&
             type == napi_uint32_array && length <= MAX_GROUPS && napi_get_value_int64(env, argv[6], &w->a) == napi_ok &&
             napi_get_value_int64(env, argv[7], &w->b) == napi_ok;
-  if (ok && op != OP_FCHMOD) ok = (w->path = copy_string(env, argv[4])) != NULL;
-  if (ok && op == OP_RENAME) ok = (w->path2 = copy_string(env, argv[5])) != NULL;
+  /* fchmod acts on a descriptor only; xattr calls on a path or, with a null path, a descriptor. */
+  bool by_fd = op == OP_FCHMOD || (op >= OP_LISTXATTR && is_null(env, argv[4]));
+  if (ok && !by_fd) ok = (w->path = copy_string(env, argv[4])) != NULL;
+  if (ok && (op == OP_RENAME || op == OP_GETXATTR || op == OP_SETXATTR || op == OP_REMOVEXATTR)) {
+    ok = (w->path2 = copy_string(env, argv[5])) != NULL;
+  }
+  if (ok && op == OP_SETXATTR) ok = argc == 9 && (w->value = copy_string(env, argv[8])) != NULL;
   if (!ok) {
     free(w->path);
     free(w->path2);
+    free(w->value);
     free(w);
     napi_throw_type_error(env, NULL, "invalid arguments");
     return NULL;

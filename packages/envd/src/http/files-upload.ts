@@ -3,17 +3,19 @@ import { posix } from "node:path";
 import { Readable } from "node:stream";
 import type { EnvdContext } from "../context.js";
 import { EnvdError } from "../errors.js";
+import { type FileMetadata, metadataFromHeaders } from "../file-metadata.js";
 import type { OsUser } from "../users.js";
 import { authorizeFileRequest, resolveFilePath } from "./file-access.js";
 import { openRequestBody, RequestAborted, type RequestBody } from "./request-body.js";
 import { sendJson, type HttpHandler, type HttpRequest } from "./respond.js";
 import { writeFileAtomically } from "./write-file.js";
 
-/** What POST /files answers per written file (spec 5.3). */
+/** What POST /files answers per written file (spec 5.3); `metadata` only when the file has some, as upstream. */
 interface UploadedEntry {
   path: string;
   name: string;
   type: "file";
+  metadata?: FileMetadata;
 }
 
 const PART_CHUNK = 1024 * 1024;
@@ -32,7 +34,8 @@ export const MAX_FIELD_FILE_BYTES = 16 * 1024 * 1024;
  */
 export const postFiles: HttpHandler = async (req, res, ctx, url) => {
   const { user, rawPath } = await authorizeFileRequest(ctx, req, url, "write");
-  rejectMetadata(req);
+  // One set for every file of the request, as the SDK sends it (writeFiles applies it to each).
+  const metadata = metadataFromHeaders(req.headers);
   const mediaType = (headerText(req.headers["content-type"]) ?? "").split(";")[0]!.trim().toLowerCase();
   const isMultipart = mediaType.startsWith("multipart/");
   if (mediaType !== "application/octet-stream" && !isMultipart) {
@@ -41,22 +44,35 @@ export const postFiles: HttpHandler = async (req, res, ctx, url) => {
   if (!isMultipart && !rawPath) throw new EnvdError("invalid_argument", "the path query parameter is required for an application/octet-stream upload");
 
   const body = openRequestBody(req);
-  const entries = isMultipart ? await receiveMultipart(ctx, req, body, user, rawPath) : [await receiveRaw(ctx, body, user, rawPath!)];
+  const target = { user, metadata };
+  const entries = isMultipart ? await receiveMultipart(ctx, req, body, target, rawPath) : [await receiveRaw(ctx, body, target, rawPath!)];
   sendJson(res, 200, entries);
 };
 
-async function receiveRaw(ctx: EnvdContext, body: RequestBody, user: OsUser, rawPath: string): Promise<UploadedEntry> {
+/** Who writes, and the metadata every written file gets. */
+interface UploadTarget {
+  user: OsUser;
+  metadata: FileMetadata;
+}
+
+async function receiveRaw(ctx: EnvdContext, body: RequestBody, { user, metadata }: UploadTarget, rawPath: string): Promise<UploadedEntry> {
   try {
     const path = resolveFilePath(ctx, user, rawPath);
-    await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), body.stream);
-    return entryFor(path);
+    await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), body.stream, metadata);
+    return entryFor(path, metadata);
   } catch (err) {
     body.release();
     throw bodyError(err);
   }
 }
 
-function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody, user: OsUser, rawPath: string | undefined): Promise<UploadedEntry[]> {
+function receiveMultipart(
+  ctx: EnvdContext,
+  req: HttpRequest,
+  body: RequestBody,
+  { user, metadata }: UploadTarget,
+  rawPath: string | undefined,
+): Promise<UploadedEntry[]> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -110,8 +126,8 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
         .then(async () => {
           if (failed) return void file.resume();
           current = file;
-          await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), file);
-          entries.push(entryFor(path));
+          await writeFileAtomically(ctx.config.root, path, ctx.fsAs(user), file, metadata);
+          entries.push(entryFor(path, metadata));
         })
         .catch(fail);
     };
@@ -150,16 +166,6 @@ function receiveMultipart(ctx: EnvdContext, req: HttpRequest, body: RequestBody,
   });
 }
 
-/**
- * File metadata (X-Metadata-* → user.e2b.* xattrs) needs an xattr API that
- * node:fs lacks; refusing is better than silently dropping what was sent.
- */
-function rejectMetadata(req: HttpRequest): void {
-  if (Object.keys(req.headers).some((name) => name.toLowerCase().startsWith("x-metadata-"))) {
-    throw new EnvdError("invalid_argument", "file metadata is not supported by this envd");
-  }
-}
-
 /** Maps failures of the body itself (abort, corrupt gzip) to client errors; file errors pass through. */
 function bodyError(err: unknown): unknown {
   if (err instanceof EnvdError) return err;
@@ -174,8 +180,10 @@ function bodyError(err: unknown): unknown {
   return err;
 }
 
-function entryFor(path: string): UploadedEntry {
-  return { path, name: posix.basename(path), type: "file" };
+function entryFor(path: string, metadata: FileMetadata): UploadedEntry {
+  const entry: UploadedEntry = { path, name: posix.basename(path), type: "file" };
+  if (Object.keys(metadata).length > 0) entry.metadata = metadata;
+  return entry;
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

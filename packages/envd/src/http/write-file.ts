@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
 import { ensureDirs } from "../ensure-dirs.js";
 import { EnvdError, fromErrno } from "../errors.js";
+import { type FileMetadata, replaceMetadata } from "../file-metadata.js";
 import { toHostPath, toSandboxPath } from "../paths.js";
 import { uploadTempName } from "../upload-temp.js";
 import type { FileStat, UserFs } from "../user-fs.js";
@@ -27,8 +28,12 @@ const ftruncateAsync = promisify(ftruncate);
  * file in a directory the user cannot write, or someone else's file in a
  * sticky directory), the file is written in place, as the user's own
  * `cat > file` would; only then is the write not atomic.
+ *
+ * `metadata` becomes the file's whole metadata (user.e2b.* xattrs), set on
+ * the temporary file before any data, so a refusal leaves the old file as
+ * it was and an overwrite drops keys not sent again.
  */
-export async function writeFileAtomically(root: string, path: string, fs: UserFs, source: Readable): Promise<void> {
+export async function writeFileAtomically(root: string, path: string, fs: UserFs, source: Readable, metadata: FileMetadata = {}): Promise<void> {
   await ensureDirs(root, posix.dirname(path), fs);
   const target = await resolveTarget(root, path, fs);
   const existing = await statOrUndefined(fs, target, path);
@@ -41,12 +46,14 @@ export async function writeFileAtomically(root: string, path: string, fs: UserFs
   try {
     fd = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
   } catch (err) {
-    if (existing && isRefusal(err)) return writeInPlace(fs, target, path, source);
+    if (existing && isRefusal(err)) return writeInPlace(fs, target, path, source, metadata);
     throw fromErrno(err, path);
   }
   // The stream owns the fd from here on and closes it when it ends or fails.
   const sink = createWriteStream("", { fd, highWaterMark: WRITE_CHUNK });
   try {
+    // Before fchmod: writing user xattrs needs write permission on the file, which a carried-over 0444 would take away.
+    await replaceMetadata(fs, fd, metadata, path);
     if (existing) await fs.fchmod(fd, existing.mode & 0o7777);
     await pipeline(source, sink);
   } catch (err) {
@@ -58,7 +65,7 @@ export async function writeFileAtomically(root: string, path: string, fs: UserFs
     await fs.rename(temp, target);
   } catch (err) {
     try {
-      if (existing && isRefusal(err)) return await copyInPlace(fs, temp, target, path);
+      if (existing && isRefusal(err)) return await copyInPlace(fs, temp, target, path, metadata);
       throw fromErrno(err, path);
     } finally {
       await fs.unlink(temp).catch(() => undefined);
@@ -67,7 +74,7 @@ export async function writeFileAtomically(root: string, path: string, fs: UserFs
 }
 
 /** Truncates and rewrites an existing regular file through a descriptor the user opened. */
-async function writeInPlace(fs: UserFs, target: string, path: string, source: Readable): Promise<void> {
+async function writeInPlace(fs: UserFs, target: string, path: string, source: Readable, metadata: FileMetadata): Promise<void> {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO swapped in meanwhile must not hang a pool thread.
@@ -78,6 +85,7 @@ async function writeInPlace(fs: UserFs, target: string, path: string, source: Re
   const sink = createWriteStream("", { fd, highWaterMark: WRITE_CHUNK });
   try {
     if (!(await fstatAsync(fd)).isFile()) throw new EnvdError("invalid_argument", `path '${path}' is not a regular file`);
+    await replaceMetadata(fs, fd, metadata, path);
     await ftruncateAsync(fd, 0);
     await pipeline(source, sink);
   } catch (err) {
@@ -86,7 +94,7 @@ async function writeInPlace(fs: UserFs, target: string, path: string, source: Re
   }
 }
 
-async function copyInPlace(fs: UserFs, temp: string, target: string, path: string): Promise<void> {
+async function copyInPlace(fs: UserFs, temp: string, target: string, path: string, metadata: FileMetadata): Promise<void> {
   let fd: number;
   try {
     fd = await fs.open(temp, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -95,7 +103,7 @@ async function copyInPlace(fs: UserFs, temp: string, target: string, path: strin
   }
   const copy = createReadStream("", { fd, highWaterMark: WRITE_CHUNK });
   try {
-    await writeInPlace(fs, target, path, copy);
+    await writeInPlace(fs, target, path, copy, metadata);
   } finally {
     copy.destroy();
   }

@@ -3,6 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type EntryInfoSchema, FileType } from "@cove/protocol/filesystem";
 import type { EnvdContext } from "../../context.js";
 import { fromErrno } from "../../errors.js";
+import { readMetadata } from "../../file-metadata.js";
 import { toHostPath, toSandboxPath } from "../../paths.js";
 import type { FileStat, UserFs } from "../../user-fs.js";
 import type { UserDb } from "../../users.js";
@@ -42,8 +43,9 @@ export function createOwnerNames(users: UserDb): OwnerNames {
  * type and permission bits of its final target plus `symlinkTarget` (the
  * fully resolved path); a broken link reports FILE_TYPE_UNSPECIFIED, mode 0
  * and the raw link text. `permissions` is always the entry's own Go mode
- * string ("Lrwxrwxrwx" for links). Metadata comes from `user.e2b.*` xattrs
- * upstream; node:fs cannot read xattrs, so it is always empty here.
+ * string ("Lrwxrwxrwx" for links). `metadata` is the entry's own `user.e2b.*`
+ * xattrs (a symlink's, which Linux never has: its target's are not followed);
+ * none when they cannot be read.
  * Every lookup is made as the user `fs` acts for. Throws not_found (and
  * friends) through fromErrno.
  */
@@ -59,12 +61,12 @@ export async function buildEntryInfo(ctx: EnvdContext, sandboxPath: string, fs: 
 }
 
 export async function entryFromStats(ctx: EnvdContext, sandboxPath: string, stats: FileStat, fs: UserFs, names: OwnerNames): Promise<EntryInfoInit> {
+  const hostPath = toHostPath(ctx.config.root, sandboxPath);
   const mode = stats.mode;
   let type = fileTypeOf(stats);
   let perm = permissionBits(mode);
   let symlinkTarget: string | undefined;
   if (stats.kind === "symlink") {
-    const hostPath = toHostPath(ctx.config.root, sandboxPath);
     const target = await resolveLink(fs, hostPath);
     if (target) {
       type = fileTypeOf(target.stats);
@@ -76,7 +78,11 @@ export async function entryFromStats(ctx: EnvdContext, sandboxPath: string, stat
       symlinkTarget = await fs.readlink(hostPath).catch(() => sandboxPath);
     }
   }
-  const [owner, group] = await Promise.all([names.user(stats.uid), names.group(stats.gid)]);
+  const [owner, group, metadata] = await Promise.all([
+    names.user(stats.uid),
+    names.group(stats.gid),
+    stats.kind === "symlink" ? {} : readMetadata(fs, hostPath),
+  ]);
   const entry: EntryInfoInit = {
     name: posix.basename(sandboxPath) || "/",
     type,
@@ -87,7 +93,7 @@ export async function entryFromStats(ctx: EnvdContext, sandboxPath: string, stat
     owner,
     group,
     modifiedTime: { seconds: stats.mtimeNs / 1_000_000_000n, nanos: Number(stats.mtimeNs % 1_000_000_000n) },
-    metadata: {},
+    metadata,
   };
   if (symlinkTarget !== undefined) entry.symlinkTarget = symlinkTarget;
   return entry;
