@@ -121,6 +121,21 @@ describe("E2B error bodies (api in process, fake node)", () => {
       "volumeMounts is not supported by Cove yet",
       "not_implemented",
     );
+    // E2B's filesystem-only pause (lifecycle.onTimeout.keepMemory false, pause({ keepMemory: false })).
+    await expectError(
+      h.request("POST", "/v2/sandboxes", { body: { templateID: "base", autoPause: true, autoPauseMemory: false } }),
+      501,
+      "autoPauseMemory: false (a filesystem-only pause) is not supported by Cove yet",
+      "not_implemented",
+    );
+    await expectError(
+      h.request("POST", `/sandboxes/${id}/pause`, { body: { memory: false } }),
+      501,
+      "memory: false (a filesystem-only pause) is not supported by Cove yet",
+      "not_implemented",
+    );
+    // Memory kept, said or not, is the pause Cove takes.
+    assert.equal((await h.request("POST", `/sandboxes/${id}/pause`, { body: { memory: true } })).statusCode, 204);
   });
 
   it("503: the node unavailable", async () => {

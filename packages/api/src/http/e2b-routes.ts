@@ -127,6 +127,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
   });
 
   app.post<{ Params: Params }>("/sandboxes/:sandboxID/pause", async (req, reply) => {
+    if (body(req.body).memory === false) throw notImplemented("memory: false (a filesystem-only pause)");
     await service.pause(requireTeam(req), req.params.sandboxID);
     return reply.code(204).send();
   });
@@ -299,6 +300,9 @@ function refuseUnsupported(b: Fields, network: Fields): void {
   for (const key of ["volumeMounts", "mcp", "iam"]) {
     if (nonEmpty(b[key])) throw notImplemented(key);
   }
+  // A pause without memory (E2B's filesystem-only snapshot, a cold boot on resume)
+  // is not one Cove can take yet; its pauses always keep memory.
+  if (b.autoPauseMemory === false) throw notImplemented("autoPauseMemory: false (a filesystem-only pause)");
 }
 
 function eventLine(e: { type: string; reason: string | null; message: string | null }): string {
