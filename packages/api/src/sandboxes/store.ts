@@ -20,6 +20,12 @@ export interface ListQuery {
 
 const ACTIVE: SandboxRecordState[] = ["running", "paused"];
 
+/**
+ * started_at as clients know it: JS Dates carry milliseconds, timestamptz microseconds. Bounds
+ * and page tokens come back at millisecond precision, so filters and the page order use this.
+ */
+const STARTED_MS = sql<Date>`date_trunc('milliseconds', started_at)`;
+
 /** Sandbox records and their event log. Every read that a caller can reach is scoped by team. */
 export function createSandboxStore(db: Kysely<Database>) {
   return {
@@ -74,7 +80,9 @@ export function createSandboxStore(db: Kysely<Database>) {
       if (q.metadata !== undefined && Object.keys(q.metadata).length > 0) {
         query = query.where(sql<boolean>`metadata @> ${JSON.stringify(q.metadata)}::jsonb`);
       }
-      if (q.startedAfter !== undefined) query = query.where("started_at", ">", q.startedAfter);
+      // Inclusive, at the millisecond precision callers see (startedAt goes out as a JS Date's
+      // ISO string and comes back as the bound), whatever precision the column holds.
+      if (q.startedAfter !== undefined) query = query.where(STARTED_MS, ">=", q.startedAfter);
       if (q.template !== undefined) query = query.where("template_id", "=", q.template);
       // X-Total-Running counts running matches whatever the state filter says.
       const filtered = query;
@@ -83,11 +91,11 @@ export function createSandboxStore(db: Kysely<Database>) {
         const { startedAt, sandboxId } = q.after;
         query =
           q.order === "desc"
-            ? query.where((eb) => eb.or([eb("started_at", "<", startedAt), eb.and([eb("started_at", "=", startedAt), eb("sandbox_id", "<", sandboxId)])]))
-            : query.where((eb) => eb.or([eb("started_at", ">", startedAt), eb.and([eb("started_at", "=", startedAt), eb("sandbox_id", ">", sandboxId)])]));
+            ? query.where((eb) => eb.or([eb(STARTED_MS, "<", startedAt), eb.and([eb(STARTED_MS, "=", startedAt), eb("sandbox_id", "<", sandboxId)])]))
+            : query.where((eb) => eb.or([eb(STARTED_MS, ">", startedAt), eb.and([eb(STARTED_MS, "=", startedAt), eb("sandbox_id", ">", sandboxId)])]));
       }
       const rows = await query
-        .orderBy("started_at", q.order)
+        .orderBy(STARTED_MS, q.order)
         .orderBy("sandbox_id", q.order)
         .limit(q.limit + 1)
         .execute();

@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Kysely } from "kysely";
+import pg from "pg";
 import type { LightMyRequestResponse as InjectResponse } from "fastify";
 import { pino } from "pino";
-import { createApi, type Api } from "../../src/app.js";
+import { createApi, type Api, type ApiOptions } from "../../src/app.js";
 import { createTeamWithKey } from "../../src/auth/keys.js";
 import { createDatabase, migrate } from "../../src/db/database.js";
 import type { Database } from "../../src/db/schema.js";
@@ -15,6 +16,10 @@ import { createFakeNode, type FakeNode } from "./fake-node.js";
 
 export interface HarnessOptions {
   defaultSandboxLimit?: number;
+  /** A Postgres server: the suite gets a fresh database on it (dropped at close); default PGlite. */
+  postgresUrl?: string;
+  /** Extra createApi options (metrics retention and the like). */
+  api?: Partial<Omit<ApiOptions, "db" | "node" | "logger">>;
 }
 
 export interface RequestOptions {
@@ -55,9 +60,28 @@ async function until(what: string, check: () => Promise<boolean> | boolean): Pro
   throw new Error(`gave up waiting: ${what}`);
 }
 
+/** A database of its own on a Postgres server, dropped by `drop`. */
+async function createPostgresDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `cove_api_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  const admin = async (q: string) => {
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    try {
+      await c.query(q);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "cove-api-inproc-"));
-  const db = createDatabase({ dataDir: dir });
+  const server = options.postgresUrl === undefined ? undefined : await createPostgresDatabase(options.postgresUrl);
+  const db = createDatabase(server ? { url: server.url } : { dataDir: dir });
   const node = createFakeNode();
   let api: Api | undefined;
   try {
@@ -70,6 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger: pino({ level: "silent" }),
       defaultSandboxLimit: options.defaultSandboxLimit ?? 20,
       maxTimeoutSeconds: 3600,
+      ...options.api,
       // Tests reconcile explicitly; a periodic pass would race them.
       reconcileEveryMs: 3_600_000,
     });
@@ -115,6 +140,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         try {
           await started.close();
           await db.destroy();
+          await server?.drop();
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -123,6 +149,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   } catch (err) {
     await api?.close().catch(() => undefined);
     await db.destroy().catch(() => undefined);
+    await server?.drop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
