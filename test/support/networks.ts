@@ -27,6 +27,7 @@ export const suiteNetworks = {
   "node/host-files-runc": { prefix: "cty", cidr: "10.211.23.0/24" },
   "e2e/up-supervision": { prefix: "cts", cidr: "10.211.31.0/24" },
   "e2e/fuzz": { prefix: "ctf", cidr: "10.215.0.0/24" },
+  "e2e/files-parity": { prefix: "cmf", cidr: "10.220.1.0/24" },
 } as const;
 
 export type SuiteName = keyof typeof suiteNetworks;
