@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N] [--database-url postgres://…]`
+// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N] [--database-url postgres://…] [--pool-demand-only]`
 //
 // The whole product as a user meets it: `cove up` in a child process, the
 // official e2b SDK in this one. In the same run and on the same node:
@@ -7,7 +7,10 @@
 //     sequentially, with the warm pool off (cold) and on (cove up's default);
 //   - `concurrent` SDK create + exec at once;
 //   - commands.run('true') per second with `clients` concurrent callers,
-//     through the gateway and straight to the sandbox's envd (the baseline).
+//     through the gateway and straight to the sandbox's envd (the baseline);
+//   - the warm pool under demand (bench/pool-demand.ts): sequential and 2-caller
+//     creates at the default settings, against the pool as it was (fixed at 2,
+//     one refill at a time) and other refill concurrencies.
 // The ratios say what the api + proxy cost on top of the node. Run as root.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -21,6 +24,7 @@ import { parseArgs } from "node:util";
 import { Sandbox } from "e2b";
 import { createNodeClient, type NodeClient } from "../packages/protocol/src/nodeapi-client.js";
 import { fmt, line, median, percentile, positive } from "./lib/stats.js";
+import { measureDemand } from "./pool-demand.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TEMPLATES = "/var/tmp/cove-test/templates";
@@ -37,15 +41,34 @@ interface Up {
   stop(): Promise<void>;
 }
 
-async function startUp(dataDir: string, poolSize: number, databaseUrl: string | undefined): Promise<Up> {
+async function startUp(
+  dataDir: string,
+  poolSize: number,
+  databaseUrl: string | undefined,
+  poolArgs: string[] = [],
+  poolEnv: Record<string, string> = {},
+): Promise<Up> {
   const dbArgs = databaseUrl ? ["--database-url", databaseUrl] : [];
   const child = spawn(
     process.execPath,
-    [join(repo, "packages/cli/bin/cove.js"), "up", "--port", "0", "--data-dir", dataDir, "--pool-size", String(poolSize), "--kill-on-exit", ...dbArgs],
+    [
+      join(repo, "packages/cli/bin/cove.js"),
+      "up",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--pool-size",
+      String(poolSize),
+      "--kill-on-exit",
+      ...poolArgs,
+      ...dbArgs,
+    ],
     {
       cwd: repo,
       env: {
         ...process.env,
+        ...poolEnv,
         COVE_TEMPLATES_DIR: TEMPLATES,
         COVE_NETWORK_PREFIX: PREFIX,
         COVE_SANDBOX_CIDR: CIDR,
@@ -97,6 +120,8 @@ export async function run(argv: string[]): Promise<void> {
       seconds: { type: "string", default: "10" },
       // A Postgres server instead of the embedded PGlite; the bench makes and drops its own database there.
       "database-url": { type: "string" },
+      // Only the warm-pool-under-demand part (a few minutes instead of the whole bench).
+      "pool-demand-only": { type: "boolean", default: false },
     },
   });
   const runs = positive("--runs", values.runs);
@@ -117,7 +142,7 @@ export async function run(argv: string[]): Promise<void> {
     cleanupDb = db?.drop;
     console.log(line({ load_avg_1m: fmt(loadavg()[0] ?? 0), runs: String(runs), database: server ? "postgres" : "pglite" }));
     const results: Record<string, { node: number[]; api: number[]; create: number[]; createExec: number[] }> = {};
-    for (const pool of [0, 2]) {
+    for (const pool of values["pool-demand-only"] ? [] : [0, 2]) {
       if (db && pool > 0) await db.reset();
       up = await startUp(join(work, `pool${pool}`), pool, db?.url);
       const u = up;
@@ -217,8 +242,12 @@ export async function run(argv: string[]): Promise<void> {
       await u.stop();
       up = undefined;
     }
-    const warm = results.warm!;
+    await poolDemand(work, runs, db, (u) => {
+      up = u;
+    });
+    const warm = results.warm;
     console.log(line({ load_avg_1m: fmt(loadavg()[0] ?? 0) }));
+    if (!warm) return;
     console.log(
       line({
         sdk_create_exec_p50_ms: fmt(median(warm.createExec), 1),
@@ -238,6 +267,43 @@ export async function run(argv: string[]): Promise<void> {
     await cleanupDb?.();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The warm pool under demand, one `cove up` per configuration, same run: the pool as it was
+ * before it followed demand (fixed at 2, one refill at a time: the baseline), the defaults
+ * (--pool-size 2, max 8, 2 boots at once) and other refill concurrencies.
+ */
+async function poolDemand(
+  work: string,
+  runs: number,
+  db: { url: string; reset(): Promise<void> } | undefined,
+  track: (u: Up | undefined) => void,
+): Promise<undefined> {
+  const configs: Array<[string, string[], Record<string, string>]> = [
+    ["fixed2_serial", ["--pool-max", "2"], { COVE_POOL_CONCURRENCY: "1" }],
+    ["default", [], {}],
+    ["concurrency1", [], { COVE_POOL_CONCURRENCY: "1" }],
+    ["concurrency3", [], { COVE_POOL_CONCURRENCY: "3" }],
+  ];
+  const p95: Record<string, number> = {};
+  for (const [label, args, env] of configs) {
+    if (db) await db.reset();
+    const dataDir = join(work, `demand-${label}`);
+    const u = await startUp(dataDir, 2, db?.url, args, env);
+    track(u);
+    try {
+      const r = await measureDemand({ url: u.url, apiKey: u.apiKey, node: u.node, dataDir }, label, runs);
+      p95[label] = percentile(r.seq, 95);
+    } finally {
+      await u.stop();
+      track(undefined);
+    }
+  }
+  console.log(
+    line({ seq_p95_default_vs_fixed2_ratio: fmt((p95.default ?? Number.NaN) / (p95.fixed2_serial ?? Number.NaN)), load_avg_1m: fmt(loadavg()[0] ?? 0) }),
+  );
+  return undefined;
 }
 
 async function rps(sbx: Sandbox, clients: number, seconds: number): Promise<{ rps: number; p50: number; errors: number }> {

@@ -19,6 +19,22 @@ export function pidsUnderCgroup(parent: string): number[] {
   return pids;
 }
 
+/** Pids in a cgroup whose last path component is one of `names` (a sandbox's cgroup is named by its id). */
+export function pidsInCgroupsNamed(names: ReadonlySet<string>): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${entry}/cgroup`, "utf8");
+    } catch {
+      continue; // exited while we looked
+    }
+    if (text.split("\n").some((l) => names.has(l.slice(l.lastIndexOf("/") + 1)))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 export interface MemorySum {
   pssMb: number;
   rssMb: number;
