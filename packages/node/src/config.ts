@@ -96,9 +96,10 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
   const dns = list(env.COVE_SANDBOX_DNS);
   const poolSize = parseInt10("pool size", String(flags.poolSize ?? env.COVE_POOL_SIZE ?? "2"), 0, 100);
   // Without an explicit maximum, --pool-size 0 keeps meaning "no pool".
-  const poolMaxText = flags.poolMax ?? env.COVE_POOL_MAX;
-  const poolMax = poolMaxText === undefined ? (poolSize === 0 ? 0 : Math.max(poolSize, 8)) : parseInt10("pool max", String(poolMaxText), 0, 1000);
   const poolTemplates = list(env.COVE_POOL_TEMPLATE ?? "base");
+  const poolMaxText = flags.poolMax ?? env.COVE_POOL_MAX;
+  const poolMax =
+    poolMaxText === undefined ? (poolSize === 0 ? 0 : Math.max(poolSize * poolTemplates.length, 8)) : parseInt10("pool max", String(poolMaxText), 0, 1000);
   if (poolMax < poolSize * poolTemplates.length) {
     throw new NodeConfigError(`pool max (${poolMax}) is below pool size × pool templates (${poolSize} × ${poolTemplates.length})`);
   }

@@ -18,3 +18,28 @@ describe("node config: sandbox user namespaces", () => {
     assert.throws(() => loadNodeConfig({}, { COVE_SANDBOX_UID_BASE: "12" }, defaults), NodeConfigError);
   });
 });
+
+describe("node config: warm pool", () => {
+  it("defaults: 2 waiting per pool template, growing to 8, 2 boots at once, 60 s idle", () => {
+    const c = loadNodeConfig({}, {}, defaults);
+    assert.deepEqual(
+      { size: c.poolSize, max: c.poolMax, templates: c.poolTemplates, concurrency: c.poolConcurrency, idleMs: c.poolIdleMs },
+      { size: 2, max: 8, templates: ["base"], concurrency: 2, idleMs: 60_000 },
+    );
+    assert.ok(c.poolMemoryReserveMB >= 512);
+  });
+
+  it("pool size 0 turns the pool off unless a maximum is given; flags win over env", () => {
+    assert.equal(loadNodeConfig({ poolSize: "0" }, {}, defaults).poolMax, 0);
+    assert.equal(loadNodeConfig({ poolSize: "0" }, { COVE_POOL_MAX: "4" }, defaults).poolMax, 4);
+    assert.equal(loadNodeConfig({ poolSize: "12" }, {}, defaults).poolMax, 12);
+    assert.equal(loadNodeConfig({ poolMax: "3" }, { COVE_POOL_MAX: "6" }, defaults).poolMax, 3);
+    assert.deepEqual(loadNodeConfig({}, { COVE_POOL_TEMPLATE: "base, py", COVE_POOL_MAX: "4" }, defaults).poolTemplates, ["base", "py"]);
+  });
+
+  it("refuses a maximum below what the configured pools need", () => {
+    assert.throws(() => loadNodeConfig({ poolSize: "3", poolMax: "2" }, {}, defaults), NodeConfigError);
+    assert.throws(() => loadNodeConfig({}, { COVE_POOL_TEMPLATE: "a,b,c,d,e", COVE_POOL_MAX: "8" }, defaults), NodeConfigError);
+    assert.throws(() => loadNodeConfig({}, { COVE_POOL_CONCURRENCY: "0" }, defaults), NodeConfigError);
+  });
+});

@@ -20,7 +20,10 @@ export function registerNodeCommand(program: Command): void {
     .option("--listen <host:port>", "node API address (env COVE_NODE_LISTEN; default 127.0.0.1:5008)")
     .option("--runtime <name>", "OCI runtime: crun, runc or auto (env COVE_OCI_RUNTIME)")
     .option("--pool-size <n>", "pre-started sandboxes each pool template keeps warm, the pool's minimum (env COVE_POOL_SIZE; default 2)")
-    .option("--pool-max <n>", "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size))")
+    .option(
+      "--pool-max <n>",
+      "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size × pool templates))",
+    )
     .option("--envd-runtime <dir>", "portable envd folder mounted into sandboxes (env COVE_ENVD_RUNTIME)")
     .option("--log-level <level>", "pino log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them for the next node to re-adopt)", false)

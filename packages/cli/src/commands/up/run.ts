@@ -12,7 +12,10 @@ export function registerUpCommands(program: Command): void {
     .option("--database-url <url>", "use this Postgres server instead of the embedded one (env DATABASE_URL)")
     .option("--domain <domain>", "sandbox domain for `{port}-{id}.{domain}` hosts (env COVE_DOMAIN)")
     .option("--pool-size <n>", "pre-started sandboxes each pool template keeps warm, the pool's minimum (env COVE_POOL_SIZE; default 2)")
-    .option("--pool-max <n>", "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size))")
+    .option(
+      "--pool-max <n>",
+      "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size × pool templates))",
+    )
     .option("--runtime <name>", "OCI runtime: crun, runc or auto (env COVE_OCI_RUNTIME)")
     .option("--log-level <level>", "log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them; the next start re-adopts them)", false)
