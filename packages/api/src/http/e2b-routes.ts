@@ -52,7 +52,10 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     ["/sandboxes", false],
   ] as const) {
     app.post(path, async (req, reply) => {
-      const row = await service.create(requireTeam(req), createParams(body(req.body), v2));
+      const params = createParams(body(req.body), v2);
+      const row = await service.create(requireTeam(req), params).catch((err: unknown) => {
+        throw explainMissingMcpTemplate(err, params.templateId);
+      });
       return reply.code(201).send(sandboxBody(row, domain));
     });
   }
@@ -297,12 +300,28 @@ function refuseUnsupported(b: Fields, network: Fields): void {
   for (const key of ["allowOut", "denyOut", "rules", "egressProxy", "maskRequestHost", "httpsPorts"]) {
     if (nonEmpty(network[key])) throw notImplemented(`network.${key}`);
   }
-  for (const key of ["volumeMounts", "mcp", "iam"]) {
+  for (const key of ["volumeMounts", "iam"]) {
     if (nonEmpty(b[key])) throw notImplemented(key);
   }
+  // `mcp` is accepted and not kept: the SDK itself starts `mcp-gateway --config …` in the new
+  // sandbox (and kills it when that fails), as with E2B. The server only checks its shape.
+  if (b.mcp !== undefined && b.mcp !== null && (typeof b.mcp !== "object" || Array.isArray(b.mcp))) throw invalid("mcp must be an object");
   // A pause without memory (E2B's filesystem-only snapshot, a cold boot on resume)
   // is not one Cove can take yet; its pauses always keep memory.
   if (b.autoPauseMemory === false) throw notImplemented("autoPauseMemory: false (a filesystem-only pause)");
+}
+
+/** The template the SDK picks when `mcp` is given without one. */
+const MCP_TEMPLATE = "mcp-gateway";
+
+/** Cove ships no MCP gateway template: say so, and what to do, instead of a bare not-found. */
+function explainMissingMcpTemplate(err: unknown, templateId: string): unknown {
+  if (templateId !== MCP_TEMPLATE || !(err instanceof ApiError) || err.code !== "not_found") return err;
+  return new ApiError(
+    "not_found",
+    `template '${MCP_TEMPLATE}' not found: the SDK picks it when mcp is given without a template, and Cove ships none; build a template named ${MCP_TEMPLATE} that has the mcp-gateway binary (cove template build), or name a template that has it`,
+    { cause: err },
+  );
 }
 
 function eventLine(e: { type: string; reason: string | null; message: string | null }): string {
