@@ -69,6 +69,20 @@ export interface FakeNode {
   vanish(id: string): void;
   /** The route address the node gives for a sandbox port now. */
   addressOf(id: string, port: number): string;
+  /** Adds a resource sample that ListMetrics hands out (fields not given are small defaults). */
+  sample(id: string, at: Date, fields?: Partial<Omit<MetricSample, "sandboxId" | "at">>): void;
+}
+
+export interface MetricSample {
+  sandboxId: string;
+  at: Date;
+  cpuCount: number;
+  cpuUsedPct: number;
+  memUsedBytes: bigint;
+  memTotalBytes: bigint;
+  memCacheBytes: bigint;
+  diskUsedBytes: bigint;
+  diskTotalBytes: bigint;
 }
 
 const notFound = (id: string) => new ConnectError(`sandbox '${id}' not found`, Code.NotFound);
@@ -79,6 +93,7 @@ export function createFakeNode(): FakeNode {
   const gates = new Map<string, { arrived: number; waiters: { n: number; resolve: () => void }[]; open: Promise<void>; release: () => void }>();
   const failures = new Map<NodeMethod, { err: ConnectError; times: number }>();
   const watchers = new Set<{ push(e: SandboxEvent): void }>();
+  const samples: { seq: bigint; sample: MetricSample }[] = [];
   let seq = 0;
 
   const addressOf = (s: FakeSandbox, port: number) => `10.${s.epoch % 250}.${Math.floor(s.slot / 250)}.${s.slot % 250}:${port}`;
@@ -272,6 +287,14 @@ export function createFakeNode(): FakeNode {
       await enter("getWarmPool");
       return {};
     },
+    async listMetrics(req) {
+      await enter("listMetrics");
+      const out = samples.filter((x) => x.seq > req.after);
+      return {
+        samples: out.map(({ sample: m }) => ({ ...m, at: timestampFromDate(m.at) })),
+        cursor: samples.at(-1)?.seq ?? req.after,
+      };
+    },
   };
 
   const transport = createRouterTransport(({ service }) => service(NodeService, impl));
@@ -314,6 +337,22 @@ export function createFakeNode(): FakeNode {
       sandboxes.delete(id);
     },
     addressOf: (id, port) => addressOf(get(id), port),
+    sample(id, at, f = {}) {
+      samples.push({
+        seq: BigInt(samples.length + 1),
+        sample: {
+          sandboxId: id,
+          at,
+          cpuCount: f.cpuCount ?? 2,
+          cpuUsedPct: f.cpuUsedPct ?? 12.5,
+          memUsedBytes: f.memUsedBytes ?? 100n << 20n,
+          memTotalBytes: f.memTotalBytes ?? 512n << 20n,
+          memCacheBytes: f.memCacheBytes ?? 10n << 20n,
+          diskUsedBytes: f.diskUsedBytes ?? 200n << 20n,
+          diskTotalBytes: f.diskTotalBytes ?? 1024n << 20n,
+        },
+      });
+    },
   };
   return fake;
 }
