@@ -11,8 +11,11 @@ import { noRoute, sendError, toApiError } from "./http/error-reply.js";
 import { registerDocs } from "./http/docs.js";
 import { registerE2bRoutes } from "./http/e2b-routes.js";
 import { createExecSocket } from "./http/exec-ws.js";
+import { registerMetricsRoutes } from "./http/metrics-routes.js";
 import { registerNativeRoutes } from "./http/native-routes.js";
 import { checkParams, checkQuery } from "./http/validate.js";
+import { startMetricsCollector, type MetricsCollector } from "./metrics/collector.js";
+import { createMetricsStore } from "./metrics/store.js";
 import { createSandboxService, type SandboxService } from "./sandboxes/service.js";
 import { createSandboxStore } from "./sandboxes/store.js";
 import { startSync, type Sync } from "./sandboxes/sync.js";
@@ -29,12 +32,21 @@ export interface ApiOptions {
   maxTimeoutSeconds?: number;
   /** Reconcile with the node this often (ms). Default 60 s. */
   reconcileEveryMs?: number;
+  metrics?: {
+    /** How long a killed sandbox's metrics are kept (s). Default 7 days. */
+    retentionSeconds?: number;
+    /** Fetch the node's samples this often (ms). Default 5 s. */
+    collectEveryMs?: number;
+    /** Prune history past the retention this often (ms). Default 10 min. */
+    pruneEveryMs?: number;
+  };
 }
 
 export interface Api {
   app: FastifyInstance;
   service: SandboxService;
   sync: Sync;
+  metrics: MetricsCollector;
   /** Serves one HTTP request (what a gateway or the api's own server calls). */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** The sandbox a signed file URL (SDK download/upload) is for; undefined when none. */
@@ -43,6 +55,8 @@ export interface Api {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   close(): Promise<void>;
 }
+
+export const DEFAULT_METRICS_RETENTION_SECONDS = 7 * 86_400;
 
 // Reachable without a key: health, the OpenAPI document and its UI.
 const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?)(\?.*)?$/;
@@ -84,22 +98,34 @@ export async function createApi(options: ApiOptions): Promise<Api> {
 
   app.get("/health", async (_req, reply) => reply.type("text/plain").send("OK"));
   registerDocs(app);
+  const metricsStore = createMetricsStore(db);
   registerE2bRoutes(app, { service, node, domain });
   registerNativeRoutes(app, { db, service, node });
+  registerMetricsRoutes(app, metricsStore);
   const execSocket = createExecSocket({ db, service, logger });
 
   const sync = startSync({ node, service, store, logger, ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}) });
+  const metrics = startMetricsCollector({
+    node,
+    store: metricsStore,
+    logger,
+    collectEveryMs: options.metrics?.collectEveryMs ?? 5000,
+    retentionMs: (options.metrics?.retentionSeconds ?? DEFAULT_METRICS_RETENTION_SECONDS) * 1000,
+    pruneEveryMs: options.metrics?.pruneEveryMs ?? 600_000,
+  });
   await app.ready();
 
   return {
     app,
     service,
     sync,
+    metrics,
     handle: (req, res) => app.routing(req, res),
     findBySignedUrl: (url, method) => service.findBySignedUrl(url, method),
     handleUpgrade: (req, socket, head) => execSocket.handleUpgrade(req, socket, head),
     async close() {
       execSocket.close();
+      await metrics.stop();
       await sync.stop();
       await app.close();
     },

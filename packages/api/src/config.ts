@@ -18,6 +18,8 @@ export interface ApiConfig {
   domain: string | undefined;
   defaultSandboxLimit: number;
   maxTimeoutSeconds: number;
+  /** How long a killed sandbox's metrics history is kept, in seconds. */
+  metricsRetentionSeconds: number;
   logLevel: string;
 }
 
@@ -57,6 +59,7 @@ export function loadApiConfig(flags: ApiFlags, env: NodeJS.ProcessEnv, defaults:
     domain: domain || undefined,
     defaultSandboxLimit: int("COVE_TEAM_SANDBOX_LIMIT", env.COVE_TEAM_SANDBOX_LIMIT ?? "20", 0, 100_000),
     maxTimeoutSeconds: int("COVE_MAX_SANDBOX_TIMEOUT", env.COVE_MAX_SANDBOX_TIMEOUT ?? "86400", 1, 49 * 86_400),
+    metricsRetentionSeconds: int("COVE_METRICS_RETENTION", env.COVE_METRICS_RETENTION ?? String(7 * 86_400), 0, 366 * 86_400),
     logLevel,
   };
 }

@@ -56,6 +56,7 @@ export async function startApi(config: ApiConfig, log: Logger, options: StartApi
       domain: config.domain ?? null,
       defaultSandboxLimit: config.defaultSandboxLimit,
       maxTimeoutSeconds: config.maxTimeoutSeconds,
+      metrics: { retentionSeconds: config.metricsRetentionSeconds },
     });
     server = options.listen === false ? undefined : createApiServer(api);
     const address = await server?.listen(config.listenPort, config.listenHost);

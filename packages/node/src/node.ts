@@ -8,17 +8,22 @@ import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
 import { NodeError } from "./errors.js";
+import { createMetricsSampler } from "./metrics/sampler.js";
+import { createHostUsageReader } from "./metrics/usage.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";
+import { createNodeProcViews, withProcViews, type ProcViewsStatus } from "./proc-views/index.js";
 import type { SandboxRuntime } from "./runtime/runtime.js";
 import { createContainerRuntime } from "./runtime/container/container-runtime.js";
 import { detectCgroupMode, detectOciRuntime, hasSysResource, type CgroupMode } from "./runtime/container/host-detect.js";
 import { pinEnvdRuntime } from "./envd-runtime.js";
+import { systemClock } from "./sandbox/clock.js";
 import { createEnvdControl } from "./sandbox/envd-control.js";
 import type { Logger } from "./sandbox/logger.js";
 import { createSandboxManager, type RecoveryReport, type SandboxManager } from "./sandbox/manager.js";
 import { createRecordStore } from "./sandbox/records.js";
 import { createStorageManager } from "./storage/index.js";
 import { applyHostModes, hostModeTable } from "./storage/host-modes.js";
+import { sandboxPaths } from "./storage/paths.js";
 import { createTemplateStore } from "./templates/template-store.js";
 import { checkDataDirReachableByRunc, createNsHelper, createUsernsManager } from "./userns/index.js";
 
@@ -42,6 +47,8 @@ export interface RunningNode {
   /** crun on a hybrid host: creates run with the cgroup2 mount hidden. */
   hybridWorkaround: boolean;
   recovery: RecoveryReport;
+  /** Where sandboxes' /proc views (lxcfs) come from. */
+  procViews: ProcViewsStatus;
   /** Stops serving; sandboxes keep running (a new node re-adopts them) unless `killAll`. */
   close(options?: { killAll?: boolean }): Promise<void>;
 }
@@ -91,6 +98,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     logger,
   });
   const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
+  const procViews = createNodeProcViews({ mode: config.procViews, dataDir: config.dataDir, logger, runtime, rebind: nsHelper.rebind });
+  const procViewsStatus = await procViews.start();
   const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
   const userns = config.sandboxUserns
     ? createUsernsManager({
@@ -119,7 +128,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   const templates = createTemplateStore(config.templatesDir);
   const manager = createSandboxManager({
     templates,
-    runtime,
+    runtime: withProcViews(runtime, procViews),
     network,
     storage,
     envd: createEnvdControl(),
@@ -159,11 +168,18 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       memoryMB: m.defaults.memoryMB,
       diskMB: m.defaults.diskMB,
     }));
+  const sampler = createMetricsSampler({
+    sandboxes: () => manager.list(),
+    read: createHostUsageReader({ cgroupMode, cgroupParent: `cove-${tag}`, diskDir: (id) => sandboxPaths(config.dataDir, id).diskDir }),
+    clock: systemClock,
+    onError: (err) => logger.warn({ err }, "sampling sandbox metrics failed"),
+  });
   const api = createNodeApiServer({
     service: manager,
     info,
     templates: listTemplates,
     warmPool: () => manager.poolStats(),
+    metrics: (after) => sampler.since(after),
     secret,
     host: config.listenHost,
     port: config.listenPort,
@@ -173,8 +189,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   try {
     address = await api.listen();
   } catch (err) {
+    sampler.stop();
     await manager.close();
     await network.close();
+    procViews.close();
     throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
   }
   return {
@@ -188,9 +206,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupParent: `cove-${tag}`,
     sandboxRuntime: runtime,
     recovery,
+    procViews: procViewsStatus,
     async close(options = {}) {
+      sampler.stop();
       await api.close();
       await manager.close(options);
+      // lxcfs outlives the node for its sandboxes; with none left (killAll) it goes too.
+      if (options.killAll) await procViews.stop();
+      else procViews.close();
       // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
       await network.close();
     },

@@ -81,6 +81,26 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("sandbox_events_sandbox").on("sandbox_events").columns(["sandbox_id", "id"]).execute();
     },
   },
+  "20261215T1000_sandbox_metrics": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sandbox_metrics")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("sandbox_id", "text", (c) => c.notNull())
+        .addColumn("team_id", "text", (c) => c.notNull())
+        .addColumn("at", "timestamptz", (c) => c.notNull())
+        .addColumn("cpu_count", "integer", (c) => c.notNull())
+        .addColumn("cpu_used_pct", "double precision", (c) => c.notNull())
+        .addColumn("mem_used", "bigint", (c) => c.notNull())
+        .addColumn("mem_total", "bigint", (c) => c.notNull())
+        .addColumn("mem_cache", "bigint", (c) => c.notNull())
+        .addColumn("disk_used", "bigint", (c) => c.notNull())
+        .addColumn("disk_total", "bigint", (c) => c.notNull())
+        .execute();
+      // Unique: a restarted api fetches again what the node still holds; repeats are dropped.
+      await db.schema.createIndex("sandbox_metrics_sandbox_at").on("sandbox_metrics").columns(["sandbox_id", "at"]).unique().execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -64,9 +64,27 @@ export interface SandboxEventsTable {
   at: Timestamp;
 }
 
+/** Byte counts are bigint columns: drivers hand them back as strings (pg) or numbers. */
+type Bytes = ColumnType<string | number, number, number>;
+
+export interface SandboxMetricsTable {
+  id: Generated<string>;
+  sandbox_id: string;
+  team_id: string;
+  at: Timestamp;
+  cpu_count: number;
+  cpu_used_pct: number;
+  mem_used: Bytes;
+  mem_total: Bytes;
+  mem_cache: Bytes;
+  disk_used: Bytes;
+  disk_total: Bytes;
+}
+
 export interface Database {
   teams: TeamsTable;
   api_keys: ApiKeysTable;
   sandboxes: SandboxesTable;
   sandbox_events: SandboxEventsTable;
+  sandbox_metrics: SandboxMetricsTable;
 }

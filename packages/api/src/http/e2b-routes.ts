@@ -3,13 +3,12 @@ import { ENVD_VERSION } from "@cove/protocol/envd";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ApiError, invalid, notImplemented } from "../errors.js";
-import type { EnvdMetrics } from "../sandboxes/envd.js";
 import type { SandboxService } from "../sandboxes/service.js";
 import type { ListQuery, SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { decodeMetadataQuery, decodeNextToken, detailBody, encodeNextToken, listedBody, sandboxBody } from "./e2b-shapes.js";
 import { body, optBool, optInt, optString, optStringMap, type Fields } from "./input.js";
-import { checkEnvVars, checkMetadata, checkTemplateFilter, checkTemplateRef, parseTime, printable, SANDBOX_ID } from "./validate.js";
+import { checkEnvVars, checkMetadata, checkTemplateFilter, checkTemplateRef, parseTime, printable } from "./validate.js";
 
 export interface E2bRoutesOptions {
   service: SandboxService;
@@ -153,29 +152,6 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
       return reply.code(resumed ? 201 : 200).send(sandboxBody(row, domain));
     });
   }
-
-  app.get<{ Params: Params }>("/sandboxes/:sandboxID/metrics", async (req) => {
-    const row = await service.get(requireTeam(req), req.params.sandboxID);
-    if (row.state !== "running") return [];
-    return [metricBody(await (await service.envd(row)).metrics())];
-  });
-
-  app.get("/sandboxes/metrics", async (req) => {
-    const team = requireTeam(req);
-    const ids = (optString(body(req.query), "sandbox_ids") ?? "").split(",").filter((s) => s !== "");
-    if (ids.length > 100) throw invalid("at most 100 sandbox_ids");
-    const sandboxes: Record<string, unknown> = {};
-    // Ids that cannot exist are skipped like unknown ones.
-    for (const id of ids.filter((x) => SANDBOX_ID.test(x))) {
-      // One sandbox the node lost (or that is paused) must not fail the whole batch.
-      const metric = await service
-        .get(team, id)
-        .then(async (row) => (row.state === "running" ? metricBody(await (await service.envd(row)).metrics()) : undefined))
-        .catch(() => undefined);
-      if (metric !== undefined) sandboxes[id] = metric;
-    }
-    return { sandboxes };
-  });
 
   app.get<{ Params: Params }>("/sandboxes/:sandboxID/logs", async (req) => {
     const events = await service.events(requireTeam(req), req.params.sandboxID);
@@ -326,19 +302,4 @@ function explainMissingMcpTemplate(err: unknown, templateId: string): unknown {
 
 function eventLine(e: { type: string; reason: string | null; message: string | null }): string {
   return [`sandbox ${e.type}`, e.reason ? `(${e.reason})` : "", e.message ?? ""].filter((s) => s !== "").join(" ");
-}
-
-/** One `SandboxMetric` from envd's GET /metrics (spec 5.5). */
-function metricBody(m: EnvdMetrics) {
-  return {
-    timestamp: new Date(m.ts * 1000).toISOString(),
-    timestampUnix: m.ts,
-    cpuCount: m.cpu_count,
-    cpuUsedPct: m.cpu_used_pct,
-    memUsed: m.mem_used,
-    memTotal: m.mem_total,
-    memCache: m.mem_cache,
-    diskUsed: m.disk_used,
-    diskTotal: m.disk_total,
-  };
 }

@@ -1,10 +1,12 @@
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { NodeService } from "@cove/protocol/nodeapi";
+import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { toConnectError } from "./connect-error.js";
 import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire, templateToWire } from "./convert.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
+import { metricsToWire } from "./metrics.js";
 import { warmPoolToWire } from "./warm-pool.js";
 
 export interface NodeApiRoutesOptions {
@@ -12,6 +14,8 @@ export interface NodeApiRoutesOptions {
   logger?: NodeApiLogger;
   /** The warm pool's state for GetWarmPool; omitted = no pool. */
   warmPool?: () => WarmPoolStats;
+  /** Resource samples after a cursor, for ListMetrics; omitted = none. */
+  metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -54,6 +58,7 @@ export function createNodeApiRoutes(
       getNodeInfo: () => guard("GetNodeInfo", () => nodeInfoToWire(info())),
       listTemplates: () => guard("ListTemplates", async () => ({ templates: (await templates()).map(templateToWire) })),
       getWarmPool: () => guard("GetWarmPool", () => warmPoolToWire(options.warmPool?.())),
+      listMetrics: (req) => guard("ListMetrics", () => metricsToWire(options.metrics?.(req.after), req.after)),
       watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
     });
   };

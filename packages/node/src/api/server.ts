@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import http from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { createBearerAuth } from "./auth.js";
@@ -21,6 +22,8 @@ export interface NodeApiServerOptions {
   logger?: NodeApiLogger;
   /** The warm pool's state for GetWarmPool; omitted = no pool. */
   warmPool?: () => WarmPoolStats;
+  /** Resource samples after a cursor, for ListMetrics; omitted = none. */
+  metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }
@@ -41,7 +44,12 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
   // cap of 10 made every 11th concurrent create log a MaxListenersExceededWarning.
   setMaxListeners(0, shutdown.signal);
   const handler = connectNodeAdapter({
-    routes: createNodeApiRoutes(options.service, options.info, { logger: log, ...(options.warmPool ? { warmPool: options.warmPool } : {}) }, options.templates),
+    routes: createNodeApiRoutes(
+      options.service,
+      options.info,
+      { logger: log, ...(options.warmPool ? { warmPool: options.warmPool } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) },
+      options.templates,
+    ),
     interceptors: [createBearerAuth(options.secret, log)],
     shutdownSignal: shutdown.signal,
     // Requests are small (ids, maps of env vars and metadata); refuse anything large.
