@@ -11,7 +11,6 @@ import { NodeError } from "./errors.js";
 import { createMetricsSampler } from "./metrics/sampler.js";
 import { createHostUsageReader } from "./metrics/usage.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";
-import { createNodeProcViews, withProcViews, type ProcViewsStatus } from "./proc-views/index.js";
 import type { SandboxRuntime } from "./runtime/runtime.js";
 import { createContainerRuntime } from "./runtime/container/container-runtime.js";
 import { detectCgroupMode, detectOciRuntime, hasSysResource, type CgroupMode } from "./runtime/container/host-detect.js";
@@ -47,8 +46,6 @@ export interface RunningNode {
   /** crun on a hybrid host: creates run with the cgroup2 mount hidden. */
   hybridWorkaround: boolean;
   recovery: RecoveryReport;
-  /** Where sandboxes' /proc views (lxcfs) come from. */
-  procViews: ProcViewsStatus;
   /** Stops serving; sandboxes keep running (a new node re-adopts them) unless `killAll`. */
   close(options?: { killAll?: boolean }): Promise<void>;
 }
@@ -98,8 +95,6 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     logger,
   });
   const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
-  const procViews = createNodeProcViews({ mode: config.procViews, dataDir: config.dataDir, logger, runtime, rebind: nsHelper.rebind });
-  const procViewsStatus = await procViews.start();
   const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
   const userns = config.sandboxUserns
     ? createUsernsManager({
@@ -128,7 +123,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   const templates = createTemplateStore(config.templatesDir);
   const manager = createSandboxManager({
     templates,
-    runtime: withProcViews(runtime, procViews),
+    runtime,
     network,
     storage,
     envd: createEnvdControl(),
@@ -192,7 +187,6 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     sampler.stop();
     await manager.close();
     await network.close();
-    procViews.close();
     throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
   }
   return {
@@ -206,14 +200,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupParent: `cove-${tag}`,
     sandboxRuntime: runtime,
     recovery,
-    procViews: procViewsStatus,
     async close(options = {}) {
       sampler.stop();
       await api.close();
       await manager.close(options);
-      // lxcfs outlives the node for its sandboxes; with none left (killAll) it goes too.
-      if (options.killAll) await procViews.stop();
-      else procViews.close();
       // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
       await network.close();
     },
