@@ -122,6 +122,8 @@ export async function run(argv: string[]): Promise<void> {
       "database-url": { type: "string" },
       // Only the warm-pool-under-demand part (a few minutes instead of the whole bench).
       "pool-demand-only": { type: "boolean", default: false },
+      // Which pool configurations to compare (default: all of them).
+      "pool-configs": { type: "string", default: "fixed2_serial,default,concurrency1,concurrency3" },
     },
   });
   const runs = positive("--runs", values.runs);
@@ -242,7 +244,7 @@ export async function run(argv: string[]): Promise<void> {
       await u.stop();
       up = undefined;
     }
-    await poolDemand(work, runs, db, (u) => {
+    await poolDemand(work, runs, values["pool-configs"].split(","), db, (u) => {
       up = u;
     });
     const warm = results.warm;
@@ -277,9 +279,10 @@ export async function run(argv: string[]): Promise<void> {
 async function poolDemand(
   work: string,
   runs: number,
+  only: string[],
   db: { url: string; reset(): Promise<void> } | undefined,
   track: (u: Up | undefined) => void,
-): Promise<undefined> {
+): Promise<void> {
   const configs: Array<[string, string[], Record<string, string>]> = [
     ["fixed2_serial", ["--pool-max", "2"], { COVE_POOL_CONCURRENCY: "1" }],
     ["default", [], {}],
@@ -287,7 +290,7 @@ async function poolDemand(
     ["concurrency3", [], { COVE_POOL_CONCURRENCY: "3" }],
   ];
   const p95: Record<string, number> = {};
-  for (const [label, args, env] of configs) {
+  for (const [label, args, env] of configs.filter(([label]) => only.includes(label))) {
     if (db) await db.reset();
     const dataDir = join(work, `demand-${label}`);
     const u = await startUp(dataDir, 2, db?.url, args, env);

@@ -254,8 +254,12 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       rec.pooled = false; // taken: no other create can pick it
       p.handedOut++;
       if (waitingOf(templateId).length === 0) grow(p, "drained");
-      kick();
-      return claim(rec, template, req);
+      // Refill right after the hand-out, not before it: spawning a boot's helpers would delay this create's own steps.
+      try {
+        return await claim(rec, template, req);
+      } finally {
+        kick();
+      }
     },
   };
 }
