@@ -306,7 +306,6 @@ async function poolDemand(
   console.log(
     line({ seq_p95_default_vs_fixed2_ratio: fmt((p95.default ?? Number.NaN) / (p95.fixed2_serial ?? Number.NaN)), load_avg_1m: fmt(loadavg()[0] ?? 0) }),
   );
-  return undefined;
 }
 
 async function rps(sbx: Sandbox, clients: number, seconds: number): Promise<{ rps: number; p50: number; errors: number }> {
