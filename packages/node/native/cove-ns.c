@@ -12,6 +12,10 @@
  *   cove-ns idmap USERNS SRC DST [--ro]
  *     Clones the mount tree at SRC and mounts it at DST idmapped through USERNS (files owned
  *     by host id N appear owned by BASE+N), always nosuid and nodev.
+ *   cove-ns rebind PID SRCDIR FILE...
+ *     In the mount namespace of PID, replaces the mounts on each FILE with a fresh read-only
+ *     bind of SRCDIR/FILE from the caller's namespace (a restarted lxcfs, whose old mount a
+ *     sandbox's binds still point at).
  *
  * Errors go to stderr as one line; exit 1 on failure, 2 on bad usage.
  */
@@ -33,7 +37,7 @@ static void die(const char *what, const char *arg) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: cove-ns userns BASE SIZE PIN | netns USERNS NETNS | idmap USERNS SRC DST [--ro]\n");
+  fprintf(stderr, "usage: cove-ns userns BASE SIZE PIN | netns USERNS NETNS | idmap USERNS SRC DST [--ro] | rebind PID SRCDIR FILE...\n");
   exit(2);
 }
 
@@ -172,11 +176,39 @@ static int cmd_idmap(int argc, char **argv) {
   return 0;
 }
 
+static int cmd_rebind(int argc, char **argv) {
+  if (argc < 5 || argc > 5 + 32) usage();
+  int count = argc - 4, trees[32];
+  char src[4096], ns[64];
+  /* The new mounts are cloned here, before entering the sandbox's namespace, where SRCDIR is not visible. */
+  for (int i = 0; i < count; i++) {
+    const char *file = argv[4 + i];
+    if (file[0] != '/' || snprintf(src, sizeof src, "%s%s", argv[3], file) >= (int)sizeof src) usage();
+    trees[i] = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (trees[i] < 0) die("open_tree", src);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+    if (mount_setattr(trees[i], "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) die("mount_setattr", src);
+  }
+  snprintf(ns, sizeof ns, "/proc/%lu/ns/mnt", number(argv[2]));
+  int mnt = open(ns, O_RDONLY | O_CLOEXEC);
+  if (mnt < 0) die("open", ns);
+  if (setns(mnt, CLONE_NEWNS) < 0) die("setns", ns);
+  for (int i = 0; i < count; i++) {
+    const char *file = argv[4 + i];
+    /* Stacked binds (a runtime's read-only rebind on top): detach until the file is no mount. */
+    for (int n = 0; n < 8 && umount2(file, MNT_DETACH) == 0; n++) {
+    }
+    if (move_mount(trees[i], "", AT_FDCWD, file, MOVE_MOUNT_F_EMPTY_PATH) < 0) die("move_mount", file);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) usage();
   if (strcmp(argv[1], "userns") == 0) return cmd_userns(argc, argv);
   if (strcmp(argv[1], "netns") == 0) return cmd_netns(argc, argv);
   if (strcmp(argv[1], "idmap") == 0) return cmd_idmap(argc, argv);
+  if (strcmp(argv[1], "rebind") == 0) return cmd_rebind(argc, argv);
   usage();
   return 2;
 }

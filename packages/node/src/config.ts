@@ -2,6 +2,7 @@ import { cpus, totalmem } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseInteger, parseListen as parseListenValue } from "@cove/protocol/config-values";
 import { NodeError } from "./errors.js";
+import type { ProcViewsMode } from "./proc-views/proc-views.js";
 import type { OciRuntimeName } from "./runtime/container/host-detect.js";
 
 /** Everything `cove node` can be told, after flags, environment and defaults are merged. */
@@ -38,6 +39,8 @@ export interface NodeConfig {
   sandboxUserns: boolean;
   /** First host uid/gid of the sandboxes' user namespace ranges (65536 ids each). */
   sandboxUidBase: number;
+  /** Sandboxes' /proc views (meminfo, cpuinfo, uptime, ...) from lxcfs: auto (when installed), lxcfs (required) or off. */
+  procViews: ProcViewsMode;
   maxCpus: number;
   maxMemoryMB: number;
   logLevel: string;
@@ -100,6 +103,10 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
   const poolMaxText = flags.poolMax ?? env.COVE_POOL_MAX;
   const poolMax =
     poolMaxText === undefined ? (poolSize === 0 ? 0 : Math.max(poolSize * poolTemplates.length, 8)) : parseInt10("pool max", String(poolMaxText), 0, 1000);
+  const procViews = env.COVE_PROC_VIEWS ?? "auto";
+  if (procViews !== "auto" && procViews !== "lxcfs" && procViews !== "off") {
+    throw new NodeConfigError(`COVE_PROC_VIEWS must be auto, lxcfs or off, got '${procViews}'`);
+  }
   if (poolMax < poolSize * poolTemplates.length) {
     throw new NodeConfigError(`pool max (${poolMax}) is below pool size × pool templates (${poolSize} × ${poolTemplates.length})`);
   }
@@ -131,6 +138,7 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     sandboxUserns: onOff("COVE_SANDBOX_USERNS", env.COVE_SANDBOX_USERNS ?? "on"),
     // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.
     sandboxUidBase: parseInt10("COVE_SANDBOX_UID_BASE", env.COVE_SANDBOX_UID_BASE ?? "1879048192", 65_536, 0xffff_0000),
+    procViews,
     maxCpus: cpus().length,
     maxMemoryMB: Math.floor(totalmem() / 1024 / 1024),
     logLevel: flags.logLevel ?? env.COVE_LOG_LEVEL ?? "info",

@@ -11,6 +11,7 @@ import { NodeError } from "./errors.js";
 import { createMetricsSampler } from "./metrics/sampler.js";
 import { createHostUsageReader } from "./metrics/usage.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";
+import { createNodeProcViews, type ProcViewsStatus, withProcViews } from "./proc-views/index.js";
 import type { SandboxRuntime } from "./runtime/runtime.js";
 import { createContainerRuntime } from "./runtime/container/container-runtime.js";
 import { detectCgroupMode, detectOciRuntime, hasSysResource, type CgroupMode } from "./runtime/container/host-detect.js";
@@ -46,6 +47,8 @@ export interface RunningNode {
   /** crun on a hybrid host: creates run with the cgroup2 mount hidden. */
   hybridWorkaround: boolean;
   recovery: RecoveryReport;
+  /** Where sandboxes' /proc views (lxcfs) come from, now (lxcfs may have been restarted). */
+  readonly procViews: ProcViewsStatus;
   /** Stops serving; sandboxes keep running (a new node re-adopts them) unless `killAll`. */
   close(options?: { killAll?: boolean }): Promise<void>;
 }
@@ -95,6 +98,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     logger,
   });
   const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
+  const procViews = createNodeProcViews({ mode: config.procViews, dataDir: config.dataDir, logger, runtime, rebind: nsHelper.rebind });
+  await procViews.start();
   const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
   const userns = config.sandboxUserns
     ? createUsernsManager({
@@ -123,7 +128,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   const templates = createTemplateStore(config.templatesDir);
   const manager = createSandboxManager({
     templates,
-    runtime,
+    runtime: withProcViews(runtime, procViews),
     network,
     storage,
     envd: createEnvdControl(),
@@ -187,6 +192,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     sampler.stop();
     await manager.close();
     await network.close();
+    procViews.close();
     throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
   }
   return {
@@ -200,10 +206,16 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupParent: `cove-${tag}`,
     sandboxRuntime: runtime,
     recovery,
+    get procViews() {
+      return procViews.status();
+    },
     async close(options = {}) {
       sampler.stop();
       await api.close();
       await manager.close(options);
+      // lxcfs outlives the node for its sandboxes; with none left (killAll) it goes too.
+      if (options.killAll) await procViews.stop();
+      else procViews.close();
       // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
       await network.close();
     },

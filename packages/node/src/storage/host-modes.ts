@@ -39,6 +39,8 @@ export function hostModeTable(policy: HostModePolicy): HostModeEntry[] {
     dir(join(d, "storage"), shared),
     dir(join(d, "storage", "sandboxes"), shared),
     dir(join(d, "runtime"), shared),
+    // lxcfs's pidfile, log and mount dir (mnt: the FUSE root, lxcfs's own modes).
+    dir(join(d, "lxcfs"), shared),
     { path: join(d, "userns"), kind: "dir", mode: 0o700, create: false },
     dir(policy.templatesDir, 0o700),
     { path: join(d, "node-secret"), kind: "file", mode: 0o600, create: false },

@@ -8,6 +8,8 @@ export interface NsHelper {
   createNetns(usernsPin: string, netnsPin: string): Promise<void>;
   /** Mounts `source` at `target` idmapped through the user namespace at `usernsPin` (nosuid, nodev). */
   idmapMount(usernsPin: string, source: string, target: string, options: { readonly: boolean }): Promise<void>;
+  /** In the mount namespace of `pid`, replaces the mounts on each of `files` with a read-only bind of `sourceDir` + file. */
+  rebind(pid: number, sourceDir: string, files: readonly string[]): Promise<void>;
 }
 
 export function createNsHelper(binary: string): NsHelper {
@@ -20,6 +22,9 @@ export function createNsHelper(binary: string): NsHelper {
     },
     async idmapMount(usernsPin, source, target, { readonly }) {
       await run([binary, "idmap", usernsPin, source, target, ...(readonly ? ["--ro"] : [])]);
+    },
+    async rebind(pid, sourceDir, files) {
+      await run([binary, "rebind", String(pid), sourceDir, ...files]);
     },
   };
 }
