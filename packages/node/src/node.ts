@@ -213,8 +213,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       sampler.stop();
       await api.close();
       await manager.close(options);
-      // lxcfs outlives the node for its sandboxes; with none left (killAll) it goes too.
-      if (options.killAll) await procViews.stop();
+      // lxcfs outlives the node for the sandboxes it leaves running; with none left it goes too.
+      if (options.killAll || (await runtime.list().catch(() => [{}])).length === 0) await procViews.stop();
       else procViews.close();
       // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
       await network.close();
