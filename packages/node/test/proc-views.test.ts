@@ -180,3 +180,38 @@ describe("sandbox /proc views (lxcfs)", { skip: reason, timeout: 600_000 }, () =
     );
   });
 });
+
+describe("sandbox /proc views (lxcfs) with runc", { skip: reason ?? (findOnPath("runc") ? undefined : "runc is not installed"), timeout: 300_000 }, () => {
+  let dataDir: string;
+  let node: RunningNode | undefined;
+  let conn: SdkConnection | undefined;
+
+  after(async () => {
+    await conn?.close();
+    await node?.close({ killAll: true });
+    if (dataDir && (await readMounts()).every((m) => !m.mountPoint.startsWith(dataDir))) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a runc sandbox sees its own memory and CPUs; a dead lxcfs shows as ENOTCONN until the node rebinds", async () => {
+    dataDir = mkdtempSync("/var/tmp/cove-cml-runc-");
+    node = await startNode(testNodeConfig({ ...suiteNetwork("node/proc-views"), runtime: "runc" }, dataDir), silentLogger);
+    const info = await node.manager.create({ templateId: "base", timeoutMs: 300_000, memoryMB: 384, cpuCount: 1 });
+    conn = await connectSdk(info);
+    const v = await views(conn.sandbox);
+    assert.equal(v.memTotal, 384 * MiB);
+    assert.equal(v.cpuinfo, 1);
+    assert.equal(v.online, "0");
+    const s = node.procViews;
+    assert.equal(s.source, "node");
+    if (s.source !== "node") return;
+    process.kill(s.pid, "SIGKILL");
+    const dead = await runCommand(conn.sandbox, "cat /proc/meminfo", { user: "root" });
+    console.log(`# proc-views: right after lxcfs died: exit ${dead.exitCode} ${dead.stderr.trim()}`);
+    let healed = false;
+    for (let i = 0; i < 100 && !healed; i++) {
+      healed = (await runCommand(conn.sandbox, "cat /proc/meminfo", { user: "root" })).stdout.includes("MemTotal:         393216 kB");
+      if (!healed) await sleep(200);
+    }
+    assert.ok(healed, "rebound to the new lxcfs");
+  });
+});
