@@ -123,7 +123,7 @@ export async function run(argv: string[]): Promise<void> {
       // Only the warm-pool-under-demand part (a few minutes instead of the whole bench).
       "pool-demand-only": { type: "boolean", default: false },
       // Which pool configurations to compare (default: all of them).
-      "pool-configs": { type: "string", default: "fixed2_serial,default,concurrency1,concurrency3" },
+      "pool-configs": { type: "string", default: "fixed2_serial,default,concurrency1,concurrency2,concurrency4" },
     },
   });
   const runs = positive("--runs", values.runs);
@@ -274,7 +274,7 @@ export async function run(argv: string[]): Promise<void> {
 /**
  * The warm pool under demand, one `cove up` per configuration, same run: the pool as it was
  * before it followed demand (fixed at 2, one refill at a time: the baseline), the defaults
- * (--pool-size 2, max 8, 2 boots at once) and other refill concurrencies.
+ * (--pool-size 2, max 8, CPUs + 1 boots at once) and other refill concurrencies.
  */
 async function poolDemand(
   work: string,
@@ -287,7 +287,9 @@ async function poolDemand(
     ["fixed2_serial", ["--pool-max", "2"], { COVE_POOL_CONCURRENCY: "1" }],
     ["default", [], {}],
     ["concurrency1", [], { COVE_POOL_CONCURRENCY: "1" }],
+    ["concurrency2", [], { COVE_POOL_CONCURRENCY: "2" }],
     ["concurrency3", [], { COVE_POOL_CONCURRENCY: "3" }],
+    ["concurrency4", [], { COVE_POOL_CONCURRENCY: "4" }],
   ];
   const p95: Record<string, number> = {};
   for (const [label, args, env] of configs.filter(([label]) => only.includes(label))) {

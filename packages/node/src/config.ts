@@ -125,7 +125,8 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     poolSize,
     poolTemplates,
     poolMax,
-    poolConcurrency: parseInt10("COVE_POOL_CONCURRENCY", env.COVE_POOL_CONCURRENCY ?? "2", 1, 64),
+    // One more boot than CPUs: a boot also waits (mounts, envd's start); measured in docs/benchmarks.md.
+    poolConcurrency: parseInt10("COVE_POOL_CONCURRENCY", env.COVE_POOL_CONCURRENCY ?? String(cpus().length + 1), 1, 64),
     poolIdleMs: parseInt10("COVE_POOL_IDLE_SECONDS", env.COVE_POOL_IDLE_SECONDS ?? "60", 1, 86_400) * 1000,
     // Default: a tenth of the host's memory, at least 512 MiB.
     poolMemoryReserveMB: parseInt10(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cpus } from "node:os";
 import { describe, it } from "node:test";
 import { loadNodeConfig, NodeConfigError } from "../src/config.js";
 
@@ -20,11 +21,11 @@ describe("node config: sandbox user namespaces", () => {
 });
 
 describe("node config: warm pool", () => {
-  it("defaults: 2 waiting per pool template, growing to 8, 2 boots at once, 60 s idle", () => {
+  it("defaults: 2 waiting per pool template, growing to 8, one boot more than CPUs at once, 60 s idle", () => {
     const c = loadNodeConfig({}, {}, defaults);
     assert.deepEqual(
       { size: c.poolSize, max: c.poolMax, templates: c.poolTemplates, concurrency: c.poolConcurrency, idleMs: c.poolIdleMs },
-      { size: 2, max: 8, templates: ["base"], concurrency: 2, idleMs: 60_000 },
+      { size: 2, max: 8, templates: ["base"], concurrency: cpus().length + 1, idleMs: 60_000 },
     );
     assert.ok(c.poolMemoryReserveMB >= 512);
   });
