@@ -5,8 +5,7 @@ import { procViewFiles } from "./binds.js";
 import { createLxcfsHost, lxcfsPaths } from "./lxcfs-host.js";
 import { createProcViews, type ProcViews, type ProcViewsMode } from "./proc-views.js";
 
-export { procViewBinds, procViewFiles } from "./binds.js";
-export { createProcViews, type ProcViews, type ProcViewsMode, type ProcViewsStatus } from "./proc-views.js";
+export type { ProcViews, ProcViewsMode, ProcViewsStatus } from "./proc-views.js";
 
 export interface NodeProcViewsOptions {
   mode: ProcViewsMode;
