@@ -9,9 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Sandbox, type SandboxMetrics, type SandboxOpts } from "e2b";
 import { type CoveUp, killLeftovers, repoRoot, startCoveUp } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../support/networks.js";
 
 // This suite's own network (unique on the machine; see test/support/networks.ts for the others).
-const network = { prefix: "cmp", cidr: "10.220.2.0/24" };
+const network = suiteNetwork("e2e/api-parity");
 const run = promisify(execFile);
 // Sandboxes and the node's helpers (lxcfs for /proc views) go with the stack.
 const args = ["--kill-on-exit"];

@@ -9,9 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { RateLimitError, Sandbox } from "e2b";
 import { type CoveUp, killLeftovers, repoRoot, startCoveUp } from "./helpers/cove-up.js";
+import { suiteNetwork } from "../support/networks.js";
 
 // This suite's own network (unique on the machine; see test/support/networks.ts for the others).
-const network = { prefix: "cmw", cidr: "10.220.4.0/24" };
+const network = suiteNetwork("e2e/warm-pool");
 const run = promisify(execFile);
 
 interface PoolFigures {

@@ -28,6 +28,8 @@ export const suiteNetworks = {
   "e2e/up-supervision": { prefix: "cts", cidr: "10.211.31.0/24" },
   "e2e/fuzz": { prefix: "ctf", cidr: "10.215.0.0/24" },
   "e2e/files-parity": { prefix: "cmf", cidr: "10.220.1.0/24" },
+  "e2e/api-parity": { prefix: "cmp", cidr: "10.220.2.0/24" },
+  "e2e/warm-pool": { prefix: "cmw", cidr: "10.220.4.0/24" },
   "node/proc-views": { prefix: "cml", cidr: "10.220.3.0/24" },
   "e2e/proc-views": { prefix: "cmv", cidr: "10.220.5.0/24" },
 } as const;
