@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { Logger } from "../src/sandbox/logger.js";
 import type { WarmPoolSettings } from "../src/sandbox/pool.js";
+import type { SandboxRecord } from "../src/sandbox/records.js";
 import { settle, until } from "./helpers/fake-clock.js";
 import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
 import { createGate } from "./helpers/gate.js";
@@ -140,6 +141,49 @@ describe("warm pool sizing (fakes)", () => {
     await n.clock.advance(31_000);
     await until(() => stats(n, "other") === undefined, "idle on-demand pool removed");
     assert.equal(stats(n)?.waiting, 1, "the configured pool keeps its minimum");
+  });
+
+  it("discards re-adopted pool sandboxes beyond the pool's size, and those of a template without a pool", async () => {
+    node = createFakeNode({ pool: { ...base, min: 1 }, memory: { availableMB: () => 8192 } });
+    const n = node;
+    const pooled = (id: string, templateId: string, index: number): SandboxRecord => ({
+      sandboxId: id,
+      templateId,
+      state: "running",
+      cpuCount: 2,
+      memoryMB: 512,
+      diskMB: 2048,
+      startedAt: "2030-01-01T00:00:00.000Z",
+      endAt: "2030-01-01T00:05:00.000Z",
+      timeoutMs: 300_000,
+      metadata: {},
+      allowInternetAccess: true,
+      autoPause: false,
+      envdVersion: "0.0.0-fake",
+      pooled: true,
+      network: {
+        sandboxId: id,
+        index,
+        netnsName: `fk-${id}`,
+        netnsPath: `/var/run/netns/fk-${id}`,
+        hostIf: `fk${index}`,
+        hostAddress: `10.9.${index}.1`,
+        sandboxAddress: `10.9.${index}.2`,
+        internet: true,
+      },
+      rootfs: { sandboxId: id, rootfs: `/fake/${id}/rootfs`, filesDir: `/fake/${id}/files`, diskBytes: 1 << 30, handle: { kind: "fake" } },
+    });
+    for (const r of [pooled("b1", "base", 1), pooled("b2", "base", 2), pooled("b3", "base", 3), pooled("o1", "other", 4)]) {
+      await n.records.save(r);
+      n.runtime.containers.set(r.sandboxId, "running");
+    }
+    await n.manager.start();
+    await n.clock.advance(1000);
+    await until(() => n.manager.poolSize() === 1, "trimmed to the pool size");
+    await n.clock.advance(1000);
+    await settle();
+    assert.equal(n.runtime.containers.size, 1, `left: ${[...n.runtime.containers.keys()].join(",")}`);
+    assert.equal(stats(n, "other"), undefined);
   });
 
   it("with a maximum of 0 there is no pool at all: creates boot, nothing waits", async () => {

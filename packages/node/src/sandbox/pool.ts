@@ -198,6 +198,8 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
   const tick = () => {
     const now = clock.now();
     const low = memoryLow();
+    // Pool sandboxes a previous node left (re-adopted) of a template with no pool now: a pool of 0 discards them.
+    for (const rec of members()) if (!pools.has(rec.templateId) && !warming.has(rec.sandboxId)) newPool(rec.templateId, 0);
     for (const p of [...pools.values()]) {
       const c = counts(p);
       const { target, reason } = shrunkTarget(c, now - p.lastDemandAt, settings, low);
