@@ -3,16 +3,19 @@ import { EnvdError } from "./errors.js";
 import type { OsUser } from "./users.js";
 
 /**
- * Resolves a path the way envd's clients expect: `~` and `~/x` expand to the
- * user's home, relative paths resolve against the home (or the given base).
- * The result is an absolute path as seen inside the sandbox.
+ * Resolves a path the way E2B's envd does: an empty path means the default
+ * workdir (when one is set), `~` and `~/x` expand to the user's home, and any
+ * other relative path resolves against the user's home, never the workdir
+ * (so `hello.txt` as root is `/root/hello.txt`). The result is an absolute
+ * path as seen inside the sandbox.
  */
-export function resolveSandboxPath(path: string, user: OsUser, base?: string): string {
+export function resolveSandboxPath(path: string, user: OsUser, defaultWorkdir?: string): string {
   if (path.includes("\0")) throw new EnvdError("invalid_argument", "path contains a NUL byte");
-  if (path === "~") return posix.normalize(user.home);
-  if (path.startsWith("~/")) return posix.join(user.home, path.slice(2));
-  if (isAbsolute(path)) return posix.normalize(path);
-  return posix.resolve(base ?? user.home, path);
+  const p = path === "" ? (defaultWorkdir ?? "") : path;
+  if (p === "~") return posix.normalize(user.home);
+  if (p.startsWith("~/")) return posix.join(user.home, p.slice(2));
+  if (isAbsolute(p)) return posix.normalize(p);
+  return posix.resolve(user.home, p);
 }
 
 /**

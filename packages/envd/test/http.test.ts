@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connectSdk, ensureTestUser, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
 
@@ -98,11 +98,14 @@ describe("envd /init defaults and token lifecycle", () => {
     assert.equal((await init(envd, { defaultUser: "user", defaultWorkdir: dir })).status, 204);
     const sdk = await connectSdk(envd);
     try {
-      const info = await sdk.sandbox.files.write("relative.txt", "in workdir");
-      assert.equal(info.path, join(dir, "relative.txt"));
+      // As E2B's envd: commands start in the workdir; a relative file path is the user's home's.
+      assert.equal((await sdk.sandbox.commands.run("pwd")).stdout.trim(), dir);
+      const info = await sdk.sandbox.files.write(`${basename(dir)}-relative.txt`, "in home");
+      assert.equal(info.path, join("/home/user", `${basename(dir)}-relative.txt`));
       const uid = Number(execFileSync("id", ["-u", "user"], { encoding: "utf8" }).trim());
       assert.equal((await stat(info.path)).uid, uid);
-      assert.equal(await readFile(info.path, "utf8"), "in workdir");
+      assert.equal(await readFile(info.path, "utf8"), "in home");
+      await rm(info.path);
     } finally {
       await sdk.close();
       assert.equal((await init(envd, { defaultUser: "root", defaultWorkdir: "" })).status, 204);
