@@ -53,7 +53,13 @@ describeSdkSuite("e2b SDK against cove up: lifecycle", "e2e/sdk-lifecycle", (s) 
     assert.ok(life > 100_000 && life <= 121_000, `lifetime ${life} ms`);
     assert.ok(info.cpuCount > 0 && info.memoryMB > 0);
     // The sandbox's own figures (its cgroup), not the host's.
-    const [metric] = await sbx.getMetrics();
+    // Metrics are a history the node samples every 5 s: the first one comes within a tick or two.
+    let metrics = await sbx.getMetrics();
+    for (let i = 0; i < 60 && metrics.length === 0; i++) {
+      await sleep(500);
+      metrics = await sbx.getMetrics();
+    }
+    const [metric] = metrics;
     assert.ok(metric, "one metric sample");
     assert.equal(metric.memTotal, info.memoryMB * 1024 * 1024);
     assert.ok(metric.memUsed > 0 && metric.memUsed < metric.memTotal);

@@ -11,15 +11,16 @@ type Params = { sandboxID: string };
 const MAX_UNIX_SECONDS = 8_640_000_000_000;
 
 /**
- * A range in unix seconds, both ends inclusive to the second (`end` covers its whole second, as
- * the SDK rounds Dates to seconds): [start, end + 1 s).
+ * A range in unix seconds, inclusive of every instant a client could have rounded to its ends:
+ * the SDK sends Math.round(ms / 1000), so `start` stands for [start - 0.5 s, …) and `end` covers
+ * its whole second (clients that truncate too): [start - 0.5 s, end + 1 s).
  */
 function range(q: Fields): { start?: Date; end?: Date } {
   const start = optInt(q, "start", 0, MAX_UNIX_SECONDS);
   const end = optInt(q, "end", 0, MAX_UNIX_SECONDS);
   if (start !== undefined && end !== undefined && end < start) throw invalid("end must not be before start");
   return {
-    ...(start !== undefined ? { start: new Date(start * 1000) } : {}),
+    ...(start !== undefined ? { start: new Date(start * 1000 - 500) } : {}),
     ...(end !== undefined ? { end: new Date((end + 1) * 1000) } : {}),
   };
 }
