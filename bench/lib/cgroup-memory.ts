@@ -2,9 +2,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { memoryOf } from "./processes.js";
 
-/** Pids whose /proc/<pid>/cgroup names a path containing `/<parent>/` in any hierarchy. */
-export function pidsUnderCgroup(parent: string): number[] {
-  const needle = `/${parent}/`;
+/** Pids whose /proc/<pid>/cgroup text satisfies `matches`; processes that exit meanwhile are skipped. */
+function pidsWhoseCgroup(matches: (cgroupText: string) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -14,25 +13,20 @@ export function pidsUnderCgroup(parent: string): number[] {
     } catch {
       continue; // exited while we looked
     }
-    if (text.includes(needle)) pids.push(Number(entry));
+    if (matches(text)) pids.push(Number(entry));
   }
   return pids;
 }
 
+/** Pids whose /proc/<pid>/cgroup names a path containing `/<parent>/` in any hierarchy. */
+export function pidsUnderCgroup(parent: string): number[] {
+  const needle = `/${parent}/`;
+  return pidsWhoseCgroup((text) => text.includes(needle));
+}
+
 /** Pids in a cgroup whose last path component is one of `names` (a sandbox's cgroup is named by its id). */
 export function pidsInCgroupsNamed(names: ReadonlySet<string>): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${entry}/cgroup`, "utf8");
-    } catch {
-      continue; // exited while we looked
-    }
-    if (text.split("\n").some((l) => names.has(l.slice(l.lastIndexOf("/") + 1)))) pids.push(Number(entry));
-  }
-  return pids;
+  return pidsWhoseCgroup((text) => text.split("\n").some((l) => names.has(l.slice(l.lastIndexOf("/") + 1))));
 }
 
 export interface MemorySum {

@@ -7,7 +7,7 @@ import type { Logger } from "../src/sandbox/logger.js";
 import type { WarmPoolSettings } from "../src/sandbox/pool.js";
 import type { SandboxRecord } from "../src/sandbox/records.js";
 import { settle, until } from "./helpers/fake-clock.js";
-import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
+import { createFakeNode, type FakeNode, fakeHostResources } from "./helpers/fake-node.js";
 import { createGate } from "./helpers/gate.js";
 
 let node: FakeNode | undefined;
@@ -161,17 +161,7 @@ describe("warm pool sizing (fakes)", () => {
       autoPause: false,
       envdVersion: "0.0.0-fake",
       pooled: true,
-      network: {
-        sandboxId: id,
-        index,
-        netnsName: `fk-${id}`,
-        netnsPath: `/var/run/netns/fk-${id}`,
-        hostIf: `fk${index}`,
-        hostAddress: `10.9.${index}.1`,
-        sandboxAddress: `10.9.${index}.2`,
-        internet: true,
-      },
-      rootfs: { sandboxId: id, rootfs: `/fake/${id}/rootfs`, filesDir: `/fake/${id}/files`, diskBytes: 1 << 30, handle: { kind: "fake" } },
+      ...fakeHostResources(id, index),
     });
     for (const r of [pooled("b1", "base", 1), pooled("b2", "base", 2), pooled("b3", "base", 3), pooled("o1", "other", 4)]) {
       await n.records.save(r);

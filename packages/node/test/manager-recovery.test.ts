@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import type { SandboxRecord } from "../src/sandbox/records.js";
-import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
+import { createFakeNode, type FakeNode, fakeHostResources } from "./helpers/fake-node.js";
 
 let node: FakeNode | undefined;
 afterEach(async () => {
@@ -27,17 +27,7 @@ function record(id: string, state: SandboxRecord["state"], index: number): Sandb
     allowInternetAccess: true,
     autoPause: false,
     envdVersion: "0.0.0-fake",
-    network: {
-      sandboxId: id,
-      index,
-      netnsName: `fk-${id}`,
-      netnsPath: `/var/run/netns/fk-${id}`,
-      hostIf: `fk${index}`,
-      hostAddress: `10.9.${index}.1`,
-      sandboxAddress: `10.9.${index}.2`,
-      internet: true,
-    },
-    rootfs: { sandboxId: id, rootfs: `/fake/${id}/rootfs`, filesDir: `/fake/${id}/files`, diskBytes: 1 << 30, handle: { kind: "fake" } },
+    ...fakeHostResources(id, index),
     userns: { path: `/fake/userns/${id}`, uidBase: 200_000, size: 65_536 },
   };
 }

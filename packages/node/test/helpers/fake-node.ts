@@ -66,6 +66,23 @@ export function createFakeEnvd(): FakeEnvd {
   };
 }
 
+/** The network and disk a record of the fake node holds, as the fakes would have made them for slot `index`. */
+export function fakeHostResources(id: string, index: number): Pick<Required<SandboxRecord>, "network" | "rootfs"> {
+  return {
+    network: {
+      sandboxId: id,
+      index,
+      netnsName: `fk-${id}`,
+      netnsPath: `/var/run/netns/fk-${id}`,
+      hostIf: `fk${index}`,
+      hostAddress: `10.9.${index}.1`,
+      sandboxAddress: `10.9.${index}.2`,
+      internet: true,
+    },
+    rootfs: { sandboxId: id, rootfs: `/fake/${id}/rootfs`, filesDir: `/fake/${id}/files`, diskBytes: 1 << 30, handle: { kind: "fake" } },
+  };
+}
+
 export const fakeManifest: TemplateManifest = {
   name: "base",
   recipe: 0,
