@@ -3,13 +3,14 @@
 // through the native API and the CLI), and `mcp` on create behaves as E2B's SDK expects.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Sandbox, type SandboxMetrics, type SandboxOpts } from "e2b";
 import { type CoveUp, killLeftovers, repoRoot, startCoveUp } from "./helpers/cove-up.js";
 import { suiteNetwork } from "../support/networks.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 // This suite's own network (unique on the machine; see test/support/networks.ts for the others).
 const network = suiteNetwork("e2e/api-parity");
@@ -51,7 +52,7 @@ describe("E2B API parity through the e2b SDK (cove up)", { timeout: 600_000 }, (
     const code = await up?.stop();
     if (code !== 0) process.stderr.write(`cove up exited ${code}:\n${up?.stderr()}\n`);
     await killLeftovers({ dataDir, ...network, args });
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   it("list startedAfter includes a sandbox started exactly at the bound", async () => {

@@ -2,12 +2,13 @@
 // against `cove up`: file metadata, watch events for uploads, removing a
 // missing path, and signed uploads of a plain form field.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type FilesystemEvent, FilesystemEventType, Sandbox } from "e2b";
 import { suiteNetwork } from "../support/networks.js";
 import { type CoveUp, killLeftovers, startCoveUp } from "./helpers/cove-up.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 /** Polls until `check` passes; the bound only keeps a broken build from hanging the suite. */
 async function eventually(check: () => boolean, what: string, boundMs = 30_000): Promise<void> {
@@ -40,7 +41,7 @@ describe("e2b SDK file parity against cove up", () => {
     }
     if (dataDir) {
       await killLeftovers({ dataDir, ...network });
-      rmSync(dataDir, { recursive: true, force: true });
+      await removeDataDir(dataDir);
     }
   });
 

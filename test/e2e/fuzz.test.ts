@@ -4,7 +4,7 @@
 // route's shape without internals, the server alive afterwards, and another team's sandbox,
 // keys and the admin team's keys exactly as they were. Set COVE_FUZZ_SEED to replay a run.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { killLeftovers, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
 import {
@@ -25,6 +25,7 @@ import {
   type Res,
 } from "./helpers/fuzz-kit.js";
 import { suiteNetwork } from "../../test/support/networks.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 const NET = suiteNetwork("e2e/fuzz");
 const SEED = Number(process.env.COVE_FUZZ_SEED ?? 20261204);
@@ -94,7 +95,7 @@ describe("fuzz: malformed input against cove up", () => {
     agent.destroy();
     await up?.stop();
     await killLeftovers({ dataDir, ...NET });
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   function checkAnswer(what: string, res: Res, path: string, allowReset: boolean): void {

@@ -1,11 +1,12 @@
 // `cove node`, `cove api` and `cove proxy` as separate processes, sharing a Postgres server
 // (the standalone proxy needs one: PGlite is single-process). Runs when COVE_TEST_DATABASE_URL is set.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Sandbox } from "e2b";
 import { createTestDatabase, spawnCove, testTemplatesDir, type Spawned } from "./helpers/cove-up.js";
 import { suiteNetwork } from "../../test/support/networks.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 const serverUrl = process.env.COVE_TEST_DATABASE_URL;
 
@@ -58,7 +59,7 @@ describe("cove node + cove api + cove proxy, each its own process", { skip: serv
     // The node last: it kills what is left (--kill-on-exit).
     for (const p of parts.reverse()) await p.stop();
     await drop?.();
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   it("serves the SDK: api for the control plane, proxy for sandbox traffic", async () => {

@@ -1,27 +1,18 @@
 // What a sandbox made through the official e2b SDK against `cove up` sees of its own resources:
 // `free` and /proc/meminfo give its memory limit, /proc/uptime counts from its start (lxcfs).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Sandbox } from "e2b";
 import { suiteNetwork } from "../support/networks.js";
 import { type CoveUp, killLeftovers, startCoveUp } from "./helpers/cove-up.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 const hasLxcfs = ["/usr/bin/lxcfs", "/usr/local/bin/lxcfs"].some((p) => existsSync(p));
 if (!hasLxcfs) console.log("# proc-views e2e: skipped: lxcfs is not installed (scripts/install-deps.sh)");
 
 /** The base template's limits (template.json defaults). */
 const templateMemoryBytes = 512 * 1024 * 1024;
-
-/** Stops the lxcfs this suite's node started, by the pid in its own pidfile, if a crash left it. */
-function stopLeftoverLxcfs(dataDir: string): void {
-  const pidfile = `${dataDir}/lxcfs/lxcfs.pid`;
-  const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8").trim()) : 0;
-  const cmdline = pid > 1 && existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "";
-  if (cmdline.includes(`${dataDir}/lxcfs/mnt`)) process.kill(pid, "SIGTERM");
-  if (readFileSync("/proc/self/mountinfo", "utf8").includes(`${dataDir}/lxcfs/mnt`)) execFileSync("umount", ["-l", `${dataDir}/lxcfs/mnt`]);
-}
 
 describe("e2b SDK against cove up: a sandbox sees its own resources", { skip: !hasLxcfs, timeout: 300_000 }, () => {
   const network = suiteNetwork("e2e/proc-views");
@@ -42,8 +33,7 @@ describe("e2b SDK against cove up: a sandbox sees its own resources", { skip: !h
     }
     if (dataDir) {
       await killLeftovers({ dataDir, ...network });
-      stopLeftoverLxcfs(dataDir);
-      rmSync(dataDir, { recursive: true, force: true });
+      await removeDataDir(dataDir);
     }
   });
 

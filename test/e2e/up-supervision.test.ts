@@ -1,11 +1,12 @@
 // `cove up` and its node child (decision 0009) when one of them dies by SIGKILL.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Sandbox } from "e2b";
 import { killLeftovers, startCoveUp, type CoveUp } from "./helpers/cove-up.js";
 import { suiteNetwork } from "../../test/support/networks.js";
+import { removeDataDir } from "../support/data-dirs.js";
 
 const network = suiteNetwork("e2e/up-supervision");
 
@@ -60,7 +61,7 @@ describe("cove up supervision", () => {
   afterEach(async () => {
     await up?.stop();
     await killLeftovers({ dataDir, ...network });
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   it("a SIGKILLed cove up: its node still stops in order (the warm pool's sandbox is discarded), without crashing on its lost stdout", async () => {

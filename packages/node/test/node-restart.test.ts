@@ -3,7 +3,7 @@
 // work) and cleans up what was half-created.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
@@ -11,6 +11,7 @@ import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client
 import { connectSdk, ensureBaseTemplate, envdRuntimeDir, skipReason, testTemplatesRoot } from "./helpers/node-fixture.js";
 import type { SandboxInfo } from "../src/sandbox/types.js";
 import { suiteNetwork } from "../../../test/support/networks.js";
+import { removeDataDir } from "../../../test/support/data-dirs.js";
 
 const reason = skipReason();
 if (reason) console.log(`# node-restart: skipped: ${reason}`);
@@ -79,7 +80,7 @@ describe("node restart", { skip: reason, timeout: 600_000 }, () => {
       cleaner.child.kill("SIGTERM");
       await exited(cleaner.child);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    await removeDataDir(dataDir);
   });
 
   it("re-adopts 3 running sandboxes after kill -9, and removes a half-created one", async () => {

@@ -1,8 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { isAlive } from "../../support/processes.js";
 
 export const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 /** Built once by the node suites (or `cove template build base --data-dir /var/tmp/cove-test`). */
@@ -146,26 +144,4 @@ export async function killLeftovers(options: CoveUpOptions): Promise<void> {
     await up.stop();
   }
   await new Promise<void>((resolve) => execFile("nft", ["delete", "table", "inet", `cove_${options.prefix}`], () => resolve()));
-  await stopLeftoverLxcfs(options.dataDir);
-}
-
-/**
- * A node that did not stop in order (SIGKILL) leaves its lxcfs running on `<data>/lxcfs/mnt`
- * (lxcfs outlives the node on purpose): stop it by the pid in its pidfile, once its command
- * line shows it serves this data dir, so the data dir can be removed.
- */
-async function stopLeftoverLxcfs(dataDir: string): Promise<void> {
-  const { readFileSync } = await import("node:fs");
-  const mountDir = `${dataDir}/lxcfs/mnt`;
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(`${dataDir}/lxcfs/lxcfs.pid`, "utf8").trim(), 10);
-    if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(mountDir)) return;
-  } catch {
-    return; // no pidfile, or that process is gone
-  }
-  process.kill(pid, "SIGTERM");
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-  if (isAlive(pid)) process.kill(pid, "SIGKILL");
-  await new Promise<void>((resolve) => execFile("umount", ["-l", mountDir], () => resolve()));
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { after, before, describe } from "node:test";
 import { Sandbox, type SandboxOpts } from "e2b";
 import { suiteNetwork, type SuiteName } from "../../support/networks.js";
 import { createTestDatabase, killLeftovers, startCoveUp, type CoveUp } from "./cove-up.js";
+import { removeDataDir } from "../../support/data-dirs.js";
 
 export interface ApiReply {
   status: number;
@@ -102,7 +103,7 @@ export function describeSdkSuite(title: string, network: SuiteName, body: (suite
         }
         await killLeftovers({ dataDir, ...suiteNetwork(network), args: dbArgs });
         await dropDb?.();
-        rmSync(dataDir, { recursive: true, force: true });
+        await removeDataDir(dataDir);
       });
 
       body(suite);

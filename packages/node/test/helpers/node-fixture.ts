@@ -3,7 +3,7 @@
 // envd through a tiny stand-in for the control-plane API. The api package
 // does not exist yet, so that stand-in (which only answers the SDK's connect
 // call with the sandbox's id and token) is the one mock here.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { loadNodeConfig, type NodeConfig } from "../../src/config.js";
 import { startNode, type RunningNode } from "../../src/node.js";
 import { silentLogger } from "../../src/sandbox/logger.js";
 import type { SandboxInfo } from "../../src/sandbox/types.js";
+import { removeDataDir } from "../../../../test/support/data-dirs.js";
 
 /** Where the base template is built once and reused by every suite and CI run on this machine. */
 export const testTemplatesRoot = process.env.COVE_TEST_DATA_DIR ?? "/var/tmp/cove-test";
@@ -74,7 +75,7 @@ export async function startTestNode(options: TestNodeOptions): Promise<TestNode>
     dataDir,
     async close() {
       await node.close({ killAll: true });
-      rmSync(dataDir, { recursive: true, force: true });
+      await removeDataDir(dataDir);
     },
   };
 }

@@ -1,19 +1,28 @@
 import http from "node:http";
 import { addressInUse } from "@cove/proxy";
 
+export interface PortReservation {
+  port: number;
+  /** Frees the port for the real server; call it right before binding. */
+  release(): Promise<void>;
+}
+
 /**
  * The port to serve on, checked before anything is started: a taken port fails at once, and
- * port 0 becomes a free port now (the sandbox domain below needs to know it). The real bind can
- * still lose a race.
+ * port 0 becomes a free port now (the sandbox domain below needs to know it). The port stays
+ * held until `release`, so nothing started meanwhile (the node picks its own free port) can
+ * be handed the same one; the real bind can still lose a race against other programs.
  */
-export function reservePort(port: number, host: string): Promise<number> {
+export function reservePort(port: number, host: string): Promise<PortReservation> {
   return new Promise((resolve, reject) => {
     const probe = http.createServer();
     probe.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? addressInUse(host, port) : err));
     probe.listen(port, host, () => {
       const a = probe.address();
       const chosen = typeof a === "object" && a !== null ? a.port : port;
-      probe.close(() => resolve(chosen));
+      probe.unref();
+      let released: Promise<void> | undefined;
+      resolve({ port: chosen, release: () => (released ??= new Promise<void>((done) => probe.close(() => done()))) });
     });
   });
 }

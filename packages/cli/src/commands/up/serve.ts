@@ -118,12 +118,14 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     { envdRuntimeDir: defaultEnvdRuntimeDir() },
   );
   const log = createLogger(apiConfig.logLevel);
-  const port = await reservePort(apiConfig.listenPort, apiConfig.listenHost);
+  const reservation = await reservePort(apiConfig.listenPort, apiConfig.listenHost);
+  const port = reservation.port;
   const domain = apiConfig.domain ?? defaultDomain(apiConfig.listenHost, port);
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
   await ensureBaseTemplate(nodeConfig, (line) => say(`cove up: ${line}`));
-
+  // The port stays reserved while the node starts: seen in CI, the node's own free port was
+  // the one just probed. (Unreferenced, the reservation does not keep a failed start alive.)
   const node = await startNodeChild({
     dataDir: nodeConfig.dataDir,
     poolSize: flags.poolSize,
@@ -152,6 +154,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     await api.api.sync.ready;
     proxy = proxyFor(api.api, domain, log.child({ svc: "proxy" }));
     gateway = createGateway({ api: api.api, proxy, domain });
+    await reservation.release();
     const at = await gateway.listen(port, apiConfig.listenHost);
     const url = publicUrl(at.host, at.port);
     say(`cove up: ${api.adminKey.created ? "created the admin team and its API key" : "reusing the admin API key"} (${api.adminKey.file})`);
