@@ -56,7 +56,7 @@ describe("sandbox manager lifecycle (fakes)", () => {
       metadata: { owner: "t" },
     });
     const spec = n.runtime.specs.get(sb.sandboxId);
-    assert.deepEqual(spec?.limits, { cpus: 1, memoryBytes: 256 * 1024 * 1024, pids: 1024 });
+    assert.deepEqual(spec?.limits, { cpus: 1, memoryBytes: 256 * 1024 * 1024, pids: 1024, background: false }, "a cold create runs at full CPU weight");
     assert.equal(n.network.nets.get(sb.sandboxId)?.internet, false);
     assert.equal(sb.envdAddress, `${n.network.nets.get(sb.sandboxId)?.sandboxAddress}:49983`);
     assert.deepEqual(n.envd.inits.at(-1)?.body.envVars, { FROM_TEMPLATE: "1", A: "b" });

@@ -62,7 +62,8 @@ describe("warm pool (fakes)", () => {
       metadata: { m: "1" },
       autoPause: true,
     });
-    assert.deepEqual(n.runtime.updates, [{ sandboxId: sb.sandboxId, limits: { cpus: 1, memoryBytes: 1024 * 1024 * 1024 } }]);
+    assert.equal(n.runtime.specs.get(sb.sandboxId)?.limits?.background, true, "a pool sandbox boots in the background");
+    assert.deepEqual(n.runtime.updates, [{ sandboxId: sb.sandboxId, limits: { cpus: 1, background: false, memoryBytes: 1024 * 1024 * 1024 } }]);
     assert.deepEqual(n.network.internetChanges, [{ sandboxId: sb.sandboxId, internet: false }]);
     const init = n.envd.inits.find((i) => i.body.accessToken === "secret");
     assert.deepEqual(init?.body.envVars, { FROM_TEMPLATE: "1", K: "v" });
@@ -77,10 +78,10 @@ describe("warm pool (fakes)", () => {
     assert.equal(saved?.cpuCount, 1);
   });
 
-  it("a claim that matches the pool sandbox's settings changes nothing on the host", async () => {
+  it("a claim that matches the pool sandbox's settings only restores its CPU weight", async () => {
     const n = await withPool(1);
-    await n.manager.create({ templateId: "base", timeoutMs: 10_000 });
-    assert.deepEqual(n.runtime.updates, []);
+    const sb = await n.manager.create({ templateId: "base", timeoutMs: 10_000 });
+    assert.deepEqual(n.runtime.updates, [{ sandboxId: sb.sandboxId, limits: { cpus: sb.cpuCount, background: false } }]);
     assert.deepEqual(n.network.internetChanges, []);
   });
 

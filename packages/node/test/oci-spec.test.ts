@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
 import { bundleRelative } from "../src/runtime/container/container-runtime.js";
 import { detectCgroupMode, hasSysResource, ociRunArgv, parseRuntimeVersion, type OciRuntime } from "../src/runtime/container/host-detect.js";
+import { sharesToWeight } from "../src/runtime/container/cgroup-cpu.js";
 import { buildOciSpec, type OciSpecOptions } from "../src/runtime/container/oci-spec.js";
 import { deniedSyscalls, sandboxSeccompProfile } from "../src/runtime/container/seccomp.js";
 
@@ -62,6 +63,13 @@ describe("buildOciSpec", () => {
     assert.deepEqual(spec.linux.resources.memory, { limit: 536_870_912, swap: 536_870_912 });
     assert.deepEqual(spec.linux.resources.pids, { limit: 256 });
     assert.deepEqual(buildOciSpec({ ...base, limits: { cpus: 0.25 } }).linux.resources.cpu, { quota: 25_000, period: 100_000, shares: 256 });
+  });
+
+  it("a background sandbox keeps its quota at the lowest weight", () => {
+    const spec = buildOciSpec({ ...base, limits: { cpus: 2, background: true } });
+    assert.deepEqual(spec.linux.resources.cpu, { quota: 200_000, period: 100_000, shares: 2 });
+    // v2 gets the weight crun and runc derive from the spec's shares.
+    assert.deepEqual([2, 1024, 2048, 262_144].map(sharesToWeight), [1, 39, 79, 10_000]);
   });
 
   it("sets no limits and no cgroupsPath unless asked", () => {

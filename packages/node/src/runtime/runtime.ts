@@ -48,7 +48,7 @@ export interface SandboxRuntime {
   start(sandboxId: string): Promise<void>;
   pause(sandboxId: string): Promise<void>;
   resume(sandboxId: string): Promise<void>;
-  /** Changes cpu/memory/pids limits of a live sandbox. */
+  /** Changes cpu/memory/pids limits of a live sandbox; `cpus` sets quota and weight together (`background` lowers the weight). */
   update(sandboxId: string, limits: SandboxLimits): Promise<void>;
   /** Kills every process of the sandbox and removes the runtime's state and cgroups. */
   kill(sandboxId: string): Promise<void>;

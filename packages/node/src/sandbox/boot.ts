@@ -102,7 +102,8 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
         dir,
         rootfs: rec.rootfs.rootfs,
         netnsPath: rec.network.netnsPath,
-        limits: { cpus: rec.cpuCount, memoryBytes: rec.memoryMB * MiB, pids: deps.pidsLimit },
+        // A pool sandbox boots on CPU no one else wants: refills must not slow the creates they serve.
+        limits: { cpus: rec.cpuCount, memoryBytes: rec.memoryMB * MiB, pids: deps.pidsLimit, background: rec.pooled === true },
         args: sandboxInit(deps.envdPort),
         env: { HOME: "/root", UV_USE_IO_URING: "0", ENVD_LOG_LEVEL: "warn" },
         binds: [{ source: deps.envdRuntimeDir, destination: "/.cove", readonly: true }, ...binds],

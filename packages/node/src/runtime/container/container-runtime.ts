@@ -7,6 +7,7 @@ import type { RuntimeSandboxOutput, RuntimeSandboxSpec, RuntimeSandboxState, Run
 import { ociRunArgv, type CgroupMode, type OciRuntime } from "./host-detect.js";
 import { openSandboxLog, type SandboxLog } from "./log-pipe.js";
 import { OciCommandError, runOci, runOciDetached } from "./oci-command.js";
+import { writeCpuSettings } from "./cgroup-cpu.js";
 import { buildOciSpec, cpuPeriodUs, type SandboxLimits } from "./oci-spec.js";
 import { placeProcBinds } from "./proc-binds.js";
 
@@ -104,8 +105,16 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
     },
 
     async update(sandboxId, limits: SandboxLimits) {
+      if (limits.cpus !== undefined) {
+        await writeCpuSettings(
+          cgroupRoot,
+          cgroupMode,
+          `${options.cgroupParent}/${sandboxId}`,
+          { cpus: limits.cpus, background: limits.background === true },
+          cpuPeriodUs,
+        );
+      }
       const args: string[] = [];
-      if (limits.cpus !== undefined) args.push("--cpu-period", String(cpuPeriodUs), "--cpu-quota", String(Math.round(limits.cpus * cpuPeriodUs)));
       if (limits.memoryBytes !== undefined) args.push("--memory", String(limits.memoryBytes), "--memory-swap", String(limits.memoryBytes));
       if (limits.pids !== undefined) args.push("--pids-limit", String(limits.pids));
       if (args.length > 0) await runOci(oci("update", ...args, sandboxId));

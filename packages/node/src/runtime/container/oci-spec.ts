@@ -1,5 +1,6 @@
 import { isAbsolute } from "node:path";
 import { NodeError } from "../../errors.js";
+import { cpuShares } from "./cgroup-cpu.js";
 import { sandboxSeccompProfile, type SeccompProfile } from "./seccomp.js";
 
 /** A host path made visible inside the sandbox. */
@@ -16,6 +17,11 @@ export interface SandboxLimits {
   memoryBytes?: number;
   /** Maximum number of processes and threads. */
   pids?: number;
+  /**
+   * Only CPU nobody else wants (the lowest weight): a warm-pool sandbox booting while other
+   * sandboxes and the node work. A hand-out sets it back with `update`.
+   */
+  background?: boolean;
 }
 
 export interface OciSpecOptions {
@@ -242,7 +248,7 @@ function resources(limits: SandboxLimits = {}): Omit<OciSpec["linux"]["resources
       quota: Math.round(limits.cpus * cpuPeriodUs),
       period: cpuPeriodUs,
       // Relative weight under contention, 1024 per CPU like Docker; v1 minimum is 2.
-      shares: Math.max(2, Math.round(limits.cpus * 1024)),
+      shares: cpuShares({ cpus: limits.cpus, background: limits.background === true }),
     };
   }
   // OCI's memory.swap is memory+swap, so equal to limit means no swap.
