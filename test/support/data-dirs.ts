@@ -33,6 +33,8 @@ export async function stopLeftoverLxcfs(dataDir: string): Promise<void> {
   } catch {
     return; // no pidfile, or that process is gone
   }
+  // Said, so a test that leaves one behind shows up in the output.
+  console.log(`# ${dataDir}: stopping a leftover lxcfs (pid ${pid})`);
   process.kill(pid, "SIGTERM");
   if (!(await waitGone(pid, 5_000)) && isAlive(pid)) process.kill(pid, "SIGKILL");
   await waitGone(pid, 5_000);
@@ -41,7 +43,10 @@ export async function stopLeftoverLxcfs(dataDir: string): Promise<void> {
 /** Stops the dir's lxcfs, lazily unmounts everything below it, and removes it. */
 export async function removeDataDir(dataDir: string): Promise<void> {
   await stopLeftoverLxcfs(dataDir);
-  for (const point of mountsBelow(dataDir)) await run("umount", ["-l", point]).catch(() => undefined);
+  for (const point of mountsBelow(dataDir)) {
+    console.log(`# ${dataDir}: detaching a leftover mount ${point}`);
+    await run("umount", ["-l", point]).catch(() => undefined);
+  }
   const left = mountsBelow(dataDir);
   if (left.length > 0) throw new Error(`cannot remove ${dataDir}: still mounted below it: ${left.join(", ")}`);
   rmSync(dataDir, { recursive: true, force: true });
