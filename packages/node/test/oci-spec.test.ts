@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { NodeError } from "../src/errors.js";
 import { bundleRelative } from "../src/runtime/container/container-runtime.js";
 import { detectCgroupMode, hasSysResource, ociRunArgv, parseRuntimeVersion, type OciRuntime } from "../src/runtime/container/host-detect.js";
-import { sharesToWeight } from "../src/runtime/container/cgroup-cpu.js";
+import { backgroundShares, sharesToWeight } from "../src/runtime/container/cgroup-cpu.js";
 import { buildOciSpec, type OciSpecOptions } from "../src/runtime/container/oci-spec.js";
 import { deniedSyscalls, sandboxSeccompProfile } from "../src/runtime/container/seccomp.js";
 
@@ -65,9 +65,9 @@ describe("buildOciSpec", () => {
     assert.deepEqual(buildOciSpec({ ...base, limits: { cpus: 0.25 } }).linux.resources.cpu, { quota: 25_000, period: 100_000, shares: 256 });
   });
 
-  it("a background sandbox keeps its quota at the lowest weight", () => {
+  it("a background sandbox keeps its quota at a low weight", () => {
     const spec = buildOciSpec({ ...base, limits: { cpus: 2, background: true } });
-    assert.deepEqual(spec.linux.resources.cpu, { quota: 200_000, period: 100_000, shares: 2 });
+    assert.deepEqual(spec.linux.resources.cpu, { quota: 200_000, period: 100_000, shares: backgroundShares });
     // v2 gets the weight crun and runc derive from the spec's shares.
     assert.deepEqual([2, 1024, 2048, 262_144].map(sharesToWeight), [1, 39, 79, 10_000]);
   });

@@ -35,7 +35,7 @@ export function createPoolClaim(deps: PoolClaimDeps) {
       try {
         const cpuCount = req.cpuCount ?? rec.cpuCount;
         const memoryMB = req.memoryMB ?? rec.memoryMB;
-        // Always: the pool sandbox booted in the background (lowest CPU weight); the caller's runs at full weight.
+        // Always: the pool sandbox booted in the background (low CPU weight); the caller's runs at full weight.
         await runtime.update(rec.sandboxId, { cpus: cpuCount, background: false, ...(memoryMB !== rec.memoryMB ? { memoryBytes: memoryMB * MiB } : {}) });
         const internet = req.allowInternetAccess ?? true;
         if (internet !== rec.allowInternetAccess) await network.setInternet(rec.sandboxId, internet);

@@ -18,8 +18,8 @@ export interface SandboxLimits {
   /** Maximum number of processes and threads. */
   pids?: number;
   /**
-   * Only CPU nobody else wants (the lowest weight): a warm-pool sandbox booting while other
-   * sandboxes and the node work. A hand-out sets it back with `update`.
+   * A low CPU weight (`backgroundShares`): a warm-pool sandbox booting while other sandboxes
+   * and the node work. A hand-out sets it back with `update`.
    */
   background?: boolean;
 }
