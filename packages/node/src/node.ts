@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENVD_VERSION } from "@cove/protocol/envd";
@@ -8,6 +8,7 @@ import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
 import { NodeError } from "./errors.js";
+import { createHelperSpawner, type Spawner } from "./exec/spawner.js";
 import { createMetricsSampler } from "./metrics/sampler.js";
 import { createHostUsageReader } from "./metrics/usage.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";
@@ -82,12 +83,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   if (modeFixes.length > 0) logger.warn({ fixes: modeFixes }, "closed host paths that other users could reach (data dir, templates, node secret)");
   // One state dir and cgroup parent per data dir, so two nodes on one host never see each other's sandboxes.
   const tag = createHash("sha256").update(config.dataDir).digest("hex").slice(0, 8);
+  const spawner = await startSpawner();
   const runtime = createContainerRuntime({
     runtime: oci,
     cgroupMode,
     stateRoot: `/run/cove/${tag}/${oci.name}`,
     cgroupParent: `cove-${tag}`,
     usernsInheritRlimits: oci.name === "runc" && !hasSysResource(),
+    spawner,
   });
   const dnsServers = config.dnsServers ?? hostDnsServers();
   const network = createNetworkManager({
@@ -96,11 +99,12 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     allowedCidrs: config.allowedCidrs,
     dnsServers,
     logger,
+    spawner,
   });
-  const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)));
+  const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)), spawner);
   const procViews = createNodeProcViews({ mode: config.procViews, dataDir: config.dataDir, logger, runtime, rebind: nsHelper.rebind });
   await procViews.start();
-  const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount });
+  const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount, spawner });
   const userns = config.sandboxUserns
     ? createUsernsManager({
         dataDir: config.dataDir,
@@ -193,6 +197,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     await manager.close();
     await network.close();
     procViews.close();
+    spawner.close();
     throw new NodeError("unavailable", `cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`, { cause: err });
   }
   return {
@@ -218,6 +223,21 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       else procViews.close();
       // The host-network poll belongs to this node; the table stays for sandboxes that outlive it.
       await network.close();
+      spawner.close();
     },
   };
+}
+
+/**
+ * The node's host commands (crun, ip, nft, mount...) start through cove-spawn: forking the node
+ * itself costs 11 ms at 150 MB and stops the event loop meanwhile (docs/benchmarks.md).
+ */
+async function startSpawner(): Promise<Spawner> {
+  const binary = fileURLToPath(new URL("../build/native/cove-spawn", import.meta.url));
+  try {
+    await access(binary, constants.X_OK);
+  } catch {
+    throw new NodeError("unavailable", `${binary} is missing: build the node's helpers with \`npm run build\``);
+  }
+  return createHelperSpawner(binary);
 }

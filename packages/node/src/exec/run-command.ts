@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { childProcessSpawner, SpawnFailure, type Spawner } from "./spawner.js";
 
 /** Every host command gets one; callers that run long builds pass more, callers that must stay snappy pass less. */
 export const defaultCommandTimeoutMs = 60_000;
@@ -21,6 +20,8 @@ export interface RunCommandOptions {
    * stdout is then empty and a failure's `stderr` holds the last lines of both streams.
    */
   onLine?: (line: string) => void;
+  /** How the command is started; Node's child_process unless the node passes its cove-spawn helper. */
+  spawner?: Spawner;
 }
 
 export interface CommandResult {
@@ -81,66 +82,72 @@ function collector() {
   };
 }
 
+/** Splits a byte stream into lines (a trailing partial line comes out at `end`). */
+function lineSplitter(onLine: (line: string) => void) {
+  let rest = "";
+  return {
+    add(chunk: Buffer) {
+      const lines = (rest + chunk.toString("utf8")).split("\n");
+      rest = lines.pop() ?? "";
+      for (const l of lines) onLine(l.endsWith("\r") ? l.slice(0, -1) : l);
+    },
+    end() {
+      if (rest !== "") onLine(rest);
+      rest = "";
+    },
+  };
+}
+
 /**
  * The node's one way to run a host command: argv without a shell, a timeout on every call,
  * optional stdin and line streaming. Resolves with the output when the command exits 0;
  * rejects with a CommandError otherwise.
  */
-export function runCommand(argv: readonly string[], options: RunCommandOptions = {}): Promise<CommandResult> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined || cmd === "") return Promise.reject(new CommandError(argv, null, "", { errno: "EINVAL" }));
+export async function runCommand(argv: readonly string[], options: RunCommandOptions = {}): Promise<CommandResult> {
+  if (argv[0] === undefined || argv[0] === "") throw new CommandError(argv, null, "", { errno: "EINVAL" });
   const timeoutMs = options.timeoutMs ?? defaultCommandTimeoutMs;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      ...(options.env ? { env: options.env } : {}),
-    });
-    // Piped above, so never null.
-    const out = child.stdout!;
-    const errOut = child.stderr!;
-    const stdout = collector();
-    const stderr = collector();
-    const tail: string[] = [];
-    const onLine = options.onLine;
-    if (onLine) {
-      const line = (l: string) => {
-        tail.push(l);
-        if (tail.length > tailLines) tail.shift();
-        onLine(l);
-      };
-      createInterface({ input: out }).on("line", line);
-      createInterface({ input: errOut }).on("line", line);
-    } else {
-      out.on("data", (d: Buffer) => stdout.add(d));
-      errOut.on("data", (d: Buffer) => stderr.add(d));
-    }
-
-    let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      killTimer = setTimeout(() => child.kill("SIGKILL"), killGraceMs);
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-    };
-
-    child.once("error", (err: NodeJS.ErrnoException) => {
-      done();
-      reject(new CommandError(argv, null, "", { errno: err.code ?? "unknown", cause: err }));
-    });
-    child.once("close", (code, signal) => {
-      done();
-      const errText = onLine ? tail.join("\n") : stderr.text();
-      if (code === 0 && !timedOut) resolve({ stdout: stdout.text(), stderr: errText });
-      else reject(new CommandError(argv, code, errText, { stdout: stdout.text(), signal, timedOut }));
-    });
-    if (child.stdin) {
-      // EPIPE if the command exits before reading its input; its exit code tells the real story.
-      child.stdin.on("error", () => {});
-      child.stdin.end(options.input);
-    }
+  const stdout = collector();
+  const stderr = collector();
+  const tail: string[] = [];
+  const onLine = options.onLine;
+  const lines = onLine
+    ? {
+        stdout: lineSplitter((l) => {
+          tail.push(l);
+          if (tail.length > tailLines) tail.shift();
+          onLine(l);
+        }),
+        stderr: lineSplitter((l) => {
+          tail.push(l);
+          if (tail.length > tailLines) tail.shift();
+          onLine(l);
+        }),
+      }
+    : undefined;
+  const command = (options.spawner ?? childProcessSpawner).start(argv, {
+    ...(options.input !== undefined ? { input: options.input } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    onOutput: (stream, chunk) => (lines ? lines[stream].add(chunk) : (stream === "stdout" ? stdout : stderr).add(chunk)),
   });
+  let timedOut = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    command.kill("SIGTERM");
+    killTimer = setTimeout(() => command.kill("SIGKILL"), killGraceMs);
+  }, timeoutMs);
+  let exit: Awaited<typeof command.exited>;
+  try {
+    exit = await command.exited;
+  } catch (err) {
+    throw new CommandError(argv, null, "", { errno: err instanceof SpawnFailure ? err.errno : "unknown", cause: err });
+  } finally {
+    clearTimeout(timer);
+    if (killTimer) clearTimeout(killTimer);
+  }
+  lines?.stdout.end();
+  lines?.stderr.end();
+  const errText = onLine ? tail.join("\n") : stderr.text();
+  if (exit.code === 0 && !timedOut) return { stdout: stdout.text(), stderr: errText };
+  throw new CommandError(argv, exit.code, errText, { stdout: stdout.text(), signal: exit.signal, timedOut });
 }

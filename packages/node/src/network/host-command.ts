@@ -1,5 +1,6 @@
 import { CommandError, runCommand } from "../exec/run-command.js";
 import { NodeError } from "../errors.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** Network commands are quick; one that hangs must not hold a sandbox's create for a minute. */
 const networkCommandTimeoutMs = 30_000;
@@ -9,9 +10,9 @@ const networkCommandTimeoutMs = 30_000;
  * cannot start becomes `unavailable` with the packages to install; a failing one rejects with
  * the CommandError (its stderr is kept for logs, never for clients).
  */
-export async function exec(argv: readonly string[], input = ""): Promise<string> {
+export async function exec(argv: readonly string[], input = "", spawner?: Spawner): Promise<string> {
   try {
-    return (await runCommand(argv, { input, timeoutMs: networkCommandTimeoutMs })).stdout;
+    return (await runCommand(argv, { input, timeoutMs: networkCommandTimeoutMs, ...(spawner ? { spawner } : {}) })).stdout;
   } catch (err) {
     if (err instanceof CommandError && err.errno !== undefined) {
       const cmd = argv[0] ?? "";

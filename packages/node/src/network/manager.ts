@@ -36,7 +36,8 @@ const ipForwardPath = "/proc/sys/net/ipv4/ip_forward";
 export function createNetworkManager(options: Partial<NetworkOptions>): NetworkManager {
   const o = resolveNetworkOptions(options);
   const names = networkNames(o.prefix);
-  const nft = createNftClient(names.table);
+  const spawner = options.spawner;
+  const nft = createNftClient(names.table, spawner);
   const slots = createSlotAllocator(o.slots);
   const ipv6 = hostHasIpv6();
   const log = o.logger;
@@ -99,8 +100,8 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
     const steps: Array<Promise<unknown>> = [];
     if (madeNetns) {
       steps.push(
-        deleteNetns(net.netnsName).then(async () => {
-          if (!(await waitLinkGone(net.hostIf, vethGoneTimeoutMs)) && linkAlias(net.hostIf) === net.sandboxId) await deleteLink(net.hostIf);
+        deleteNetns(net.netnsName, spawner).then(async () => {
+          if (!(await waitLinkGone(net.hostIf, vethGoneTimeoutMs)) && linkAlias(net.hostIf) === net.sandboxId) await deleteLink(net.hostIf, spawner);
         }),
       );
     }
@@ -173,10 +174,10 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
         if (options.createNetns) {
           await options.createNetns(net.netnsPath);
           madeNetns = true;
-          await exec(["ip", "-batch", "-"], renderHostBatch(net, { addNetns: false }));
+          await exec(["ip", "-batch", "-"], renderHostBatch(net, { addNetns: false }), spawner);
         } else {
           try {
-            await exec(["ip", "-batch", "-"], renderHostBatch(net));
+            await exec(["ip", "-batch", "-"], renderHostBatch(net), spawner);
             madeNetns = true;
           } catch (err) {
             madeNetns = failedBatchLine(err) !== 1; // line 1 is `netns add`: if that failed, the netns is not ours
@@ -185,9 +186,9 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
         }
         touchedNft = true;
         const steps = [
-          exec(["ip", "-n", net.netnsName, "-batch", "-"], renderInnerBatch(net)),
+          exec(["ip", "-n", net.netnsName, "-batch", "-"], renderInnerBatch(net), spawner),
           nft.apply(renderAddSandbox(names.table, net, internetMembers.has(net.hostIf))),
-          ...(ipv6 ? [disableIpv6InNetns(net.netnsPath), disableIpv6OnHostIf(net.hostIf)] : []),
+          ...(ipv6 ? [disableIpv6InNetns(net.netnsPath, spawner), disableIpv6OnHostIf(net.hostIf)] : []),
         ];
         const failed = (await Promise.allSettled(steps)).find((r) => r.status === "rejected");
         if (failed) throw failed.reason;
@@ -229,8 +230,8 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       const ownsSlot = (owner === undefined || owner === net.sandboxId) && (alias === undefined || alias === net.sandboxId);
       try {
         await Promise.all([
-          deleteNetns(net.netnsName).then(async () => {
-            if (ownsSlot && !(await waitLinkGone(net.hostIf, vethGoneTimeoutMs))) await deleteLink(net.hostIf);
+          deleteNetns(net.netnsName, spawner).then(async () => {
+            if (ownsSlot && !(await waitLinkGone(net.hostIf, vethGoneTimeoutMs))) await deleteLink(net.hostIf, spawner);
           }),
           ownsSlot ? removeElements(net) : Promise.resolve(),
         ]);
@@ -271,7 +272,7 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       for (const ns of listNetns()) {
         const id = names.sandboxIdOfNetns(ns);
         if (id === undefined || kept(id)) continue;
-        await deleteNetns(ns);
+        await deleteNetns(ns, spawner);
         forget(id);
         deletedIds.add(id);
         removed.push(ns);
@@ -282,7 +283,7 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
         // before setting the alias, a netns deleted by hand) is deleted here.
         const goesAway = veth.alias !== undefined && deletedIds.has(veth.alias);
         if (!goesAway || !(await waitLinkGone(veth.ifname, vethGoneTimeoutMs))) {
-          await deleteLink(veth.ifname);
+          await deleteLink(veth.ifname, spawner);
           removed.push(veth.ifname);
         }
         if (veth.alias !== undefined) forget(veth.alias);

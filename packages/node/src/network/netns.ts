@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { exec } from "./host-command.js";
 import { netnsDir } from "./names.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** What `ip` needs to build one sandbox's plumbing. */
 export interface PlumbingSpec {
@@ -47,8 +48,12 @@ export function hostHasIpv6(): boolean {
  * IPv6 off on eth0 and on any later interface; lo keeps ::1 so programs that resolve
  * "localhost" to ::1 still work. /proc/sys/net is per netns, so this has to run inside it.
  */
-export function disableIpv6InNetns(netnsPath: string): Promise<string> {
-  return exec(["nsenter", `--net=${netnsPath}`, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]);
+export function disableIpv6InNetns(netnsPath: string, spawner?: Spawner): Promise<string> {
+  return exec(
+    ["nsenter", `--net=${netnsPath}`, "sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"],
+    "",
+    spawner,
+  );
 }
 
 /** The host end gets no IPv6 address either, so nothing IPv6 is ever spoken on the veth. */
@@ -105,20 +110,20 @@ export async function waitLinkGone(ifname: string, timeoutMs: number): Promise<b
 }
 
 /** Deletes a netns if it exists; a netns that is already gone is success. */
-export async function deleteNetns(netnsName: string): Promise<void> {
+export async function deleteNetns(netnsName: string, spawner?: Spawner): Promise<void> {
   if (!netnsExists(netnsName)) return;
   try {
-    await exec(["ip", "netns", "del", netnsName]);
+    await exec(["ip", "netns", "del", netnsName], "", spawner);
   } catch (err) {
     if (netnsExists(netnsName)) throw err;
   }
 }
 
 /** Deletes a link if it exists (~35 ms: the kernel waits for an RCU grace period). */
-export async function deleteLink(ifname: string): Promise<void> {
+export async function deleteLink(ifname: string, spawner?: Spawner): Promise<void> {
   if (!linkExists(ifname)) return;
   try {
-    await exec(["ip", "link", "del", ifname]);
+    await exec(["ip", "link", "del", ifname], "", spawner);
   } catch (err) {
     if (linkExists(ifname)) throw err;
   }

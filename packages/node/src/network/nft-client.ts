@@ -1,5 +1,6 @@
 import { exec } from "./host-command.js";
 import { parseSandboxElements, type SandboxElements } from "./nft-rules.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** The few `nft` calls the manager makes on its one table; each script is one atomic transaction. */
 export interface NftClient {
@@ -11,20 +12,20 @@ export interface NftClient {
   deleteTable(): Promise<void>;
 }
 
-export function createNftClient(table: string): NftClient {
+export function createNftClient(table: string, spawner?: Spawner): NftClient {
   const exists = () =>
-    exec(["nft", "list", "table", "inet", table]).then(
+    exec(["nft", "list", "table", "inet", table], "", spawner).then(
       () => true,
       () => false,
     );
   return {
     apply: async (script) => {
-      await exec(["nft", "-f", "-"], script);
+      await exec(["nft", "-f", "-"], script, spawner);
     },
     exists,
     async elements() {
       try {
-        return parseSandboxElements(await exec(["nft", "-j", "list", "table", "inet", table]));
+        return parseSandboxElements(await exec(["nft", "-j", "list", "table", "inet", table], "", spawner));
       } catch (err) {
         if (!(await exists())) return { ifs: [], internet: [], sources: [] };
         throw err;
@@ -32,7 +33,7 @@ export function createNftClient(table: string): NftClient {
     },
     async deleteTable() {
       try {
-        await exec(["nft", "delete", "table", "inet", table]);
+        await exec(["nft", "delete", "table", "inet", table], "", spawner);
       } catch (err) {
         if (await exists()) throw err;
       }

@@ -1,3 +1,4 @@
+import type { Spawner } from "../exec/spawner.js";
 /** Where the manager reports what it changed on the host; pino's signature. */
 export interface NetworkLogger {
   info(obj: object, msg?: string): void;
@@ -30,6 +31,8 @@ export interface NetworkOptions {
    */
   hostNetworksPollMs?: number;
   logger?: NetworkLogger;
+  /** Starts its ip, nft and sysctl commands (the node's cove-spawn helper); Node's child_process without it. */
+  spawner?: Spawner;
 }
 
 /** One sandbox's plumbing; plain data the caller persists to re-adopt it after a restart. */

@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { run } from "./host-command.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /**
  * mkfs.ext4 flags, chosen for a fresh sparse file (measured in decision 0007):
@@ -25,14 +26,14 @@ const mkfsFlags = ["-q", "-F", "-b", "4096", "-I", "256", "-m", "0", "-O", "^res
 const mountOptions = "noinit_itable,discard,nosuid,nodev";
 
 /** Creates `image` as a sparse file of `bytes` (fails if it exists) and makes an ext4 filesystem on it. */
-export async function createExt4Image(image: string, bytes: number): Promise<void> {
+export async function createExt4Image(image: string, bytes: number, spawner?: Spawner): Promise<void> {
   const file = await open(image, "wx", 0o600);
   try {
     await file.truncate(bytes);
   } finally {
     await file.close();
   }
-  await run(["mkfs.ext4", ...mkfsFlags, image]);
+  await run(["mkfs.ext4", ...mkfsFlags, image], spawner);
 }
 
 /**
@@ -44,16 +45,16 @@ export async function createExt4Image(image: string, bytes: number): Promise<voi
  * same free device and back off for hundreds of ms (8 at once: 1.2 s, one after another: 14 ms).
  * The device is not autoclear: whoever unmounts must detach it (release does).
  */
-export async function attachLoop(image: string): Promise<string> {
-  return (await run(["losetup", "--find", "--show", "--direct-io=on", image])).trim();
+export async function attachLoop(image: string, spawner?: Spawner): Promise<string> {
+  return (await run(["losetup", "--find", "--show", "--direct-io=on", image], spawner)).trim();
 }
 
 /** Mounts the loop device; if that fails, detaches it so nothing is left attached. */
-export async function mountLoop(device: string, mountPoint: string): Promise<void> {
+export async function mountLoop(device: string, mountPoint: string, spawner?: Spawner): Promise<void> {
   try {
-    await run(["mount", "-t", "ext4", "-o", mountOptions, device, mountPoint]);
+    await run(["mount", "-t", "ext4", "-o", mountOptions, device, mountPoint], spawner);
   } catch (err) {
-    await run(["losetup", "--detach", device]).catch(() => undefined);
+    await run(["losetup", "--detach", device], spawner).catch(() => undefined);
     throw err;
   }
 }

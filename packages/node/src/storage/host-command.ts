@@ -1,5 +1,6 @@
 import { CommandError, runCommand } from "../exec/run-command.js";
 import { NodeError } from "../errors.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** Debian package of each binary storage runs, for the message when one is missing. */
 const packageOf: Record<string, string> = {
@@ -13,9 +14,9 @@ const packageOf: Record<string, string> = {
  * Runs argv without a shell and resolves with stdout. A failure becomes a NodeError carrying
  * the tool's stderr, which is what an operator needs; a missing binary is `unavailable`.
  */
-export async function run(argv: readonly string[]): Promise<string> {
+export async function run(argv: readonly string[], spawner?: Spawner): Promise<string> {
   try {
-    return (await runCommand(argv)).stdout;
+    return (await runCommand(argv, spawner ? { spawner } : {})).stdout;
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     const cmd = argv[0] ?? "";

@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { run } from "./host-command.js";
+import type { Spawner } from "../exec/spawner.js";
 
 export interface LoopDevice {
   /** e.g. /dev/loop3 */
@@ -34,9 +35,9 @@ export async function listLoopDevices(): Promise<LoopDevice[]> {
  * Detaches `device` if it is still backed by `backingFile`. A device still in use (after a lazy
  * unmount) is only marked autoclear by the kernel and goes when its last user does.
  */
-export async function detachLoop(device: string, backingFile: string): Promise<void> {
+export async function detachLoop(device: string, backingFile: string, spawner?: Spawner): Promise<void> {
   try {
-    await run(["losetup", "--detach", device]);
+    await run(["losetup", "--detach", device], spawner);
   } catch (err) {
     const name = device.replace(/^\/dev\//, "");
     const current = await readFile(`/sys/block/${name}/loop/backing_file`, "utf8").catch(() => "");
@@ -45,8 +46,8 @@ export async function detachLoop(device: string, backingFile: string): Promise<v
 }
 
 /** Detaches loop devices left attached to files under `dir` (a mount that failed or a crash between attach and mount). */
-export async function detachLoopsUnder(dir: string): Promise<string[]> {
+export async function detachLoopsUnder(dir: string, spawner?: Spawner): Promise<string[]> {
   const stale = (await listLoopDevices()).filter((d) => d.backingFile.startsWith(`${dir}/`));
-  for (const { device } of stale) await run(["losetup", "--detach", device]);
+  for (const { device } of stale) await run(["losetup", "--detach", device], spawner);
   return stale.map((d) => d.device);
 }

@@ -19,6 +19,7 @@ import { isSandboxId, validateDiskBytes, validateLowerDir, validateMountPath, va
 export function createStorageManager(options: StorageOptions): StorageManager {
   validateMountPath(options.dataDir, "dataDir");
   const logger = options.logger;
+  const spawner = options.spawner;
   const inUse = new Set<string>();
   /** Per-sandbox queue, so prepare/release/adopt of one id never interleave. */
   const locks = createKeyedMutex();
@@ -50,8 +51,8 @@ export function createStorageManager(options: StorageOptions): StorageManager {
   const withLock = <T>(sandboxId: string, fn: () => Promise<T>): Promise<T> => locks.run(sandboxId, fn);
 
   async function mountDisk(paths: SandboxPaths): Promise<void> {
-    const device = await attachLock.run("loop", () => attachLoop(paths.image));
-    await mountLoop(device, paths.diskDir);
+    const device = await attachLock.run("loop", () => attachLoop(paths.image, spawner));
+    await mountLoop(device, paths.diskDir, spawner);
   }
 
   /** Free space on the host's data dir must cover the whole disk: a sparse image that outgrows the host turns into EIO inside. */
@@ -65,13 +66,13 @@ export function createStorageManager(options: StorageOptions): StorageManager {
 
   async function teardown(paths: SandboxPaths): Promise<void> {
     const device = (await readMounts()).find((m) => m.mountPoint === paths.diskDir && m.source.startsWith("/dev/loop"))?.source;
-    const left = await unmountUnder([paths.rootfs, paths.storageDir], logger);
+    const left = await unmountUnder([paths.rootfs, paths.storageDir], logger, spawner);
     if (left.length > 0) throw new NodeError("runtime_failed", `still mounted after unmount: ${left.join(", ")}`);
     if (device) {
-      await detachLoop(device, paths.image);
+      await detachLoop(device, paths.image, spawner);
     } else if (await exists(paths.storageDir)) {
       // Half-prepared (a crash between losetup and mount): find the device by its backing file.
-      const detached = await detachLoopsUnder(paths.storageDir);
+      const detached = await detachLoopsUnder(paths.storageDir, spawner);
       if (detached.length > 0) logger?.warn({ devices: detached, storageDir: paths.storageDir }, "detached stale loop devices");
     }
     // Nothing is mounted below these any more, so recursive removal stays on the host fs we own.
@@ -116,7 +117,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           // namespace, as the sandbox's root: only that group may pass, nobody else.
           if (idmap) await Promise.all([chown(paths.storageDir, 0, idmap.uidBase), chmod(paths.storageDir, 0o710)]);
           await Promise.all([
-            createExt4Image(paths.image, diskBytes).then(() => mountDisk(paths)),
+            createExt4Image(paths.image, diskBytes, spawner).then(() => mountDisk(paths)),
             idmap ? mountIdmappedLower(idmap.usernsPath, lower, paths.lowerMount) : undefined,
           ]);
           await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir), mkdir(paths.filesDir)]);
@@ -125,7 +126,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           await chown(paths.upperDir, lowerRoot.uid + shift, lowerRoot.gid + shift);
           await chmod(paths.upperDir, lowerRoot.mode & 0o7777);
           await chown(paths.filesDir, shift, shift);
-          await mountOverlay({ lowerDir: idmap ? paths.lowerMount : lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+          await mountOverlay({ lowerDir: idmap ? paths.lowerMount : lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs, spawner);
         } catch (err) {
           await teardown(paths).catch((cleanupErr: unknown) => logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"));
           throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
@@ -168,7 +169,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
             if (!mountedAt(paths.diskDir, "ext4")) {
               if (!(await exists(paths.image))) throw new NodeError("not_found", `sandbox ${rootfs.sandboxId} has no disk image`);
               // Unmounted by hand or by a crash, not a reboot: the old loop device may still hold the image.
-              await detachLoopsUnder(paths.storageDir);
+              await detachLoopsUnder(paths.storageDir, spawner);
               await mountDisk(paths);
             }
             let lowerDir = handle.lowerDir;
@@ -179,7 +180,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
               }
               lowerDir = paths.lowerMount;
             }
-            await mountOverlay({ lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs);
+            await mountOverlay({ lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs, spawner);
             logger?.info({ sandboxId: rootfs.sandboxId }, "remounted sandbox storage");
           }
         } catch (err) {

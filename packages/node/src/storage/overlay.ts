@@ -1,4 +1,5 @@
 import { run } from "./host-command.js";
+import type { Spawner } from "../exec/spawner.js";
 
 export interface OverlayLayers {
   lowerDir: string;
@@ -19,6 +20,6 @@ export function overlayOptions(layers: OverlayLayers): string {
   return [`lowerdir=${layers.lowerDir}`, `upperdir=${layers.upperDir}`, `workdir=${layers.workDir}`, "index=off", "metacopy=off", "redirect_dir=off"].join(",");
 }
 
-export async function mountOverlay(layers: OverlayLayers, mountPoint: string): Promise<void> {
-  await run(["mount", "-t", "overlay", "overlay", "-o", overlayOptions(layers), mountPoint]);
+export async function mountOverlay(layers: OverlayLayers, mountPoint: string, spawner?: Spawner): Promise<void> {
+  await run(["mount", "-t", "overlay", "overlay", "-o", overlayOptions(layers), mountPoint], spawner);
 }

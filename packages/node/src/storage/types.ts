@@ -1,3 +1,5 @@
+import type { Spawner } from "../exec/spawner.js";
+
 export interface StorageLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -15,6 +17,8 @@ export interface StorageOptions {
   logger?: StorageLogger;
   /** Mounts `source` at `target` idmapped through a user namespace; needed only for prepares with `idmap`. */
   idmapMount?: (usernsPath: string, source: string, target: string, options: { readonly: boolean }) => Promise<void>;
+  /** Starts its mount, losetup and mkfs commands (the node's cove-spawn helper); Node's child_process without it. */
+  spawner?: Spawner;
 }
 
 /** What prepare hands back; JSON-serializable so the caller can persist it and adopt after a restart. */

@@ -1,3 +1,4 @@
+import type { Spawner } from "../exec/spawner.js";
 import { run } from "../storage/host-command.js";
 
 /** The node's `cove-ns` helper (packages/node/native/cove-ns.c): namespace work Node.js has no API for. */
@@ -12,19 +13,19 @@ export interface NsHelper {
   rebind(pid: number, sourceDir: string, files: readonly string[]): Promise<void>;
 }
 
-export function createNsHelper(binary: string): NsHelper {
+export function createNsHelper(binary: string, spawner?: Spawner): NsHelper {
   return {
     async createUserns(uidBase, size, pin) {
-      await run([binary, "userns", String(uidBase), String(size), pin]);
+      await run([binary, "userns", String(uidBase), String(size), pin], spawner);
     },
     async createNetns(usernsPin, netnsPin) {
-      await run([binary, "netns", usernsPin, netnsPin]);
+      await run([binary, "netns", usernsPin, netnsPin], spawner);
     },
     async idmapMount(usernsPin, source, target, { readonly }) {
-      await run([binary, "idmap", usernsPin, source, target, ...(readonly ? ["--ro"] : [])]);
+      await run([binary, "idmap", usernsPin, source, target, ...(readonly ? ["--ro"] : [])], spawner);
     },
     async rebind(pid, sourceDir, files) {
-      await run([binary, "rebind", String(pid), sourceDir, ...files]);
+      await run([binary, "rebind", String(pid), sourceDir, ...files], spawner);
     },
   };
 }

@@ -6,7 +6,8 @@ import { NodeError } from "../../errors.js";
 import type { RuntimeSandboxOutput, RuntimeSandboxSpec, RuntimeSandboxState, RuntimeStatus, SandboxRuntime } from "../runtime.js";
 import { ociRunArgv, type CgroupMode, type OciRuntime } from "./host-detect.js";
 import { openSandboxLog, type SandboxLog } from "./log-pipe.js";
-import { OciCommandError, runOci, runOciDetached } from "./oci-command.js";
+import { OciCommandError, runOci as runOciCommand, runOciDetached } from "./oci-command.js";
+import type { Spawner } from "../../exec/spawner.js";
 import { writeCpuSettings } from "./cgroup-cpu.js";
 import { buildOciSpec, cpuPeriodUs, type SandboxLimits } from "./oci-spec.js";
 import { placeProcBinds } from "./proc-binds.js";
@@ -20,6 +21,8 @@ export interface ContainerRuntimeOptions {
   cgroupParent: string;
   /** Root of the cgroup mounts; for tests. */
   cgroupRoot?: string;
+  /** Starts crun/runc and mkfifo (the node's cove-spawn helper); Node's child_process without it. */
+  spawner?: Spawner;
   /** Spec option inheritRlimits for sandboxes with a user namespace (runc without CAP_SYS_RESOURCE). */
   usernsInheritRlimits?: boolean;
 }
@@ -32,6 +35,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
   const { runtime, cgroupMode, stateRoot } = options;
   const cgroupRoot = options.cgroupRoot ?? "/sys/fs/cgroup";
   const oci = (...args: string[]) => [runtime.path, "--root", stateRoot, ...args];
+  const runOci = (argv: readonly string[]) => runOciCommand(argv, undefined, options.spawner);
 
   const inspect = async (sandboxId: string): Promise<RuntimeSandboxState | undefined> => {
     try {
@@ -65,7 +69,7 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
   const openOutput = async (sandbox: RuntimeSandboxOutput): Promise<SandboxLog> => {
     let log = outputs.get(sandbox.sandboxId);
     if (!log) {
-      log = await openSandboxLog(join(sandbox.dir, "output.fifo"), sandbox.logFile);
+      log = await openSandboxLog(join(sandbox.dir, "output.fifo"), sandbox.logFile, undefined, options.spawner);
       outputs.set(sandbox.sandboxId, log);
     }
     return log;
@@ -89,7 +93,12 @@ export function createContainerRuntime(options: ContainerRuntimeOptions): Sandbo
       });
       const config = placeProcBinds(ociSpec, runtime.name, spec.rootfs);
       const [output] = await Promise.all([openOutput(spec), writeFile(join(spec.dir, "config.json"), JSON.stringify(config), { mode: 0o600 })]);
-      await runOciDetached(ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]), output);
+      await runOciDetached(
+        ociRunArgv(runtime, cgroupMode, ["--root", stateRoot, "create", "--bundle", spec.dir, spec.sandboxId]),
+        output,
+        undefined,
+        options.spawner,
+      );
     },
 
     async start(sandboxId) {

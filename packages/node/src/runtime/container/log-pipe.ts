@@ -3,6 +3,7 @@ import { lstat } from "node:fs/promises";
 import { Socket } from "node:net";
 import { NodeError } from "../../errors.js";
 import { CommandError, runCommand } from "../../exec/run-command.js";
+import type { Spawner } from "../../exec/spawner.js";
 
 export interface SandboxLogLimits {
   /** Size at which the log is rotated (one older generation, `<log>.1`, is kept). */
@@ -44,8 +45,8 @@ export interface SandboxLog {
 const tailKeep = 16 * 1024;
 
 /** Makes the FIFO if it is not there (a restarted node finds the old one) and starts reading it into `logFile`. */
-export async function openSandboxLog(fifo: string, logFile: string, limits: SandboxLogLimits = defaultLogLimits): Promise<SandboxLog> {
-  await ensureFifo(fifo);
+export async function openSandboxLog(fifo: string, logFile: string, limits: SandboxLogLimits = defaultLogLimits, spawner?: Spawner): Promise<SandboxLog> {
+  await ensureFifo(fifo, spawner);
   let out = openSync(logFile, "a", 0o600);
   let size = fstatSync(out).size;
   let fd: number;
@@ -138,13 +139,13 @@ export async function openSandboxLog(fifo: string, logFile: string, limits: Sand
   };
 }
 
-async function ensureFifo(path: string): Promise<void> {
+async function ensureFifo(path: string, spawner?: Spawner): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (st?.isFIFO()) return;
   if (st) throw new NodeError("runtime_failed", `${path} exists and is not a FIFO`);
   // Node.js has no mkfifo(3); coreutils' mkfifo is the one file operation here that needs a child.
   try {
-    await runCommand(["mkfifo", "-m", "600", path], { timeoutMs: 10_000 });
+    await runCommand(["mkfifo", "-m", "600", path], { timeoutMs: 10_000, ...(spawner ? { spawner } : {}) });
   } catch (err) {
     const detail = err instanceof CommandError ? err.stderr.trim() || err.message : String(err);
     throw new NodeError("runtime_failed", `mkfifo ${path} failed: ${detail}`, { cause: err });

@@ -1,7 +1,6 @@
-import { spawn } from "node:child_process";
-import { closeSync, constants, openSync } from "node:fs";
 import { NodeError } from "../../errors.js";
 import { CommandError, runCommand, type CommandResult } from "../../exec/run-command.js";
+import { childProcessSpawner, type CommandExit, type Spawner } from "../../exec/spawner.js";
 
 export type OciCommandResult = CommandResult;
 
@@ -17,9 +16,9 @@ export class OciCommandError extends NodeError {
 }
 
 /** Runs a short runtime command (state, kill, pause, ...) and captures its output. */
-export async function runOci(argv: readonly string[], timeoutMs = 30_000): Promise<OciCommandResult> {
+export async function runOci(argv: readonly string[], timeoutMs = 30_000, spawner?: Spawner): Promise<OciCommandResult> {
   try {
-    return await runCommand(argv, { timeoutMs });
+    return await runCommand(argv, { timeoutMs, ...(spawner ? { spawner } : {}) });
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     throw new OciCommandError(argv, err.exitCode, `${err.stderr}${err.stdout}` || err.message);
@@ -39,27 +38,30 @@ export interface DetachedOutput {
  * stderr open after the runtime exits. They therefore go to the write end of
  * the sandbox's output FIFO (never to a pipe we would wait on, never to a host
  * file); on failure the runtime's own lines are taken from what the node read
- * from the FIFO since the start.
+ * from the FIFO since the start. Its own session: the sandbox must not share our
+ * process group, or a Ctrl-C (SIGINT to the terminal's group) aimed at the node
+ * would reach it. Opening the FIFO does not block: the node holds it open read-write.
  */
-export function runOciDetached(argv: readonly string[], output: DetachedOutput, timeoutMs = 60_000): Promise<void> {
-  const [cmd, ...args] = argv;
-  if (!cmd) throw new NodeError("invalid_argument", "empty command");
-  // Does not block: the node holds the FIFO open read-write.
-  const fd = openSync(output.fifo, constants.O_WRONLY);
+export async function runOciDetached(
+  argv: readonly string[],
+  output: DetachedOutput,
+  timeoutMs = 60_000,
+  spawner: Spawner = childProcessSpawner,
+): Promise<void> {
+  if (!argv[0]) throw new NodeError("invalid_argument", "empty command");
   const start = output.mark();
-  return new Promise<void>((resolve, reject) => {
-    // detached: the sandbox must not share our session or process group, or a
-    // Ctrl-C (SIGINT to the terminal's group) aimed at the node would reach it.
-    const child = spawn(cmd, args, { stdio: ["ignore", fd, fd], timeout: timeoutMs, detached: true });
-    child.once("error", (err) => reject(new NodeError("runtime_failed", `cannot run ${cmd}: ${err.message}`, { cause: err })));
-    child.once("exit", (code, signal) => {
-      if (code === 0) {
-        resolve();
-        return;
-      }
-      // The runtime has exited: all it wrote is in the pipe now.
-      output.drain();
-      reject(new OciCommandError(argv, code, output.textSince(start) || (signal ? `killed by ${signal}` : "")));
-    });
-  }).finally(() => closeSync(fd));
+  let exit: CommandExit;
+  const command = spawner.start(argv, { outputPath: output.fifo, setsid: true });
+  const timer = setTimeout(() => command.kill("SIGTERM"), timeoutMs);
+  try {
+    exit = await command.exited;
+  } catch (err) {
+    throw new NodeError("runtime_failed", `cannot run ${argv[0]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (exit.code === 0) return;
+  // The runtime has exited: all it wrote is in the pipe now.
+  output.drain();
+  throw new OciCommandError(argv, exit.code, output.textSince(start) || (exit.signal ? `killed by ${exit.signal}` : ""));
 }
