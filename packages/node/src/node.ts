@@ -44,6 +44,7 @@ export interface RunningNode {
   cgroupMode: CgroupMode;
   /** The cgroup directory holding this node's sandboxes (under each hierarchy). */
   cgroupParent: string;
+  /** The runtime the sandbox manager drives (with the /proc views binds added at create). */
   sandboxRuntime: SandboxRuntime;
   /** crun on a hybrid host: creates run with the cgroup2 mount hidden. */
   hybridWorkaround: boolean;
@@ -130,9 +131,11 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     return false;
   });
   const templates = createTemplateStore(config.templatesDir);
+  // The one the manager drives (the bench times its create and start in place).
+  const sandboxRuntime = withProcViews(runtime, procViews);
   const manager = createSandboxManager({
     templates,
-    runtime: withProcViews(runtime, procViews),
+    runtime: sandboxRuntime,
     network,
     storage,
     envd: createEnvdControl(),
@@ -209,7 +212,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupMode,
     hybridWorkaround: oci.needsHybridWorkaround,
     cgroupParent: `cove-${tag}`,
-    sandboxRuntime: runtime,
+    sandboxRuntime,
     recovery,
     get procViews() {
       return procViews.status();
