@@ -28,6 +28,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,8 +153,30 @@ static int open_ns(const char *pin) {
   return fd;
 }
 
+/*
+ * As iproute2's `ip netns add` does: the pins' directory (/run/netns) becomes a shared mount
+ * point before anything is pinned in it. Whoever does that later (any `ip netns add` on the
+ * host) binds the directory over itself, and pins made before it end up under that bind:
+ * `ip netns del` can then neither unmount nor remove them (EBUSY), and the sandbox's network
+ * namespace outlives it.
+ */
+static void make_shared_mount_point(const char *pin) {
+  char dir[4096];
+  if (snprintf(dir, sizeof dir, "%s", pin) >= (int)sizeof dir) usage();
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return;
+  *slash = '\0';
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) die("mkdir", dir);
+  if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) == 0) return;
+  if (errno != EINVAL) die("make shared", dir);
+  /* Not a mount point yet. Two of us at once would stack two binds: harmless for pins made after. */
+  if (mount(dir, dir, "none", MS_BIND | MS_REC, NULL) < 0) die("bind", dir);
+  if (mount("", dir, "none", MS_SHARED | MS_REC, NULL) < 0) die("make shared", dir);
+}
+
 static int cmd_netns(int argc, char **argv) {
   if (argc != 4) usage();
+  make_shared_mount_point(argv[3]);
   int userns = open_ns(argv[2]);
   struct child ch = spawn(enter_userns_then_netns, &userns);
   pin_ns(ch.pid, "net", argv[3]);

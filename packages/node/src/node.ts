@@ -114,6 +114,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
         base: config.sandboxUidBase,
         count: uidRangeCount,
         logger,
+        spawner,
       })
     : undefined;
   if (userns && oci.name === "runc") {

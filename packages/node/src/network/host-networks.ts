@@ -1,6 +1,7 @@
 import { cidrCovers, formatCidr, mergeCidrs, networkOf, parseCidr, parseIpv4, type Ipv4Cidr } from "./cidr.js";
 import { exec } from "./host-command.js";
 import type { NetworkLogger } from "./types.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** One IPv4 address of a host interface with the prefix length of its network. */
 export interface HostAddress {
@@ -45,8 +46,8 @@ export function hostNetworks(addresses: readonly HostAddress[], alreadyDenied: r
  * interfaces (measured here: 28 ms per call with 1000 interfaces), and a node has one veth per
  * sandbox. The child's dump costs about the same but never stalls the node's requests.
  */
-export async function readHostNetworks(alreadyDenied: readonly string[]): Promise<string[]> {
-  return hostNetworks(parseIpAddrJson(await exec(["ip", "-4", "-j", "addr", "show"])), alreadyDenied);
+export async function readHostNetworks(alreadyDenied: readonly string[], spawner?: Spawner): Promise<string[]> {
+  return hostNetworks(parseIpAddrJson(await exec(["ip", "-4", "-j", "addr", "show"], "", spawner)), alreadyDenied);
 }
 
 export interface HostNetworkWatchOptions {

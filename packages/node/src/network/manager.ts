@@ -46,7 +46,7 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
   const pending = new Set<string>();
   /** Mirror of the nft `internet` set, so setup knows when a stale element must be deleted. */
   const internetMembers = new Set<string>();
-  const readHostNets = () => readHostNetworks(o.deniedCidrs);
+  const readHostNets = () => readHostNetworks(o.deniedCidrs, spawner);
   const hostWatch = createHostNetworkWatch({
     read: readHostNets,
     apply: (cidrs) => nft.apply(renderHostNetworks(names.table, cidrs)),
@@ -268,7 +268,7 @@ export function createNetworkManager(options: Partial<NetworkOptions>): NetworkM
       const keptLink = (ifname: string, alias: string | undefined) => kept(alias) || kept(slots.owner(names.slotOfHostIf(ifname) ?? -1));
       const removed: string[] = [];
       const deletedIds = new Set<string>();
-      const veths = (await listHostVeths()).filter((v) => names.slotOfHostIf(v.ifname) !== undefined);
+      const veths = (await listHostVeths(spawner)).filter((v) => names.slotOfHostIf(v.ifname) !== undefined);
       for (const ns of listNetns()) {
         const id = names.sandboxIdOfNetns(ns);
         if (id === undefined || kept(id)) continue;

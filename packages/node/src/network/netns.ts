@@ -91,8 +91,8 @@ export interface VethInfo {
   alias: string | undefined;
 }
 
-export async function listHostVeths(): Promise<VethInfo[]> {
-  const links = JSON.parse(await exec(["ip", "-j", "link", "show", "type", "veth"])) as Array<{ ifname: string; ifalias?: string }>;
+export async function listHostVeths(spawner?: Spawner): Promise<VethInfo[]> {
+  const links = JSON.parse(await exec(["ip", "-j", "link", "show", "type", "veth"], "", spawner)) as Array<{ ifname: string; ifalias?: string }>;
   return links.map((l) => ({ ifname: l.ifname, alias: l.ifalias || undefined }));
 }
 

@@ -27,11 +27,14 @@ export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<
   return async (rec) => {
     const id = rec.sandboxId;
     const problems: string[] = [];
+    /** Each failure with its causes (the tool's own words, e.g. EBUSY from ip), for the log only. */
+    const causes: string[] = [];
     const step = async (what: string, fn: () => Promise<unknown>) => {
       try {
         await fn();
       } catch (err) {
         problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+        causes.push(`${what}: ${causeChain(err)}`);
       }
     };
     await step("runtime", () => runtime.kill(id));
@@ -41,8 +44,17 @@ export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<
     if (userns) await step("user namespace", () => userns.release(id, rec.userns));
     if (problems.length === 0) await step("files", () => records.remove(id));
     if (problems.length > 0) {
-      log.error({ sandboxId: id, problems }, "sandbox cleanup incomplete");
+      log.error({ sandboxId: id, problems: causes }, "sandbox cleanup incomplete");
       throw new NodeError("runtime_failed", `cleanup of sandbox ${id} incomplete: ${problems.join("; ")}`);
     }
   };
+}
+
+/** An error's message followed by its causes' (a few levels deep). */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 5; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(" <- ");
 }

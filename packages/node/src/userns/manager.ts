@@ -6,6 +6,7 @@ import { unmountUnder } from "../storage/unmount.js";
 import { isSandboxId } from "../storage/validate.js";
 import type { NsHelper } from "./ns-helper.js";
 import { createUidRanges, idsPerSandbox, type UidRangeOptions } from "./ranges.js";
+import type { Spawner } from "../exec/spawner.js";
 
 /** One sandbox's user namespace, as persisted in its record for re-adoption. */
 export interface SandboxUserns {
@@ -27,6 +28,8 @@ export interface UsernsManagerOptions extends UidRangeOptions {
   templatesDir: string;
   helper: NsHelper;
   logger?: UsernsLogger;
+  /** Starts its umount commands (the node's cove-spawn helper); Node's child_process without it. */
+  spawner?: Spawner;
 }
 
 /**
@@ -54,7 +57,7 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
   const pinOf = (sandboxId: string) => join(root, sandboxId);
 
   const unpin = async (pin: string) => {
-    const left = await unmountUnder([pin]);
+    const left = await unmountUnder([pin], undefined, options.spawner);
     if (left.length > 0) throw new NodeError("runtime_failed", `user namespace pin ${pin} is still mounted`);
     await rm(pin, { force: true });
   };
@@ -76,7 +79,7 @@ export function createUsernsManager(options: UsernsManagerOptions): UsernsManage
         { cause: err },
       );
     } finally {
-      await unmountUnder([target]);
+      await unmountUnder([target], undefined, options.spawner);
       await rm(target, { recursive: true, force: true });
       await unpin(pin);
     }
