@@ -32,9 +32,11 @@ describe("cove-ns netns pins", { skip: process.getuid?.() === 0 ? undefined : "n
       ip netns del ${ours}
       test ! -e /run/netns/${ours}
       echo removed`;
-    const { stdout } = await run("unshare", ["-m", "--propagation", "private", "sh", "-c", script, coveNs], { timeout: 30_000 }).catch((err: { code?: number; stdout?: string; stderr?: string }) => {
-      throw new Error(`exit ${err.code}: ${err.stdout} ${err.stderr}`);
-    });
+    const { stdout } = await run("unshare", ["-m", "--propagation", "private", "sh", "-c", script, coveNs], { timeout: 30_000 }).catch(
+      (err: { code?: number; stdout?: string; stderr?: string }) => {
+        throw new Error(`exit ${err.code}: ${err.stdout} ${err.stderr}`);
+      },
+    );
     assert.equal(stdout.trim(), "removed");
   });
 });
