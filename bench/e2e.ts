@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N] [--database-url postgres://…] [--pool-demand-only]`
+// `npm run bench -- e2e [--runs N] [--concurrent N] [--clients N] [--seconds N] [--database-url postgres://…] [--pool-demand-only] [--cove-log FILE]`
 //
 // The whole product as a user meets it: `cove up` in a child process, the
 // official e2b SDK in this one. In the same run and on the same node:
@@ -14,7 +14,7 @@
 // The ratios say what the api + proxy cost on top of the node. Run as root.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -47,6 +47,7 @@ async function startUp(
   databaseUrl: string | undefined,
   poolArgs: string[] = [],
   poolEnv: Record<string, string> = {},
+  logFile?: string,
 ): Promise<Up> {
   const dbArgs = databaseUrl ? ["--database-url", databaseUrl] : [];
   const child = spawn(
@@ -73,7 +74,7 @@ async function startUp(
         COVE_NETWORK_PREFIX: PREFIX,
         COVE_SANDBOX_CIDR: CIDR,
         COVE_SANDBOX_DNS: "127.0.0.1",
-        COVE_LOG_LEVEL: "warn",
+        COVE_LOG_LEVEL: logFile ? "debug" : "warn",
         COVE_TEAM_SANDBOX_LIMIT: "1000",
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -100,12 +101,15 @@ async function startUp(
     apiKey,
     node,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      await exited;
-      clearTimeout(t);
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (logFile) appendFileSync(logFile, err);
+      err = "";
     },
   };
 }
@@ -124,6 +128,8 @@ export async function run(argv: string[]): Promise<void> {
       "pool-demand-only": { type: "boolean", default: false },
       // Which pool configurations to compare (default: all of them).
       "pool-configs": { type: "string", default: "fixed2_serial,default,concurrency1,concurrency2,concurrency4" },
+      // cove up's log at debug level (pool boots with their durations, hand-outs...) appended to this file.
+      "cove-log": { type: "string" },
     },
   });
   const runs = positive("--runs", values.runs);
@@ -146,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
     const results: Record<string, { node: number[]; api: number[]; create: number[]; createExec: number[] }> = {};
     for (const pool of values["pool-demand-only"] ? [] : [0, 2]) {
       if (db && pool > 0) await db.reset();
-      up = await startUp(join(work, `pool${pool}`), pool, db?.url);
+      up = await startUp(join(work, `pool${pool}`), pool, db?.url, [], {}, values["cove-log"]);
       const u = up;
       const sdk = { apiKey: u.apiKey, apiUrl: u.url, sandboxUrl: u.url };
       await sleep(pool > 0 ? 2000 : 0); // let the pool fill
@@ -206,17 +212,24 @@ export async function run(argv: string[]): Promise<void> {
           Array.from({ length: concurrent }, async () => {
             const t = performance.now();
             const s = await Sandbox.create(sdk);
+            const createMs = performance.now() - t;
             await s.commands.run("echo hi");
-            return { ms: performance.now() - t, s };
+            return { ms: performance.now() - t, createMs, s };
           }),
         );
         const wall = performance.now() - t0;
         const ok = settled.flatMap((x) => (x.status === "fulfilled" ? [x.value] : []));
-        for (const x of ok) await x.s.kill();
+        const failed = settled.flatMap((x) => (x.status === "rejected" ? [x.reason as unknown] : []));
+        if (failed.length > 0) process.stderr.write(`bench: ${failed.length} concurrent creates failed; first: ${String(failed[0])}\n`);
+        await Promise.all(ok.map((x) => x.s.kill()));
         const ms = ok.map((x) => x.ms);
+        const createMs = ok.map((x) => x.createMs);
         console.log(
           line({
+            [`concurrent${concurrent}_create_p50_ms`]: fmt(median(createMs), 1),
+            [`concurrent${concurrent}_create_p95_ms`]: fmt(percentile(createMs, 95), 1),
             [`concurrent${concurrent}_create_exec_p50_ms`]: fmt(median(ms), 1),
+            [`concurrent${concurrent}_create_exec_p95_ms`]: fmt(percentile(ms, 95), 1),
             [`concurrent${concurrent}_create_exec_p99_ms`]: fmt(percentile(ms, 99), 1),
             [`concurrent${concurrent}_wall_ms`]: fmt(wall, 1),
             [`concurrent${concurrent}_failures`]: String(concurrent - ok.length),
@@ -244,7 +257,7 @@ export async function run(argv: string[]): Promise<void> {
       await u.stop();
       up = undefined;
     }
-    await poolDemand(work, runs, values["pool-configs"].split(","), db, (u) => {
+    await poolDemand(work, runs, values["pool-configs"].split(","), db, values["cove-log"], (u) => {
       up = u;
     });
     const warm = results.warm;
@@ -281,6 +294,7 @@ async function poolDemand(
   runs: number,
   only: string[],
   db: { url: string; reset(): Promise<void> } | undefined,
+  logFile: string | undefined,
   track: (u: Up | undefined) => void,
 ): Promise<void> {
   const configs: Array<[string, string[], Record<string, string>]> = [
@@ -295,7 +309,7 @@ async function poolDemand(
   for (const [label, args, env] of configs.filter(([label]) => only.includes(label))) {
     if (db) await db.reset();
     const dataDir = join(work, `demand-${label}`);
-    const u = await startUp(dataDir, 2, db?.url, args, env);
+    const u = await startUp(dataDir, 2, db?.url, args, env, logFile);
     track(u);
     try {
       const r = await measureDemand({ url: u.url, apiKey: u.apiKey, node: u.node, dataDir }, label, runs);

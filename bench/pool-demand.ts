@@ -75,18 +75,22 @@ export async function measureDemand(t: DemandTarget, label: string, runs: number
   }
   const before = await basePool(t.node);
   const seq: number[] = [];
+  const seqStarted = performance.now();
   for (let i = 0; i < runs; i++) seq.push(await once(t));
+  const seqRate = (runs * 1000) / (performance.now() - seqStarted);
   const afterSeq = await basePool(t.node);
   const full = await settled(t.node);
   await sleep(1000); // envd idle after its warm-up RPC
   const idle = pooledPss(t.dataDir);
   const beforeTwo = await basePool(t.node);
   const two: number[] = [];
+  const twoStarted = performance.now();
   await Promise.all(
     [0, 1].map(async () => {
       for (let i = 0; i < runs / 2; i++) two.push(await once(t));
     }),
   );
+  const twoRate = (two.length * 1000) / (performance.now() - twoStarted);
   const afterTwo = await basePool(t.node);
   console.log(
     line({
@@ -96,9 +100,11 @@ export async function measureDemand(t: DemandTarget, label: string, runs: number
       seq_create_exec_p95_ms: fmt(percentile(seq, 95), 1),
       seq_misses: String(afterSeq.misses - before.misses),
       seq_end_target: String(afterSeq.target),
+      seq_creates_per_s: fmt(seqRate, 2),
       two_callers_create_exec_p50_ms: fmt(median(two), 1),
       two_callers_create_exec_p95_ms: fmt(percentile(two, 95), 1),
       two_callers_misses: String(afterTwo.misses - beforeTwo.misses),
+      two_callers_creates_per_s: fmt(twoRate, 2),
       pool_idle_pss_mb: fmt(idle.mb, 1),
       pool_idle_sandboxes: String(idle.sandboxes),
       idle_target: String(full.target),

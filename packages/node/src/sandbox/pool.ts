@@ -122,6 +122,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
 
   const bootOne = async (p: TemplatePool) => {
     let rec: SandboxRecord | undefined;
+    const started = clock.now();
     try {
       const template = await deps.templates.resolve(p.templateId);
       const r = boot.newRecord(template, {}, true);
@@ -132,6 +133,7 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
       await records.save(r);
       // One RPC warms envd's Connect path (its first call costs ~40 ms).
       await envd.warm(view.envdAddress(r)).catch(() => undefined);
+      log.debug({ templateId: p.templateId, sandboxId: r.sandboxId, bootMs: clock.now() - started, booting: active }, "pool sandbox ready");
     } catch (err) {
       if (rec) live.delete(rec.sandboxId);
       p.retryAt = clock.now() + retryMs;
