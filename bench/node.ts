@@ -22,7 +22,7 @@ import { startNode, type RunningNode } from "../packages/node/src/node.js";
 import type { Logger } from "../packages/node/src/sandbox/logger.js";
 import { buildBaseTemplate } from "../packages/node/src/templates/base-template.js";
 import { memAvailableMb, pidsUnderCgroup, sumMemory } from "./lib/cgroup-memory.js";
-import { busyPercent, cpuSnapshot } from "./lib/host-cpu.js";
+import { busyMs, busyPercent, cpuSnapshot } from "./lib/host-cpu.js";
 import { crunTrue, podmanTrue } from "./lib/oci-baselines.js";
 import { measureParts } from "./lib/node-parts.js";
 import { freePort, spawnUntilHealthy, stopChild } from "./lib/processes.js";
@@ -166,6 +166,7 @@ export async function run(argv: string[]): Promise<void> {
           [`${k}_failures`]: String(c.failures),
           [`${k}_wall_ms`]: fmt(c.wallMs, 1),
           host_cpu_busy_pct: fmt(c.cpuBusyPct, 0),
+          cpu_ms_per_create: fmt(c.cpuMsPerCreate, 1),
         }),
       );
     }
@@ -364,7 +365,7 @@ async function sequentialCreates(node: RunningNode, runs: number, marks: MarkedR
 }
 
 /** `count` creates started at once (pool off); then all of them killed. */
-async function concurrentCreates(node: RunningNode, count: number): Promise<Samples & { wallMs: number; cpuBusyPct: number }> {
+async function concurrentCreates(node: RunningNode, count: number): Promise<Samples & { wallMs: number; cpuBusyPct: number; cpuMsPerCreate: number }> {
   const cpu0 = cpuSnapshot();
   const started = performance.now();
   const results = await Promise.allSettled(
@@ -375,12 +376,13 @@ async function concurrentCreates(node: RunningNode, count: number): Promise<Samp
     }),
   );
   const wallMs = performance.now() - started;
-  const cpuBusyPct = busyPercent(cpu0, cpuSnapshot());
+  const cpu1 = cpuSnapshot();
+  const cpuBusyPct = busyPercent(cpu0, cpu1);
   const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const rejected = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (rejected.length > 0) process.stderr.write(`bench: ${rejected.length} concurrent creates failed; first: ${reason(rejected[0])}\n`);
   await Promise.all(ok.map((r) => node.manager.kill(r.id)));
-  return { samples: ok.map((r) => r.ms), failures: rejected.length, wallMs, cpuBusyPct };
+  return { samples: ok.map((r) => r.ms), failures: rejected.length, wallMs, cpuBusyPct, cpuMsPerCreate: busyMs(cpu0, cpu1) / Math.max(1, ok.length) };
 }
 
 interface Density {

@@ -19,3 +19,8 @@ export function busyPercent(from: CpuSnapshot, to: CpuSnapshot): number {
   const total = to.total - from.total;
   return total > 0 ? (100 * (to.busy - from.busy)) / total : Number.NaN;
 }
+
+/** CPU time all processes on the host used between two snapshots, in ms (/proc/stat counts in USER_HZ = 100 ticks/s on Linux). */
+export function busyMs(from: CpuSnapshot, to: CpuSnapshot): number {
+  return (to.busy - from.busy) * 10;
+}
