@@ -6,7 +6,7 @@
 // Skips an output that is newer than its source.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pinnedNode } from "./pinned-node.mjs";
 
@@ -22,10 +22,12 @@ function upToDate(output, src) {
   }
 }
 
-for (const file of readdirSync(join(pkg, "native"))) {
+// envd's own helpers, and cove-spawn, whose source it shares with the node (packages/protocol/native).
+const sources = ["native", "../protocol/native"].flatMap((dir) => readdirSync(join(pkg, dir)).map((file) => join(dir, file)));
+for (const file of sources) {
   if (!file.endsWith(".c")) continue;
-  const src = join(pkg, "native", file);
-  const bin = join(out, file.slice(0, -2));
+  const src = join(pkg, file);
+  const bin = join(out, basename(file, ".c"));
   if (upToDate(bin, src)) continue;
   execFileSync("cc", ["-O2", "-static", "-Wall", "-Werror", "-o", bin, src], { stdio: "inherit" });
   console.error(`built ${bin}`);

@@ -14,6 +14,8 @@ export interface EnvdConfig {
   logLevel: string;
   /** Static helper that drops to a user (setgroups/setgid/setuid, optional chroot) and execs. */
   execHelper: string;
+  /** Static helper that starts processes for envd, so envd never forks its own heap (decision 0017). */
+  spawnHelper: string;
   /** Static helper that streams inotify events for a directory tree. */
   watchHelper: string;
   /** Node-API addon that makes file system calls with a user's credentials (decision 0011). */
@@ -59,6 +61,7 @@ export function loadConfig(flags: EnvdFlags = {}, env: NodeJS.ProcessEnv = proce
     version: ENVD_VERSION,
     logLevel: flags.logLevel ?? env.ENVD_LOG_LEVEL ?? "info",
     execHelper: join(nativeDir, "cove-exec"),
+    spawnHelper: join(nativeDir, "cove-spawn"),
     watchHelper: join(nativeDir, "cove-watch"),
     userFsAddon: join(nativeDir, "cove-userfs.node"),
     accessToken: flags.accessToken ?? env.ENVD_ACCESS_TOKEN ?? undefined,

@@ -1,3 +1,4 @@
+import type { Spawner } from "@cove/protocol/spawner";
 import type { EnvdConfig } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { EnvdState } from "./state.js";
@@ -13,6 +14,8 @@ export interface EnvdContext {
   log: Logger;
   /** File system calls as a user; every file operation made for a request goes through it. */
   fsAs: UserFsFactory;
+  /** Starts processes (a cove-spawn helper, started with the first one). */
+  spawner: Spawner;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Process } from "@cove/protocol/process";
 import { Filesystem } from "@cove/protocol/filesystem";
+import { createHelperSpawner } from "@cove/protocol/spawner";
 import { isAuthorized, UNAUTHORIZED_MESSAGE } from "./auth.js";
 import type { EnvdConfig } from "./config.js";
 import type { EnvdContext } from "./context.js";
@@ -45,6 +46,7 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
     users: createUserDb(config.root),
     log,
     fsAs: loadUserFs(config.userFsAddon),
+    spawner: createHelperSpawner(config.spawnHelper),
   };
 
   const processService = createProcessService(context);
@@ -119,6 +121,8 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
     },
     async close() {
       await Promise.allSettled([processService.close(), filesystemService.close()]);
+      // After the kills above: the helper exits once the processes it runs are gone.
+      context.spawner.close();
       await new Promise<void>((resolve) => {
         tcp.close(() => resolve());
         h1.closeAllConnections();

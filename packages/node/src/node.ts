@@ -8,7 +8,7 @@ import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
 import { NodeError } from "./errors.js";
-import { createHelperSpawner, type Spawner } from "./exec/spawner.js";
+import { createHelperSpawner, type Spawner } from "@cove/protocol/spawner";
 import { createMetricsSampler } from "./metrics/sampler.js";
 import { createHostUsageReader } from "./metrics/usage.js";
 import { createNetworkManager, hostDnsServers } from "./network/index.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { CommandError, runCommand as run, type RunCommandOptions } from "../src/exec/run-command.js";
-import { childProcessSpawner, createHelperSpawner, type Spawner } from "../src/exec/spawner.js";
+import { childProcessSpawner, createHelperSpawner, type Spawner } from "@cove/protocol/spawner";
 import { spawnHelperPath } from "./helpers/spawn-helper.js";
 
 const node = process.execPath;

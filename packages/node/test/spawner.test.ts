@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { runCommand } from "../src/exec/run-command.js";
-import { createHelperSpawner } from "../src/exec/spawner.js";
+import { createHelperSpawner } from "@cove/protocol/spawner";
 import { spawnHelperPath } from "./helpers/spawn-helper.js";
 
 const node = process.execPath;
@@ -75,7 +75,7 @@ describe("cove-spawn", () => {
   it("an idle helper keeps nothing alive: a process that used it exits by itself", async () => {
     const script = `
       import { runCommand } from ${JSON.stringify(new URL("../src/exec/run-command.ts", import.meta.url).href)};
-      import { createHelperSpawner } from ${JSON.stringify(new URL("../src/exec/spawner.ts", import.meta.url).href)};
+      import { createHelperSpawner } from ${JSON.stringify(new URL("../../protocol/src/spawner.ts", import.meta.url).href)};
       const spawner = createHelperSpawner(${JSON.stringify(spawnHelperPath)});
       console.log((await runCommand(["/bin/echo", "done"], { spawner })).stdout.trim());`;
     const { stdout } = await run(node, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 20_000 });

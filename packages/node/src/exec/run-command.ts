@@ -1,4 +1,4 @@
-import { childProcessSpawner, SpawnFailure, type Spawner } from "./spawner.js";
+import { childProcessSpawner, SpawnFailure, type Spawner } from "@cove/protocol/spawner";
 
 /** Every host command gets one; callers that run long builds pass more, callers that must stay snappy pass less. */
 export const defaultCommandTimeoutMs = 60_000;

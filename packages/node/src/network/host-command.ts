@@ -1,6 +1,6 @@
 import { CommandError, runCommand } from "../exec/run-command.js";
 import { NodeError } from "../errors.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** Network commands are quick; one that hangs must not hold a sandbox's create for a minute. */
 const networkCommandTimeoutMs = 30_000;

@@ -1,7 +1,7 @@
 import { cidrCovers, formatCidr, mergeCidrs, networkOf, parseCidr, parseIpv4, type Ipv4Cidr } from "./cidr.js";
 import { exec } from "./host-command.js";
 import type { NetworkLogger } from "./types.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** One IPv4 address of a host interface with the prefix length of its network. */
 export interface HostAddress {

@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { exec } from "./host-command.js";
 import { netnsDir } from "./names.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** What `ip` needs to build one sandbox's plumbing. */
 export interface PlumbingSpec {

@@ -1,6 +1,6 @@
 import { exec } from "./host-command.js";
 import { parseSandboxElements, type SandboxElements } from "./nft-rules.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** The few `nft` calls the manager makes on its one table; each script is one atomic transaction. */
 export interface NftClient {

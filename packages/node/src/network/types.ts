@@ -1,4 +1,4 @@
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 /** Where the manager reports what it changed on the host; pino's signature. */
 export interface NetworkLogger {
   info(obj: object, msg?: string): void;

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { run } from "./host-command.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /**
  * mkfs.ext4 flags, chosen for a fresh sparse file (measured in decision 0007):

@@ -1,6 +1,6 @@
 import { CommandError, runCommand } from "../exec/run-command.js";
 import { NodeError } from "../errors.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** Debian package of each binary storage runs, for the message when one is missing. */
 const packageOf: Record<string, string> = {

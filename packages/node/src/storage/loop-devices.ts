@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import { run } from "./host-command.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 export interface LoopDevice {
   /** e.g. /dev/loop3 */

@@ -1,5 +1,5 @@
 import { run } from "./host-command.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 export interface OverlayLayers {
   lowerDir: string;

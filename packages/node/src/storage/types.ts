@@ -1,4 +1,4 @@
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 export interface StorageLogger {
   info(obj: object, msg?: string): void;

@@ -1,7 +1,7 @@
 import { run } from "./host-command.js";
 import { isAtOrBelow, mountsUnder, readMounts } from "./mountinfo.js";
 import type { StorageLogger } from "./types.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /**
  * Unmounts everything at or below each of `paths`, newest mount first (so stacked and nested

@@ -6,7 +6,7 @@ import { unmountUnder } from "../storage/unmount.js";
 import { isSandboxId } from "../storage/validate.js";
 import type { NsHelper } from "./ns-helper.js";
 import { createUidRanges, idsPerSandbox, type UidRangeOptions } from "./ranges.js";
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 /** One sandbox's user namespace, as persisted in its record for re-adoption. */
 export interface SandboxUserns {

@@ -1,4 +1,4 @@
-import type { Spawner } from "../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 import { run } from "../storage/host-command.js";
 
 /** The node's `cove-ns` helper (packages/node/native/cove-ns.c): namespace work Node.js has no API for. */

@@ -7,7 +7,7 @@ import type { RuntimeSandboxOutput, RuntimeSandboxSpec, RuntimeSandboxState, Run
 import { ociRunArgv, type CgroupMode, type OciRuntime } from "./host-detect.js";
 import { openSandboxLog, type SandboxLog } from "./log-pipe.js";
 import { OciCommandError, runOci as runOciCommand, runOciDetached } from "./oci-command.js";
-import type { Spawner } from "../../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 import { writeCpuSettings } from "./cgroup-cpu.js";
 import { buildOciSpec, cpuPeriodUs, type SandboxLimits } from "./oci-spec.js";
 import { placeProcBinds } from "./proc-binds.js";

@@ -3,7 +3,7 @@ import { lstat } from "node:fs/promises";
 import { Socket } from "node:net";
 import { NodeError } from "../../errors.js";
 import { CommandError, runCommand } from "../../exec/run-command.js";
-import type { Spawner } from "../../exec/spawner.js";
+import type { Spawner } from "@cove/protocol/spawner";
 
 export interface SandboxLogLimits {
   /** Size at which the log is rotated (one older generation, `<log>.1`, is kept). */

@@ -1,6 +1,6 @@
 import { NodeError } from "../../errors.js";
 import { CommandError, runCommand, type CommandResult } from "../../exec/run-command.js";
-import { childProcessSpawner, type CommandExit, type Spawner } from "../../exec/spawner.js";
+import { childProcessSpawner, type CommandExit, type Spawner } from "@cove/protocol/spawner";
 
 export type OciCommandResult = CommandResult;
 

@@ -1,10 +1,12 @@
 /*
- * cove-spawn: starts the node's host commands (crun, ip, nft, mount, ...) on its behalf.
+ * cove-spawn: starts processes for a Node program that must not fork itself: the node's
+ * host commands (crun, ip, nft, mount, ...) and envd's processes inside a sandbox.
  *
- * Node's child_process forks the whole node process for every command: with a heap of
- * 150 MB that fork takes ~11 ms here, synchronously, on the node's only thread, and a
- * sandbox create runs about fifteen commands. This helper is small, so its fork is cheap,
- * and the node's event loop never stops for one.
+ * Node's child_process forks the whole calling process for every command: with a heap of
+ * 150 MB that fork takes ~11 ms here, synchronously, on the only JavaScript thread, and a
+ * sandbox create runs about twenty commands. This helper is small, so its fork is cheap, and
+ * the caller's event loop never stops for one. (Decision 0017; the source is shared, each
+ * package builds its own copy.)
  *
  * It reads requests on stdin and writes events on stdout, each a frame:
  *   u32 length of what follows, u32 id, u8 type, payload        (little endian)
@@ -13,14 +15,21 @@
  *            [u32 envc, env (NUL-terminated each)]  if flags & 1
  *            [path NUL-terminated]                   if flags & 2: stdout+stderr to this file
  *            [u8 setsid]                             (flags & 4): own session
- *            input bytes to the end                  if flags & 8, else stdin is /dev/null
+ *            input bytes to the end                  if flags & 8: written, then stdin closed
+ *                                                    flags & 16: stdin stays a pipe for STDIN
+ *                                                    requests until CLOSE_STDIN
+ *                                                    neither: stdin is /dev/null
  *   2 KILL   u32 signal
+ *   3 STDIN  bytes for the command's stdin (flags & 16)
+ *   4 CLOSE_STDIN  closes its stdin once what was sent is written
  * Events:
+ *   5 STARTED i32 pid: the command runs (before any of its output)
  *   1 STDOUT bytes   2 STDERR bytes
  *   3 EXIT   i32 exit code (-1 if killed), i32 signal (0 if exited)
  *   4 FAILED i32 errno: the command did not start (not found, not executable, ...)
- * EXIT comes after the last output of its command. On EOF of stdin it takes no more
- * requests, and exits once every command it started has exited and been reported.
+ * EXIT comes after the last output of its command. Input for a command whose stdin is
+ * gone (it exited, or closed it) is dropped. On EOF of stdin it takes no more requests,
+ * and exits once every command it started has exited and been reported.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,9 +44,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { REQ_SPAWN = 1, REQ_KILL = 2 };
-enum { EV_STDOUT = 1, EV_STDERR = 2, EV_EXIT = 3, EV_FAILED = 4 };
-enum { F_ENV = 1, F_OUTPATH = 2, F_SETSID = 4, F_INPUT = 8 };
+enum { REQ_SPAWN = 1, REQ_KILL = 2, REQ_STDIN = 3, REQ_CLOSE_STDIN = 4 };
+enum { EV_STDOUT = 1, EV_STDERR = 2, EV_EXIT = 3, EV_FAILED = 4, EV_STARTED = 5 };
+enum { F_ENV = 1, F_OUTPATH = 2, F_SETSID = 4, F_INPUT = 8, F_STDIN_STREAM = 16 };
 #define MAX_CHILDREN 4096
 #define MAX_FRAME (64u << 20)
 
@@ -46,8 +55,9 @@ struct child {
   uint32_t id;
   pid_t pid;
   int out, err, in; /* -1 when closed or not piped */
-  char *input;
-  size_t input_len, input_off;
+  char *input; /* bytes not yet written to stdin: input[input_off..input_len) */
+  size_t input_len, input_off, input_cap;
+  int close_when_written; /* close stdin once input is written (F_INPUT, CLOSE_STDIN) */
   int reaped, status;
 };
 
@@ -108,6 +118,19 @@ static void maybe_finish(struct child *c) {
   memset(c, 0, sizeof *c);
 }
 
+/* Queues bytes for a command's stdin; pump_input writes them as the pipe takes them. */
+static void append_input(struct child *c, const char *data, size_t len) {
+  if (c->input_off == c->input_len) c->input_off = c->input_len = 0;
+  if (c->input_len + len > c->input_cap) {
+    size_t cap = c->input_cap ? c->input_cap : 4096;
+    while (cap < c->input_len + len) cap *= 2;
+    if (!(c->input = realloc(c->input, cap))) die("realloc");
+    c->input_cap = cap;
+  }
+  memcpy(c->input + c->input_len, data, len);
+  c->input_len += len;
+}
+
 /* Reads a NUL-terminated string at *p (bounded by end); NULL if malformed. */
 static char *take_string(char **p, char *end) {
   char *s = *p;
@@ -160,7 +183,7 @@ static void spawn_command(uint32_t id, char *p, char *end) {
   } else if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
     saved = errno;
   }
-  if (!saved && (flags & F_INPUT) && pipe2(in, O_CLOEXEC)) saved = errno;
+  if (!saved && (flags & (F_INPUT | F_STDIN_STREAM)) && pipe2(in, O_CLOEXEC)) saved = errno;
   if (!saved && pipe2(report, O_CLOEXEC)) saved = errno;
   pid_t pid = saved ? -1 : fork();
   if (pid == 0) {
@@ -174,7 +197,7 @@ static void spawn_command(uint32_t id, char *p, char *end) {
       int o = fcntl(outfd, F_GETFL);
       fcntl(outfd, F_SETFL, o & ~O_NONBLOCK);
     }
-    if (dup2((flags & F_INPUT) ? in[0] : devnull, 0) < 0 || dup2(outfd >= 0 ? outfd : out[1], 1) < 0 ||
+    if (dup2((flags & (F_INPUT | F_STDIN_STREAM)) ? in[0] : devnull, 0) < 0 || dup2(outfd >= 0 ? outfd : out[1], 1) < 0 ||
         dup2(outfd >= 0 ? outfd : err[1], 2) < 0) {
       int e = errno;
       (void)!write(report[1], &e, sizeof e);
@@ -217,13 +240,14 @@ static void spawn_command(uint32_t id, char *p, char *end) {
   c->out = out[0];
   c->err = err[0];
   c->in = in[1];
+  send_ints(id, EV_STARTED, pid, 0, 1);
   if (c->in >= 0) {
     fcntl(c->in, F_SETFL, fcntl(c->in, F_GETFL) | O_NONBLOCK);
-    c->input_len = (size_t)(end - p);
-    c->input = malloc(c->input_len ? c->input_len : 1);
-    if (!c->input) die("malloc");
-    memcpy(c->input, p, c->input_len);
-    if (c->input_len == 0) close_fd(&c->in);
+    if (flags & F_INPUT) {
+      append_input(c, p, (size_t)(end - p));
+      c->close_when_written = 1;
+      if (c->input_len == 0) close_fd(&c->in);
+    }
   }
 done:
   free(argv);
@@ -248,6 +272,15 @@ static void handle_request(char *frame, uint32_t len) {
     uint32_t sig;
     struct child *c = find(id);
     if (c && !c->reaped && take_u32(&p, end, &sig) == 0) kill(c->pid, (int)sig);
+  } else if (op == REQ_STDIN) {
+    struct child *c = find(id);
+    if (c && c->in >= 0 && !c->close_when_written) append_input(c, p, (size_t)(end - p));
+  } else if (op == REQ_CLOSE_STDIN) {
+    struct child *c = find(id);
+    if (c && c->in >= 0) {
+      c->close_when_written = 1;
+      if (c->input_off == c->input_len) close_fd(&c->in);
+    }
   }
 }
 
@@ -281,7 +314,12 @@ static void pump_output(struct child *c, int *fd, uint8_t type) {
 static void pump_input(struct child *c) {
   ssize_t n = write(c->in, c->input + c->input_off, c->input_len - c->input_off);
   if (n > 0) c->input_off += (size_t)n;
-  if ((n < 0 && errno != EAGAIN && errno != EINTR) || c->input_off >= c->input_len) close_fd(&c->in);
+  if (n < 0 && errno != EAGAIN && errno != EINTR) {
+    close_fd(&c->in); /* the command closed its stdin (EPIPE): what is left is dropped */
+    c->input_off = c->input_len = 0;
+  } else if (c->input_off >= c->input_len && c->close_when_written) {
+    close_fd(&c->in);
+  }
 }
 
 int main(void) {
@@ -313,7 +351,7 @@ int main(void) {
       if (!c->used) continue;
       if (c->out >= 0) owner[n] = c, fds[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
       if (c->err >= 0) owner[n] = c, fds[n++] = (struct pollfd){.fd = c->err, .events = POLLIN};
-      if (c->in >= 0) owner[n] = c, fds[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
+      if (c->in >= 0 && c->input_off < c->input_len) owner[n] = c, fds[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
     }
     if (poll(fds, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;

@@ -3,10 +3,12 @@ import { closeSync, constants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 
-/** How one host command is started. */
+/** How one command is started. */
 export interface StartOptions {
-  /** Written to stdin, which is then closed; without it stdin is /dev/null. */
+  /** Written to stdin, which is then closed. Without it or `streamStdin`, stdin is /dev/null. */
   input?: string | Buffer;
+  /** stdin stays a pipe: feed it with `writeStdin`, end it with `closeStdin`. */
+  streamStdin?: boolean;
   env?: NodeJS.ProcessEnv;
   /** stdout and stderr both go to this file (a FIFO the node reads), not to the caller. */
   outputPath?: string;
@@ -22,9 +24,15 @@ export interface CommandExit {
 }
 
 export interface StartedCommand {
+  /** Resolves once the command runs, before any of its output; rejects with SpawnFailure if it never started. */
+  pid: Promise<number>;
   /** Resolves once the command exited and its output is delivered; rejects with SpawnFailure if it never started. */
   exited: Promise<CommandExit>;
   kill(signal: NodeJS.Signals): void;
+  /** With `streamStdin`: queues bytes for its stdin (dropped once stdin is closed or the command is gone). */
+  writeStdin(data: Uint8Array): void;
+  /** With `streamStdin`: closes its stdin after what was written. */
+  closeStdin(): void;
 }
 
 /** The command did not start; `errno` names why (ENOENT: not installed). */
@@ -38,7 +46,7 @@ export class SpawnFailure extends Error {
   }
 }
 
-/** Starts host commands: Node's child_process, or the node's cove-spawn helper. */
+/** Starts commands: Node's child_process, or a cove-spawn helper. */
 export interface Spawner {
   start(argv: readonly string[], options: StartOptions): StartedCommand;
   /** Stops the helper, if any, once the commands it runs have finished (and reported); the next start starts a new one. */
@@ -53,7 +61,7 @@ export const childProcessSpawner: Spawner = {
     let child: ChildProcess;
     try {
       child = spawn(cmd, args, {
-        stdio: [o.input === undefined ? "ignore" : "pipe", fd ?? "pipe", fd ?? "pipe"],
+        stdio: [o.input === undefined && !o.streamStdin ? "ignore" : "pipe", fd ?? "pipe", fd ?? "pipe"],
         ...(o.env ? { env: o.env } : {}),
         ...(o.setsid ? { detached: true } : {}),
       });
@@ -62,30 +70,46 @@ export const childProcessSpawner: Spawner = {
     }
     child.stdout?.on("data", (d: Buffer) => o.onOutput?.("stdout", d));
     child.stderr?.on("data", (d: Buffer) => o.onOutput?.("stderr", d));
-    if (child.stdin) {
-      // EPIPE if the command exits before reading its input; its exit code tells the real story.
-      child.stdin.on("error", () => {});
-      child.stdin.end(o.input);
-    }
+    const stdin = child.stdin;
+    // EPIPE if the command exits before reading its input; its exit code tells the real story.
+    stdin?.on("error", () => {});
+    if (stdin && !o.streamStdin) stdin.end(o.input);
     const exited = new Promise<CommandExit>((resolve, reject) => {
       child.once("error", (err: NodeJS.ErrnoException) => reject(new SpawnFailure(err.code ?? "unknown", { cause: err })));
       child.once("close", (code, signal) => resolve({ code, signal }));
     });
-    return { exited, kill: (signal) => child.kill(signal) };
+    const pid = child.pid !== undefined ? Promise.resolve(child.pid) : exited.then(() => Promise.reject(new SpawnFailure("unknown")));
+    pid.catch(() => {});
+    return {
+      pid,
+      exited,
+      kill: (signal) => child.kill(signal),
+      writeStdin(data) {
+        if (o.streamStdin && stdin?.writable) stdin.write(data);
+      },
+      closeStdin() {
+        if (o.streamStdin) stdin?.end();
+      },
+    };
   },
   close() {},
 };
 
 const REQ_SPAWN = 1;
 const REQ_KILL = 2;
+const REQ_STDIN = 3;
+const REQ_CLOSE_STDIN = 4;
 const EV_STDOUT = 1;
 const EV_STDERR = 2;
 const EV_EXIT = 3;
 const EV_FAILED = 4;
+const EV_STARTED = 5;
 const F_ENV = 1;
 const F_OUTPATH = 2;
 const F_SETSID = 4;
 const F_INPUT = 8;
+const F_STDIN_STREAM = 16;
+const STDIN_FRAME_BYTES = 1 << 20;
 
 const errnoNames = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
 const signalNames = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -94,6 +118,7 @@ interface Pending {
   /** The helper that runs it: only that one's death fails it. */
   helper: ChildProcess;
   onOutput: StartOptions["onOutput"];
+  started(pid: number): void;
   resolve(exit: CommandExit): void;
   reject(err: SpawnFailure): void;
 }
@@ -118,7 +143,11 @@ const cstrings = (list: readonly string[]) => list.map((s) => Buffer.from(`${s}\
 /** The request that starts argv under the helper (the frame layout is documented in cove-spawn.c). */
 export function encodeSpawn(id: number, argv: readonly string[], o: StartOptions): Buffer {
   const env = o.env ? Object.entries(o.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])) : undefined;
-  const flags = (env ? F_ENV : 0) | (o.outputPath !== undefined ? F_OUTPATH : 0) | (o.setsid ? F_SETSID : 0) | (o.input !== undefined ? F_INPUT : 0);
+  const flags =
+    (env ? F_ENV : 0) |
+    (o.outputPath !== undefined ? F_OUTPATH : 0) |
+    (o.setsid ? F_SETSID : 0) |
+    (o.input !== undefined ? F_INPUT : o.streamStdin ? F_STDIN_STREAM : 0);
   return frame(id, REQ_SPAWN, [
     Buffer.from([flags]),
     u32(argv.length),
@@ -149,6 +178,10 @@ export function createHelperSpawner(binary: string): Spawner {
   const onEvent = (id: number, type: number, payload: Buffer) => {
     const p = pending.get(id);
     if (!p) return;
+    if (type === EV_STARTED) {
+      p.started(payload.readInt32LE(0));
+      return;
+    }
     if (type === EV_STDOUT || type === EV_STDERR) {
       p.onOutput?.(type === EV_STDOUT ? "stdout" : "stderr", payload);
       return;
@@ -207,15 +240,42 @@ export function createHelperSpawner(binary: string): Spawner {
       const id = nextId;
       nextId = nextId >= 0xffff_fff0 ? 1 : nextId + 1;
       const child = ensure();
+      let started: (pid: number) => void = () => {};
+      let failed: (err: SpawnFailure) => void = () => {};
+      const pid = new Promise<number>((resolve, reject) => {
+        started = resolve;
+        failed = reject;
+      });
+      pid.catch(() => {});
       const exited = new Promise<CommandExit>((resolve, reject) => {
-        pending.set(id, { helper: child, onOutput: o.outputPath === undefined ? o.onOutput : undefined, resolve, reject });
+        const onOutput = o.outputPath === undefined ? o.onOutput : undefined;
+        const rejectBoth = (err: SpawnFailure) => {
+          failed(err);
+          reject(err);
+        };
+        pending.set(id, { helper: child, onOutput, started, resolve, reject: rejectBoth });
       });
       hold(true);
       child.stdin!.write(encodeSpawn(id, argv, o));
+      // Requests about this command go to the helper that runs it, and only while it runs.
+      const send = (op: number, parts: Buffer[]) => {
+        if (pending.has(id)) child.stdin?.write(frame(id, op, parts));
+      };
       return {
+        pid,
         exited,
         kill(signal) {
-          if (pending.has(id)) helper?.stdin?.write(frame(id, REQ_KILL, [u32(osConstants.signals[signal])]));
+          if (pending.has(id)) child.stdin?.write(frame(id, REQ_KILL, [u32(osConstants.signals[signal])]));
+        },
+        writeStdin(data) {
+          if (!o.streamStdin) return;
+          // Frames of at most 1 MiB: the helper bounds a request's size.
+          for (let at = 0; at < data.length; at += STDIN_FRAME_BYTES) {
+            send(REQ_STDIN, [Buffer.from(data.buffer, data.byteOffset + at, Math.min(STDIN_FRAME_BYTES, data.length - at))]);
+          }
+        },
+        closeStdin() {
+          if (o.streamStdin) send(REQ_CLOSE_STDIN, []);
         },
       };
     },
