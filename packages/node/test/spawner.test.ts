@@ -55,6 +55,39 @@ describe("cove-spawn", () => {
     );
   });
 
+  it("reports the pid before any output, and it is the command's own", async () => {
+    const events: string[] = [];
+    const command = spawner.start(["/bin/sh", "-c", "echo $$"], { onOutput: (_, chunk) => events.push(`out ${chunk.toString().trim()}`) });
+    command.pid.then((pid) => events.push(`pid ${pid}`));
+    await command.exited;
+    const pid = await command.pid;
+    assert.deepEqual(events, [`pid ${pid}`, `out ${pid}`]);
+  });
+
+  it("streams stdin in pieces larger than a frame, and closeStdin ends it", async () => {
+    const chunks: Buffer[] = [];
+    const command = spawner.start(["/usr/bin/sha256sum"], { streamStdin: true, onOutput: (_, chunk) => chunks.push(chunk) });
+    const piece = Buffer.alloc(3 << 20, 7);
+    command.writeStdin(piece);
+    command.writeStdin(Buffer.from("tail"));
+    command.closeStdin();
+    command.writeStdin(Buffer.from("after close: dropped"));
+    assert.deepEqual(await command.exited, { code: 0, signal: null });
+    const expected = createHash("sha256").update(piece).update("tail").digest("hex");
+    assert.equal(Buffer.concat(chunks).toString().split(" ")[0], expected);
+  });
+
+  it("a command without streamStdin reads end of file at once", async () => {
+    const { stdout } = await runCommand(["/bin/sh", "-c", "cat; echo eof"], { spawner });
+    assert.equal(stdout, "eof\n");
+  });
+
+  it("a start that fails rejects pid and exited with the errno", async () => {
+    const command = spawner.start(["/nonexistent/binary"], {});
+    await assert.rejects(command.pid, { name: "SpawnFailure", errno: "ENOENT" });
+    await assert.rejects(command.exited, { name: "SpawnFailure", errno: "ENOENT" });
+  });
+
   it("reports a signal that ended a command", async () => {
     const command = spawner.start(["/bin/sleep", "30"], {});
     command.kill("SIGKILL");

@@ -159,7 +159,7 @@ export function encodeSpawn(id: number, argv: readonly string[], o: StartOptions
 }
 
 /**
- * Starts commands through `cove-spawn` (packages/node/native/cove-spawn.c), a small helper the
+ * Starts commands through `cove-spawn` (packages/protocol/native/cove-spawn.c), a small helper the
  * node keeps running: its fork is cheap, and the node's event loop never stops for one.
  * The helper starts with the first command and again after it died (its commands then fail).
  */
