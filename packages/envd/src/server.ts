@@ -1,5 +1,5 @@
 import http from "node:http";
-import http2 from "node:http2";
+import type { Http2Server } from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -87,7 +87,13 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
   };
 
   const h1 = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 640_000 }, handle);
-  const h2 = http2.createServer({}, handle);
+  // node:http2 (with tls and crypto) costs ~20 ms at start, and HTTP/1.1
+  // clients (the /health poll, the SDK's default transport) never need it.
+  let h2: Http2Server | undefined;
+  const h2Server = (): Http2Server => {
+    h2 ??= process.getBuiltinModule("node:http2").createServer({}, handle);
+    return h2;
+  };
   const sockets = new Set<net.Socket>();
   // One port for HTTP/1.1 and cleartext HTTP/2: peek at the first bytes.
   const tcp = net.createServer({ noDelay: true }, (socket) => {
@@ -99,7 +105,7 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
       const isH2 = first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE);
       if (isH2) {
         // The http2 session reads the unshifted bytes from the socket buffer itself.
-        h2.emit("connection", socket);
+        h2Server().emit("connection", socket);
       } else {
         h1.emit("connection", socket);
         socket.resume();
