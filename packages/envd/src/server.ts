@@ -34,6 +34,9 @@ export interface EnvdServerOptions {
 /** HTTP/2 connection preface; a first packet starting with it is h2c with prior knowledge. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
+/** How long after the first /health envd waits for an /init before it warms up anyway. */
+const IDLE_WARM_UP_MS = 25;
+
 export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions = {}): EnvdServer {
   const log = options.logger ?? createLogger({ level: config.logLevel });
   const context: EnvdContext = {
@@ -58,6 +61,22 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
     },
   });
   const routes = createHttpRoutes();
+  const postInitRoute = routes.get("POST /init");
+  const healthRoute = routes.get("GET /health");
+  let warmed = false;
+  /**
+   * Loads what the first RPC would otherwise load on its caller's time (undici behind Connect's
+   * Headers, node:http2) and starts the spawner's helper. Not at start: the node waits for
+   * /health and /init, and ~30 ms of loading would delay both. So right after the first /init
+   * answered, or a moment after the first /health when no /init follows (a pooled sandbox).
+   */
+  const warmUp = () => {
+    if (warmed) return;
+    warmed = true;
+    new Headers();
+    h2Server();
+    context.spawner.prepare();
+  };
 
   const handle = (req: HttpRequest, res: HttpResponse): void => {
     res.setHeader("access-control-allow-origin", "*");
@@ -79,6 +98,9 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
       return;
     }
     const route = routes.get(`${method} ${url.pathname}`);
+    if (!warmed && route === postInitRoute) res.once("finish", () => setImmediate(warmUp));
+    // A pooled sandbox is checked for health long before its /init: warm up while it waits.
+    else if (!warmed && route === healthRoute) res.once("finish", () => setTimeout(warmUp, IDLE_WARM_UP_MS).unref());
     if (route) {
       route(req, res, context, url).catch((err: unknown) => sendThrown(res, context, err));
       return;

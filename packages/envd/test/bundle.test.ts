@@ -72,6 +72,18 @@ describe("portable envd runtime in a root without glibc", { skip }, () => {
     assert.equal(await sdk!.sandbox.isRunning(), true);
   });
 
+  it("starts its spawner helper while idle after /health, before any command asks for it", async () => {
+    await sdk!.sandbox.isRunning();
+    const deadline = Date.now() + 5_000;
+    let children: string[] = [];
+    while (Date.now() < deadline) {
+      children = childCommands(envd!.envdPid);
+      if (children.includes("cove-spawn")) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(children.includes("cove-spawn"), `envd's children: ${children.join(", ") || "none"}`);
+  });
+
   it("writes, reads and lists files through the SDK", async () => {
     const info = await sdk!.sandbox.files.write("/tmp/greeting.txt", "hello from a root without glibc\n");
     assert.equal(info.path, "/tmp/greeting.txt");
@@ -179,4 +191,10 @@ function findFiles(dir: string, match: (name: string) => boolean, exclude: Set<s
     else if (match(entry.name)) found.push(path);
   }
   return found;
+}
+
+/** The command names (comm) of a process's children. */
+function childCommands(pid: number): string[] {
+  const ids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+  return ids.map((id) => readFileSync(`/proc/${id}/comm`, "utf8").trim());
 }

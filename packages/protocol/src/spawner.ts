@@ -49,12 +49,15 @@ export class SpawnFailure extends Error {
 /** Starts commands: Node's child_process, or a cove-spawn helper. */
 export interface Spawner {
   start(argv: readonly string[], options: StartOptions): StartedCommand;
+  /** Starts the helper, if any, ahead of the first command. */
+  prepare(): void;
   /** Stops the helper, if any, once the commands it runs have finished (and reported); the next start starts a new one. */
   close(): void;
 }
 
 /** Node's own child_process: forks the calling process, so its cost grows with the caller's memory. */
 export const childProcessSpawner: Spawner = {
+  prepare() {},
   start(argv, o) {
     const [cmd = "", ...args] = argv;
     const fd = o.outputPath === undefined ? undefined : openSync(o.outputPath, constants.O_WRONLY);
@@ -278,6 +281,9 @@ export function createHelperSpawner(binary: string): Spawner {
           if (o.streamStdin) send(REQ_CLOSE_STDIN, []);
         },
       };
+    },
+    prepare() {
+      ensure();
     },
     close() {
       helper?.stdin?.end();
