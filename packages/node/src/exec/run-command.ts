@@ -20,6 +20,10 @@ export interface RunCommandOptions {
    * stdout is then empty and a failure's `stderr` holds the last lines of both streams.
    */
   onLine?: (line: string) => void;
+  /** stdout and stderr go to this file (a FIFO the node reads) instead: nothing is collected or streamed. */
+  outputPath?: string;
+  /** Its own session and process group, so a Ctrl-C aimed at the node does not reach it. */
+  setsid?: boolean;
   /** How the command is started; Node's child_process unless the node passes its cove-spawn helper. */
   spawner?: Spawner;
 }
@@ -127,6 +131,8 @@ export async function runCommand(argv: readonly string[], options: RunCommandOpt
   const command = (options.spawner ?? childProcessSpawner).start(argv, {
     ...(options.input !== undefined ? { input: options.input } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(options.outputPath !== undefined ? { outputPath: options.outputPath } : {}),
+    ...(options.setsid ? { setsid: true } : {}),
     onOutput: (stream, chunk) => (lines ? lines[stream].add(chunk) : (stream === "stdout" ? stdout : stderr).add(chunk)),
   });
   let timedOut = false;

@@ -1,6 +1,6 @@
 import { NodeError } from "../../errors.js";
 import { CommandError, runCommand, type CommandResult } from "../../exec/run-command.js";
-import { childProcessSpawner, type CommandExit, type Spawner } from "@cove/protocol/spawner";
+import type { Spawner } from "@cove/protocol/spawner";
 
 export type OciCommandResult = CommandResult;
 
@@ -42,26 +42,17 @@ export interface DetachedOutput {
  * process group, or a Ctrl-C (SIGINT to the terminal's group) aimed at the node
  * would reach it. Opening the FIFO does not block: the node holds it open read-write.
  */
-export async function runOciDetached(
-  argv: readonly string[],
-  output: DetachedOutput,
-  timeoutMs = 60_000,
-  spawner: Spawner = childProcessSpawner,
-): Promise<void> {
+export async function runOciDetached(argv: readonly string[], output: DetachedOutput, timeoutMs = 60_000, spawner?: Spawner): Promise<void> {
   if (!argv[0]) throw new NodeError("invalid_argument", "empty command");
   const start = output.mark();
-  let exit: CommandExit;
-  const command = spawner.start(argv, { outputPath: output.fifo, setsid: true });
-  const timer = setTimeout(() => command.kill("SIGTERM"), timeoutMs);
   try {
-    exit = await command.exited;
+    await runCommand(argv, { outputPath: output.fifo, setsid: true, timeoutMs, ...(spawner ? { spawner } : {}) });
   } catch (err) {
-    throw new NodeError("runtime_failed", `cannot run ${argv[0]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
+    if (!(err instanceof CommandError)) throw err;
+    if (err.errno !== undefined) throw new NodeError("runtime_failed", `cannot run ${argv[0]}: ${err.errno}`, { cause: err });
+    // The runtime has exited: all it wrote is in the pipe now.
+    output.drain();
+    const why = err.timedOut ? `timed out after ${timeoutMs} ms` : err.signal ? `killed by ${err.signal}` : "";
+    throw new OciCommandError(argv, err.exitCode, [output.textSince(start).trimEnd(), why].filter(Boolean).join("\n"));
   }
-  if (exit.code === 0) return;
-  // The runtime has exited: all it wrote is in the pipe now.
-  output.drain();
-  throw new OciCommandError(argv, exit.code, output.textSince(start) || (exit.signal ? `killed by ${exit.signal}` : ""));
 }
