@@ -61,7 +61,10 @@ for (const [name, spawner] of [
 
     it("says a runtime that is not installed cannot run", async () => {
       const out = fileOutput(join(dir, "missing"));
-      await assert.rejects(runOciDetached(["/nonexistent/crun", "create"], out, 10_000, spawner), { code: "runtime_failed", message: /cannot run \/nonexistent\/crun: ENOENT/ });
+      await assert.rejects(runOciDetached(["/nonexistent/crun", "create"], out, 10_000, spawner), {
+        code: "runtime_failed",
+        message: /cannot run \/nonexistent\/crun: ENOENT/,
+      });
     });
   });
 }
