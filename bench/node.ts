@@ -112,6 +112,7 @@ export async function run(argv: string[]): Promise<void> {
     console.log(
       line({
         storage_prepare_p50_ms: fmt(median(parts.storagePrepare), 1),
+        storage_prepare_spare_p50_ms: fmt(median(parts.storagePrepareSpare), 1),
         storage_release_p50_ms: fmt(median(parts.storageRelease), 1),
         network_setup_p50_ms: fmt(median(parts.networkSetup), 1),
         network_teardown_p50_ms: fmt(median(parts.networkTeardown), 1),

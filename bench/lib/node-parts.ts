@@ -18,6 +18,8 @@ export interface PartsOptions {
 
 export interface Parts {
   storagePrepare: number[];
+  /** Prepare when a spare image of the size waits (COVE_SPARE_DISKS, the node's default). */
+  storagePrepareSpare: number[];
   storageRelease: number[];
   networkSetup: number[];
   networkTeardown: number[];
@@ -32,7 +34,7 @@ async function timed<T>(samples: number[], fn: () => Promise<T>): Promise<T> {
 
 /** Each part `runs` times, sequentially, as the node does per create; everything is removed again. */
 export async function measureParts(o: PartsOptions): Promise<Parts> {
-  const parts: Parts = { storagePrepare: [], storageRelease: [], networkSetup: [], networkTeardown: [] };
+  const parts: Parts = { storagePrepare: [], storagePrepareSpare: [], storageRelease: [], networkSetup: [], networkTeardown: [] };
   const diskBytes = o.diskBytes ?? 2048 * 1024 * 1024;
   const storage = createStorageManager({ dataDir: join(o.work, "parts") });
   await storage.init();
@@ -48,6 +50,25 @@ export async function measureParts(o: PartsOptions): Promise<Parts> {
     }
   } finally {
     await storage.destroy();
+  }
+  const spared = createStorageManager({ dataDir: join(o.work, "parts-spare"), spareImages: 1 });
+  await spared.init();
+  try {
+    for (let i = 0; i <= o.runs; i++) {
+      const id = newSandboxId();
+      // Run 0 only makes the first spare; the refill starts 500 ms after a prepare.
+      const samples = i === 0 ? [] : parts.storagePrepareSpare;
+      try {
+        const rootfs = await timed(samples, () => spared.prepare(id, { lowerDir: o.lowerDir, diskBytes }));
+        await spared.release(id, rootfs);
+      } finally {
+        await spared.release(id).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  } finally {
+    await spared.close();
+    await spared.destroy();
   }
   const network = createNetworkManager({ pool: o.cidr, prefix: o.prefix, dnsServers: ["127.0.0.1"] });
   await network.init();

@@ -105,7 +105,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   const nsHelper = createNsHelper(fileURLToPath(new URL("../build/native/cove-ns", import.meta.url)), spawner);
   const procViews = createNodeProcViews({ mode: config.procViews, dataDir: config.dataDir, logger, runtime, rebind: nsHelper.rebind });
   await procViews.start();
-  const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount, spawner });
+  const storage = createStorageManager({ dataDir: config.dataDir, logger, idmapMount: nsHelper.idmapMount, spawner, spareImages: config.spareDisks });
   const userns = config.sandboxUserns
     ? createUsernsManager({
         dataDir: config.dataDir,
@@ -199,6 +199,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   } catch (err) {
     sampler.stop();
     await manager.close();
+    await storage.close();
     await network.close();
     procViews.close();
     spawner.close();
@@ -222,6 +223,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       sampler.stop();
       await api.close();
       await manager.close(options);
+      await storage.close();
       // lxcfs outlives the node for the sandboxes it leaves running; with none left it goes too.
       if (options.killAll || (await runtime.list().catch(() => [{}])).length === 0) await procViews.stop();
       else procViews.close();

@@ -6,6 +6,7 @@ import { detachLoop, detachLoopsUnder, listLoopDevices } from "./loop-devices.js
 import { isAtOrBelow, readMounts } from "./mountinfo.js";
 import { createKeyedMutex } from "./mutex.js";
 import { mountOverlay } from "./overlay.js";
+import { createSpareImages } from "./spare-images.js";
 import { sandboxesRoot, sandboxPaths, storageRoot, type SandboxPaths } from "./paths.js";
 import type { PrepareOptions, SandboxRootfs, StorageHandle, StorageManager, StorageOptions } from "./types.js";
 import { unmountUnder } from "./unmount.js";
@@ -26,6 +27,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
   /** One loop attach at a time (see attachLoop). */
   const attachLock = createKeyedMutex();
   let initialized: Promise<string> | undefined;
+  const spares = createSpareImages(join(options.dataDir, "storage", "spare"), options.spareImages ?? 0, spawner, logger);
 
   /** Resolves to the real data dir path: mountinfo shows resolved paths, and we compare against it. */
   function ready(): Promise<string> {
@@ -43,6 +45,8 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     }
     if (!(await exists("/dev/loop-control"))) throw new NodeError("unavailable", "no /dev/loop-control: the kernel has no loop devices");
     await mkdir(storageRoot(options.dataDir), { recursive: true });
+    // Spares a previous run made are plain files, never mounted: start from none.
+    await spares.clear();
     const dataDir = await realpath(options.dataDir);
     validateMountPath(dataDir, "dataDir (resolved)");
     return dataDir;
@@ -53,6 +57,11 @@ export function createStorageManager(options: StorageOptions): StorageManager {
   async function mountDisk(paths: SandboxPaths): Promise<void> {
     const device = await attachLock.run("loop", () => attachLoop(paths.image, spawner));
     await mountLoop(device, paths.diskDir, spawner);
+  }
+
+  async function claimOrCreateImage(image: string, diskBytes: number): Promise<void> {
+    if (!(await spares.claim(diskBytes, image))) await createExt4Image(image, diskBytes, spawner);
+    spares.refill(diskBytes);
   }
 
   /** Free space on the host's data dir must cover the whole disk: a sparse image that outgrows the host turns into EIO inside. */
@@ -117,7 +126,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           // namespace, as the sandbox's root: only that group may pass, nobody else.
           if (idmap) await Promise.all([chown(paths.storageDir, 0, idmap.uidBase), chmod(paths.storageDir, 0o710)]);
           await Promise.all([
-            createExt4Image(paths.image, diskBytes, spawner).then(() => mountDisk(paths)),
+            claimOrCreateImage(paths.image, diskBytes).then(() => mountDisk(paths)),
             idmap ? mountIdmappedLower(idmap.usernsPath, lower, paths.lowerMount) : undefined,
           ]);
           await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir), mkdir(paths.filesDir)]);
@@ -213,12 +222,15 @@ export function createStorageManager(options: StorageOptions): StorageManager {
       return removed;
     },
 
+    close: () => spares.clear(),
+
     async destroy(): Promise<void> {
       const busy = [...new Set([...inUse, ...locks.busy()])];
       if (busy.length > 0) {
         throw new NodeError("unavailable", `storage still in use by ${busy.join(", ")}`);
       }
       const dataDir = await ready();
+      await spares.clear();
       await rmdirIfEmpty(storageRoot(dataDir));
       await rmdirIfEmpty(join(dataDir, "storage"));
       initialized = undefined;

@@ -17,6 +17,11 @@ export interface StorageOptions {
   logger?: StorageLogger;
   /** Mounts `source` at `target` idmapped through a user namespace; needed only for prepares with `idmap`. */
   idmapMount?: (usernsPath: string, source: string, target: string, options: { readonly: boolean }) => Promise<void>;
+  /**
+   * Formatted disk images kept ready (of the size last asked for), so a prepare skips mkfs.
+   * Default 0; the node's COVE_SPARE_DISKS.
+   */
+  spareImages?: number;
   /** Starts its mount, losetup and mkfs commands (the node's cove-spawn helper); Node's child_process without it. */
   spawner?: Spawner;
 }
@@ -80,4 +85,6 @@ export interface StorageManager {
   cleanupOrphans(keep: ReadonlySet<string>): Promise<string[]>;
   /** Removes the storage dirs; refuses while any sandbox is in use (tests). */
   destroy(): Promise<void>;
+  /** Stops making spare images and deletes them (the node's shutdown). */
+  close(): Promise<void>;
 }

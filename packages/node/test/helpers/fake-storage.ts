@@ -49,5 +49,6 @@ export function createFakeStorage(): FakeStorage {
       return removed;
     },
     async destroy() {},
+    async close() {},
   };
 }
