@@ -19,7 +19,13 @@ export type BuilderErrorCode =
   /** A manifest or layer that is malformed, of an unknown media type, or whose digest does not match. */
   | "invalid_image"
   /** Files on this machine that the build needs are missing or unreadable. */
-  | "io_failed";
+  | "io_failed"
+  /** A step's command exited non-zero, or a COPY's files could not be placed (the error names the step). */
+  | "step_failed"
+  /** The template's start command did not start, or its ready command never passed. */
+  | "start_failed"
+  /** The build was canceled (its template deleted, the server stopping). */
+  | "canceled";
 
 /** An error whose message is safe to show to whoever asked for the build. */
 export class BuilderError extends Error {
@@ -30,5 +36,21 @@ export class BuilderError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** Where a build failed, as E2B's build status reports it: `base`, `finalize` or a 1-based step number. */
+export type BuildFailureStep = "base" | "finalize" | `${number}`;
+
+/** A build that failed at a step; `tail` holds the last lines the step printed. */
+export class BuildStepError extends BuilderError {
+  constructor(
+    code: BuilderErrorCode,
+    readonly step: BuildFailureStep,
+    message: string,
+    readonly tail: string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
   }
 }

@@ -1,2 +1,4 @@
 export type { BuildSource, BuildSpec, BuildStep, BuildStepType, RegistryCredentials } from "./build-spec.js";
-export { BuilderError, type BuilderErrorCode } from "./errors.js";
+export { type BuildFailureStep, BuilderError, type BuilderErrorCode, BuildStepError } from "./errors.js";
+export * from "./execute/index.js";
+export * from "./plan/index.js";
