@@ -90,8 +90,16 @@ export function createStorageManager(options: StorageOptions): StorageManager {
     await rm(paths.storageDir, { recursive: true, force: true });
   }
 
-  function handleOf(paths: SandboxPaths, lowerDir: string, idmap: PrepareOptions["idmap"]): StorageHandle {
-    return { kind: "ext4-image", lowerDir, image: paths.image, diskDir: paths.diskDir, ...idmap };
+  function handleOf(paths: SandboxPaths, lowerDir: string, layers: string[], upper: PrepareOptions["upper"], idmap: PrepareOptions["idmap"]): StorageHandle {
+    return {
+      kind: "ext4-image",
+      lowerDir,
+      image: paths.image,
+      diskDir: paths.diskDir,
+      ...(layers.length > 0 ? { layers: layers.join(":") } : {}),
+      ...upper,
+      ...idmap,
+    };
   }
 
   /** The template, read-only and idmapped through the sandbox's user namespace, as the overlay's lower layer. */
@@ -106,13 +114,15 @@ export function createStorageManager(options: StorageOptions): StorageManager {
       await ready();
     },
 
-    async prepare(sandboxId: string, { lowerDir, diskBytes, idmap }: PrepareOptions): Promise<SandboxRootfs> {
+    async prepare(sandboxId: string, { lowerDir, layers = [], upper, diskBytes, idmap }: PrepareOptions): Promise<SandboxRootfs> {
       validateSandboxId(sandboxId);
       validateDiskBytes(diskBytes);
-      await validateLowerDir(lowerDir);
+      await Promise.all([lowerDir, ...layers].map((dir) => validateLowerDir(dir)));
+      if (upper) for (const [what, dir] of Object.entries(upper)) validateMountPath(dir, `upper.${what}`);
       const dataDir = await ready();
-      const lower = await realpath(lowerDir);
-      validateMountPath(lower, "lowerDir (resolved)");
+      const [lower, ...stacked] = await Promise.all([lowerDir, ...layers].map((dir) => realpath(dir)));
+      if (lower === undefined) throw new NodeError("invalid_argument", "lowerDir is missing");
+      for (const dir of [lower, ...stacked]) validateMountPath(dir, "lowerDir (resolved)");
       return withLock(sandboxId, async () => {
         const paths = sandboxPaths(dataDir, sandboxId);
         const [taken, lowerRoot] = await Promise.all([exists(paths.storageDir), stat(lower), checkHostSpace(dataDir, diskBytes)]);
@@ -125,23 +135,25 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           // The OCI runtime sets up binds of the sandbox's files from inside its user
           // namespace, as the sandbox's root: only that group may pass, nobody else.
           if (idmap) await Promise.all([chown(paths.storageDir, 0, idmap.uidBase), chmod(paths.storageDir, 0o710)]);
+          const lowers = [lower, ...stacked];
           await Promise.all([
             claimOrCreateImage(paths.image, diskBytes).then(() => mountDisk(paths)),
-            idmap ? mountIdmappedLower(idmap.usernsPath, lower, paths.lowerMount) : undefined,
+            ...(idmap ? lowers.map((dir, i) => mountIdmappedLower(idmap.usernsPath, dir, layerMount(paths, i))) : []),
           ]);
-          await Promise.all([mkdir(paths.upperDir), mkdir(paths.workDir), mkdir(paths.filesDir)]);
+          const writable = upper ?? { upperDir: paths.upperDir, workDir: paths.workDir };
+          await Promise.all([upper ? undefined : mkdir(paths.upperDir), upper ? undefined : mkdir(paths.workDir), mkdir(paths.filesDir)]);
           // The upper dir's owner and mode are what the sandbox sees as "/". With a user
           // namespace the writable layer holds the host ids the sandbox's ids map to.
-          await chown(paths.upperDir, lowerRoot.uid + shift, lowerRoot.gid + shift);
-          await chmod(paths.upperDir, lowerRoot.mode & 0o7777);
+          await chown(writable.upperDir, lowerRoot.uid + shift, lowerRoot.gid + shift);
+          await chmod(writable.upperDir, lowerRoot.mode & 0o7777);
           await chown(paths.filesDir, shift, shift);
-          await mountOverlay({ lowerDir: idmap ? paths.lowerMount : lower, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs, spawner);
+          await mountOverlay({ lowerDir: overlayLowers(idmap ? lowers.map((_, i) => layerMount(paths, i)) : lowers), ...writable }, paths.rootfs, spawner);
         } catch (err) {
           await teardown(paths).catch((cleanupErr: unknown) => logger?.warn({ sandboxId, err: String(cleanupErr) }, "cleanup after failed prepare failed"));
           throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
         }
         inUse.add(sandboxId);
-        return { sandboxId, rootfs: paths.rootfs, filesDir: paths.filesDir, diskBytes, handle: handleOf(paths, lower, idmap) };
+        return { sandboxId, rootfs: paths.rootfs, filesDir: paths.filesDir, diskBytes, handle: handleOf(paths, lower, stacked, upper, idmap) };
       });
     },
 
@@ -174,22 +186,28 @@ export function createStorageManager(options: StorageOptions): StorageManager {
         const mountedAt = (path: string, fsType: string) => mounts.some((m) => m.mountPoint === path && m.fsType === fsType);
         try {
           if (!mountedAt(paths.rootfs, "overlay")) {
-            await validateLowerDir(handle.lowerDir);
+            const lowers = [handle.lowerDir, ...(handle.layers ? handle.layers.split(":") : [])];
+            await Promise.all(lowers.map((dir) => validateLowerDir(dir)));
             if (!mountedAt(paths.diskDir, "ext4")) {
               if (!(await exists(paths.image))) throw new NodeError("not_found", `sandbox ${rootfs.sandboxId} has no disk image`);
               // Unmounted by hand or by a crash, not a reboot: the old loop device may still hold the image.
               await detachLoopsUnder(paths.storageDir, spawner);
               await mountDisk(paths);
             }
-            let lowerDir = handle.lowerDir;
-            if (handle.usernsPath !== undefined) {
+            let mounted = lowers;
+            const usernsPath = handle.usernsPath;
+            if (usernsPath !== undefined) {
               // The idmapped mount shows the template's own filesystem type.
-              if (!mounts.some((m) => m.mountPoint === paths.lowerMount)) {
-                await mountIdmappedLower(handle.usernsPath, handle.lowerDir, paths.lowerMount);
-              }
-              lowerDir = paths.lowerMount;
+              mounted = lowers.map((_, i) => layerMount(paths, i));
+              await Promise.all(
+                lowers.map((dir, i) =>
+                  mounts.some((m) => m.mountPoint === layerMount(paths, i)) ? undefined : mountIdmappedLower(usernsPath, dir, layerMount(paths, i)),
+                ),
+              );
             }
-            await mountOverlay({ lowerDir, upperDir: paths.upperDir, workDir: paths.workDir }, paths.rootfs, spawner);
+            const writable =
+              handle.upperDir && handle.workDir ? { upperDir: handle.upperDir, workDir: handle.workDir } : { upperDir: paths.upperDir, workDir: paths.workDir };
+            await mountOverlay({ lowerDir: overlayLowers(mounted), ...writable }, paths.rootfs, spawner);
             logger?.info({ sandboxId: rootfs.sandboxId }, "remounted sandbox storage");
           }
         } catch (err) {
@@ -265,16 +283,27 @@ async function findSandboxIds(dataDir: string): Promise<Set<string>> {
 
 /** A handle as persisted by the caller: checked, since it went through a file. */
 function parseHandle(handle: Record<string, string | number | undefined>): StorageHandle {
-  const { kind, lowerDir, image, diskDir, usernsPath, uidBase } = handle;
+  const { kind, lowerDir, image, diskDir, layers, upperDir, workDir, usernsPath, uidBase } = handle;
   if (kind !== "ext4-image") throw new NodeError("invalid_argument", `unknown storage handle kind ${JSON.stringify(kind)}`);
   if (typeof lowerDir !== "string" || typeof image !== "string" || typeof diskDir !== "string") {
     throw new NodeError("invalid_argument", "storage handle lacks lowerDir, image or diskDir");
   }
-  if (usernsPath === undefined && uidBase === undefined) return { kind, lowerDir, image, diskDir };
+  const optional = (name: string, value: unknown): string | undefined => {
+    if (value !== undefined && typeof value !== "string") throw new NodeError("invalid_argument", `storage handle has a non-string ${name}`);
+    return value;
+  };
+  const parsed: StorageHandle = { kind, lowerDir, image, diskDir };
+  const stacked = optional("layers", layers);
+  if (stacked) parsed.layers = stacked;
+  const upper = optional("upperDir", upperDir);
+  const work = optional("workDir", workDir);
+  if ((upper === undefined) !== (work === undefined)) throw new NodeError("invalid_argument", "storage handle has half of upperDir and workDir");
+  if (upper && work) Object.assign(parsed, { upperDir: upper, workDir: work });
+  if (usernsPath === undefined && uidBase === undefined) return parsed;
   if (typeof usernsPath !== "string" || typeof uidBase !== "number") {
     throw new NodeError("invalid_argument", "storage handle has half of usernsPath and uidBase");
   }
-  return { kind, lowerDir, image, diskDir, usernsPath, uidBase };
+  return { ...parsed, usernsPath, uidBase };
 }
 
 function asNodeError(err: unknown, context: string): NodeError {
@@ -293,4 +322,14 @@ async function rmdirIfEmpty(path: string): Promise<void> {
   await rmdir(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "ENOENT" && err.code !== "ENOTEMPTY") throw err;
   });
+}
+
+/** Where layer `i` (0 = the template's root) is mounted idmapped; the root keeps its older path, so sandboxes from before adopt unchanged. */
+function layerMount(paths: SandboxPaths, i: number): string {
+  return i === 0 ? paths.lowerMount : `${paths.lowerMount}-${i}`;
+}
+
+/** overlayfs lists lower dirs top first; Cove keeps them bottom first. */
+function overlayLowers(bottomFirst: string[]): string {
+  return [...bottomFirst].reverse().join(":");
 }

@@ -1,7 +1,9 @@
+import { NodeError } from "../errors.js";
 import { run } from "./host-command.js";
 import type { Spawner } from "@cove/protocol/spawner";
 
 export interface OverlayLayers {
+  /** One dir, or several joined with `:`, top first (overlayfs' order). */
   lowerDir: string;
   upperDir: string;
   workDir: string;
@@ -20,6 +22,16 @@ export function overlayOptions(layers: OverlayLayers): string {
   return [`lowerdir=${layers.lowerDir}`, `upperdir=${layers.upperDir}`, `workdir=${layers.workDir}`, "index=off", "metacopy=off", "redirect_dir=off"].join(",");
 }
 
+/** mount(2) takes its options in one page. */
+const maxOptionBytes = 4095;
+
 export async function mountOverlay(layers: OverlayLayers, mountPoint: string, spawner?: Spawner): Promise<void> {
-  await run(["mount", "-t", "overlay", "overlay", "-o", overlayOptions(layers), mountPoint], spawner);
+  const options = overlayOptions(layers);
+  if (Buffer.byteLength(options) > maxOptionBytes) {
+    throw new NodeError(
+      "invalid_argument",
+      `too many layers to mount at once (${layers.lowerDir.split(":").length}): their paths exceed the kernel's ${maxOptionBytes} bytes of mount options`,
+    );
+  }
+  await run(["mount", "-t", "overlay", "overlay", "-o", options, mountPoint], spawner);
 }

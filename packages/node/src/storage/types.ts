@@ -46,6 +46,11 @@ export interface SandboxRootfs {
 export interface StorageHandle extends Record<string, string | number | undefined> {
   kind: "ext4-image";
   lowerDir: string;
+  /** PrepareOptions.layers joined with `:` (paths never contain one). */
+  layers?: string;
+  /** PrepareOptions.upper's dirs, when the writable layer is not on the sandbox's disk. */
+  upperDir?: string;
+  workDir?: string;
   image: string;
   diskDir: string;
   /** Set when the lower layer is idmapped through the sandbox's user namespace. */
@@ -56,6 +61,18 @@ export interface StorageHandle extends Record<string, string | number | undefine
 export interface PrepareOptions {
   /** The template's root filesystem: an existing absolute directory, never written to. */
   lowerDir: string;
+  /**
+   * More read-only layers stacked on `lowerDir`, bottom first (a template's build layers, in
+   * overlayfs format: whiteouts are 0:0 character devices). Each is idmapped like `lowerDir`.
+   */
+  layers?: string[];
+  /**
+   * The writable layer in these dirs instead of on the sandbox's disk: a template build step
+   * whose changes become a layer. `upperDir` must be empty and `workDir` on the same filesystem;
+   * release leaves both. Writes there are not capped by `diskBytes` (the disk still holds the
+   * node's bound-in files).
+   */
+  upper?: { upperDir: string; workDir: string };
   /** Disk limit in bytes: writes past it fail with ENOSPC inside the sandbox. */
   diskBytes: number;
   /**
