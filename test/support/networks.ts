@@ -32,6 +32,7 @@ export const suiteNetworks = {
   "e2e/warm-pool": { prefix: "cmw", cidr: "10.220.4.0/24" },
   "node/proc-views": { prefix: "cml", cidr: "10.220.3.0/24" },
   "e2e/proc-views": { prefix: "cmv", cidr: "10.220.5.0/24" },
+  "node/template-build": { prefix: "cmt", cidr: "10.220.6.0/24" },
 } as const;
 
 export type SuiteName = keyof typeof suiteNetworks;

@@ -77,6 +77,8 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
       const [rootfs, net] = await Promise.allSettled([
         storage.prepare(id, {
           lowerDir: template.rootfs,
+          ...(template.layers ? { layers: template.layers } : {}),
+          ...(template.build ? { upper: template.build } : {}),
           diskBytes: rec.diskMB * MiB,
           ...(userns ? { idmap: { usernsPath: userns.path, uidBase: userns.uidBase } } : {}),
         }),
@@ -143,6 +145,7 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
         autoPause: req.autoPause ?? false,
         envdVersion: deps.envdVersion,
         ...(pooled ? { pooled: true } : {}),
+        ...(template.build ? { build: true } : {}),
       };
     },
 

@@ -3,7 +3,7 @@ import { NodeError } from "../errors.js";
 import type { NetworkManager } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
 import type { StorageManager } from "../storage/index.js";
-import type { TemplateStore } from "../templates/template-store.js";
+import type { ResolvedTemplate, TemplateStore } from "../templates/template-store.js";
 import type { UsernsManager } from "../userns/index.js";
 import { createSandboxBoot } from "./boot.js";
 import { createBootGate } from "./boot-gate.js";
@@ -20,7 +20,7 @@ import { createReaper } from "./reaper.js";
 import type { RecordStore, SandboxRecord } from "./records.js";
 import { recoverSandboxes, type RecoveryReport } from "./recovery.js";
 import { createSandboxFiles, type SandboxFiles } from "./sandbox-files.js";
-import type { SandboxRoute, SandboxService } from "./types.js";
+import type { CreateSandboxRequest, SandboxInfo, SandboxRoute, SandboxService } from "./types.js";
 import { validateCreate } from "./validate.js";
 import { createSandboxView } from "./view.js";
 
@@ -76,6 +76,16 @@ export interface SandboxManager extends SandboxService {
   poolSize(): number;
   /** The warm pool per template: target, waiting, booting, handed out. */
   poolStats(): WarmPoolStats;
+  /**
+   * A sandbox for one template build step, over the layers built so far, with its writable
+   * layer in `template.build`. Never from the pool, never listed, no events; kill it with kill().
+   */
+  createBuildSandbox(template: ResolvedTemplate & Required<Pick<ResolvedTemplate, "build">>, request: CreateSandboxRequest): Promise<BuildSandboxInfo>;
+}
+
+/** A build sandbox, with the host id its root maps to (its writable layer holds ids shifted by it). */
+export interface BuildSandboxInfo extends SandboxInfo {
+  uidBase?: number;
 }
 
 /** Wires the manager's parts (boot, operations, pool, reaper, recovery) around one table of live sandboxes. */
@@ -177,7 +187,14 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
       return view.info(rec);
     },
 
-    list: () => [...live.values()].filter((r) => !r.pooled && (r.state === "running" || r.state === "paused")).map(view.info),
+    async createBuildSandbox(template, req) {
+      if (closed) throw new NodeError("unavailable", "the node is shutting down");
+      validateCreate(req, { maxCpus: options.maxCpus, maxMemoryMB: options.maxMemoryMB });
+      const rec = await ops.create(template, req);
+      return { ...view.info(rec), ...(rec.userns ? { uidBase: rec.userns.uidBase } : {}) };
+    },
+
+    list: () => [...live.values()].filter((r) => !r.pooled && !r.build && (r.state === "running" || r.state === "paused")).map(view.info),
 
     get: (id) => view.info(ops.find(id)),
 

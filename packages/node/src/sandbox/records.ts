@@ -22,6 +22,8 @@ export interface SandboxRecord extends Omit<SandboxInfo, "envdAddress" | "sandbo
   userns?: SandboxUserns;
   /** Pre-started for the warm pool and not yet handed to a caller. */
   pooled?: boolean;
+  /** Runs one template build step for the node's builder: nobody's sandbox, never listed, no events, not re-adopted after a restart. */
+  build?: boolean;
 }
 
 /** One directory per sandbox under `<dataDir>/sandboxes/`, holding sandbox.json and the bundle. */

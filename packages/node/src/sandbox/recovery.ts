@@ -39,7 +39,8 @@ export async function recoverSandboxes(deps: RecoveryDeps): Promise<RecoveryRepo
   for (const rec of recs) {
     const status = states.get(rec.sandboxId);
     const alive = status === "running" || status === "paused";
-    if ((rec.state === "running" || rec.state === "paused") && alive && rec.network && rec.rootfs) {
+    // A build step's sandbox outlives the build that ran it only by a crash: its build has failed.
+    if ((rec.state === "running" || rec.state === "paused") && alive && rec.network && rec.rootfs && !rec.build) {
       try {
         if (rec.userns && userns) await userns.adopt(rec.sandboxId, rec.userns);
         await network.adopt(rec.network);

@@ -8,7 +8,7 @@ export interface SandboxView {
   /** host:port of the sandbox's envd, as the node reaches it. */
   envdAddress(rec: SandboxRecord): string;
   info(rec: SandboxRecord): SandboxInfo;
-  /** Publishes a lifecycle event; pool sandboxes are nobody's yet and have none. */
+  /** Publishes a lifecycle event; pool and build sandboxes are nobody's and have none. */
   emit(type: SandboxEventType, rec: SandboxRecord, reason?: SandboxEventReason, message?: string): void;
 }
 
@@ -34,7 +34,7 @@ export function createSandboxView(options: { envdPort: number; hub: EventHub; cl
     envdAddress,
     info,
     emit(type, rec, reason, message) {
-      if (rec.pooled) return;
+      if (rec.pooled || rec.build) return;
       options.hub.publish({
         type,
         sandboxId: rec.sandboxId,

@@ -12,7 +12,13 @@ export interface TemplateManifest {
   /** Bumped when the recipe changes, so a cached build of an older recipe is rebuilt. */
   recipe: number;
   builtAt: string;
+  /** The root filesystem: relative to the template's dir, or absolute (a built template's source). */
   rootfs: string;
+  /** Build layers stacked on `rootfs`, bottom first (absolute). */
+  layers?: string[];
+  /** Started when a sandbox starts from the template; `readyCmd` then polled until it exits 0. */
+  startCmd?: string;
+  readyCmd?: string;
   defaults: { user: string; workdir: string; env: Record<string, string>; cpuCount: number; memoryMB: number; diskMB: number };
 }
 

@@ -1,5 +1,5 @@
 import { readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { NodeError } from "../errors.js";
 import { readManifest, type TemplateManifest } from "./base-template.js";
 
@@ -7,6 +7,10 @@ export interface ResolvedTemplate {
   manifest: TemplateManifest;
   /** Absolute path of the template's root filesystem (the overlay's lower dir). */
   rootfs: string;
+  /** Layers stacked on `rootfs`, bottom first (a built template's steps). */
+  layers?: string[];
+  /** Set for a template build step's sandbox: its writable layer lives here and becomes the step's layer. */
+  build?: { upperDir: string; workDir: string };
 }
 
 /** Finds built templates by name in a templates directory (`<dir>/<name>/template.json`). */
@@ -25,7 +29,7 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
       const dir = join(templatesDir, templateId);
       const manifest = await readManifest(dir);
       if (!manifest) throw new NodeError("not_found", `template '${templateId}' not found (build it with: cove template build ${templateId})`);
-      return { manifest, rootfs: join(dir, manifest.rootfs) };
+      return { manifest, rootfs: resolve(dir, manifest.rootfs), ...(manifest.layers?.length ? { layers: manifest.layers } : {}) };
     },
     async list() {
       let names: string[] = [];

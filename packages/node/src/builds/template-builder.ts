@@ -1,0 +1,100 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type BuildLogEntry,
+  type BuildSpec,
+  BuilderError,
+  type DiskLayerStore,
+  executeBuild,
+  initialState,
+  planBuild,
+  sourceKey,
+  type StepRunner,
+} from "@cove/builder";
+import { NodeError } from "../errors.js";
+import type { TemplateManifest } from "../templates/base-template.js";
+import type { TemplateStore } from "../templates/template-store.js";
+
+export interface TemplateBuildRequest {
+  /** The template's name on this node (its dir under templates/). */
+  name: string;
+  spec: BuildSpec;
+  cpuCount?: number;
+  memoryMB?: number;
+  diskMB?: number;
+  onLog(entry: BuildLogEntry): void;
+  signal?: AbortSignal;
+}
+
+export interface TemplateBuilderDeps {
+  templatesDir: string;
+  templates: TemplateStore;
+  layers: DiskLayerStore;
+  /** Makes the runner for a build whose sandboxes take `manifest`'s settings. */
+  runnerFor(manifest: TemplateManifest): StepRunner;
+}
+
+export interface BuiltTemplate {
+  manifest: TemplateManifest;
+  cachedSteps: number;
+}
+
+const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * Builds a template on this node from another template (images come with the OCI puller):
+ * plans against the layer cache, runs the steps in build sandboxes, then writes the template's
+ * manifest in one rename. Sandboxes started from the previous build keep its layers (layers are
+ * never replaced in place).
+ */
+export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuildRequest): Promise<BuiltTemplate> {
+  if (!templateName.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
+  if (req.spec.source.kind !== "template")
+    throw new NodeError("invalid_argument", "builds from an image need the OCI puller, which this node does not have yet");
+  const source = await deps.templates.resolve(req.spec.source.template);
+  const keys = await deps.layers.keys();
+  const plan = planBuild(req.spec, {
+    sourceKey: sourceKey({ kind: "template", buildId: `${source.manifest.name}@${source.manifest.builtAt}` }),
+    initial: { ...initialState(source.manifest.defaults.env), user: source.manifest.defaults.user, workdir: source.manifest.defaults.workdir },
+    isCached: (key) => keys.has(key),
+  });
+  const defaults = {
+    ...source.manifest.defaults,
+    ...(req.cpuCount ? { cpuCount: req.cpuCount } : {}),
+    ...(req.memoryMB ? { memoryMB: req.memoryMB } : {}),
+    ...(req.diskMB ? { diskMB: req.diskMB } : {}),
+  };
+  try {
+    const out = await executeBuild({
+      plan,
+      sourceLayers: [source.rootfs, ...(source.layers ?? [])],
+      store: deps.layers,
+      runner: deps.runnerFor({ ...source.manifest, defaults }),
+      log: req.onLog,
+      ...(req.spec.startCmd ? { startCmd: req.spec.startCmd } : {}),
+      ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    const [rootfs = source.rootfs, ...layers] = out.lower;
+    const manifest: TemplateManifest = {
+      name: req.name,
+      recipe: 1,
+      builtAt: new Date().toISOString(),
+      rootfs,
+      ...(layers.length > 0 ? { layers } : {}),
+      ...(req.spec.startCmd ? { startCmd: req.spec.startCmd } : {}),
+      ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
+      defaults: { ...defaults, user: plan.final.user, workdir: plan.final.workdir, env: plan.final.env },
+    };
+    const dir = join(deps.templatesDir, req.name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = join(dir, `.template.json.${process.pid}.${Date.now()}`);
+    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(tmp, join(dir, "template.json"));
+    req.onLog({ level: "info", message: `built template ${req.name}: ${plan.steps.length} steps, ${out.cachedSteps} cached` });
+    return { manifest, cachedSteps: out.cachedSteps };
+  } catch (err) {
+    if (err instanceof BuilderError) req.onLog({ level: "error", message: err.message });
+    throw err;
+  }
+}

@@ -1,0 +1,151 @@
+// Template builds on a real node: every step runs in a real crun sandbox over the layers below
+// it, each step's changes become a layer (ids shifted back, deletions as whiteouts), and a
+// sandbox created from the result sees all of it. Cache hits, a partial rebuild, a failing
+// step, the start/ready check, and no build sandbox left behind.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type BuildLogEntry, type BuildSpec, type BuildStep, BuildStepError, createDiskLayerStore, type DiskLayerStore } from "@cove/builder";
+import { createNodeStepRunner } from "../src/builds/step-runner.js";
+import { buildTemplate } from "../src/builds/template-builder.js";
+import type { TemplateManifest } from "../src/templates/base-template.js";
+import { createTemplateStore } from "../src/templates/template-store.js";
+import { connectSdk, runCommand, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
+import { suiteNetwork } from "../../../test/support/networks.js";
+
+const reason = skipReason();
+if (reason) console.log(`# template-build: skipped: ${reason}`);
+
+const run = (cmd: string, user?: string): BuildStep => ({ type: "RUN", args: user ? [cmd, user] : [cmd], force: false });
+
+describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => {
+  let t: TestNode;
+  let layers: DiskLayerStore;
+  let work = "";
+  const name = `test-build-${randomBytes(3).toString("hex")}`;
+  const tars = new Map<string, string>();
+
+  before(async () => {
+    t = await startTestNode(suiteNetwork("node/template-build"));
+    work = mkdtempSync("/var/tmp/cove-build-test-");
+    layers = await createDiskLayerStore(join(t.dataDir, "layers"));
+  });
+
+  after(async () => {
+    rmSync(join(t.config.templatesDir, name), { recursive: true, force: true });
+    await t?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A gzipped tar of `files` (paths relative to a context dir), registered under a hash as an upload would be. */
+  function upload(files: Record<string, string>): string {
+    const ctx = mkdtempSync(join(work, "ctx-"));
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(ctx, path, ".."), { recursive: true });
+      writeFileSync(join(ctx, path), content);
+    }
+    const tar = join(work, `${randomBytes(4).toString("hex")}.tar.gz`);
+    execFileSync("tar", ["-czf", tar, "-C", ctx, ...Object.keys(files)]);
+    const hash = createHash("sha256").update(readFileSync(tar)).digest("hex");
+    tars.set(hash, tar);
+    return hash;
+  }
+
+  async function build(spec: Partial<BuildSpec> & Pick<BuildSpec, "steps">) {
+    const logs: BuildLogEntry[] = [];
+    const running = (await t.node.sandboxRuntime.list()).length;
+    const deps = {
+      templatesDir: t.config.templatesDir,
+      templates: createTemplateStore(t.config.templatesDir),
+      layers,
+      runnerFor: (manifest: TemplateManifest) =>
+        createNodeStepRunner({
+          manager: t.node.manager,
+          manifest,
+          readyTimeoutMs: 20_000,
+          files: { find: async (hash: string) => (tars.has(hash) ? { path: tars.get(hash) as string, gzip: true } : undefined) },
+        }),
+    };
+    try {
+      const result = await buildTemplate(deps, {
+        name,
+        spec: { source: { kind: "template", template: "base" }, force: false, ...spec },
+        onLog: (e) => logs.push(e),
+      });
+      return { result, logs };
+    } finally {
+      assert.equal((await t.node.sandboxRuntime.list()).length, running, "no build sandbox outlives its step");
+    }
+  }
+
+  const files = () => upload({ "a.txt": "alpha\n", "sub/b.txt": "beta\n" });
+  let filesHash = "";
+  const steps = (): BuildStep[] => [
+    run("echo built > /etc/built-by-run && rm /etc/debian_version", "root"),
+    { type: "ENV", args: ["GREETING", "hello there"], force: false },
+    { type: "WORKDIR", args: ["/app"], force: false },
+    { type: "COPY", args: [".", "./", "", "0640"], force: false, filesHash },
+    { type: "USER", args: ["guest"], force: false },
+    run('echo "$GREETING from $(id -un) in $(pwd)" > /app/run-note 2>/dev/null || echo "$GREETING from $(id -un) in $(pwd)" > $HOME/run-note'),
+  ];
+
+  it("runs every step in a sandbox and a sandbox from the result sees all of it", async () => {
+    filesHash = files();
+    const { result, logs } = await build({ steps: steps(), startCmd: "sleep 1; touch /tmp/started; sleep 600", readyCmd: "test -f /tmp/started" });
+    assert.equal(result.cachedSteps, 0);
+    assert.equal(result.manifest.defaults.user, "guest");
+    assert.equal(result.manifest.defaults.workdir, "/app");
+    assert.equal(result.manifest.defaults.env.GREETING, "hello there");
+    assert.ok(
+      logs.some((l) => l.message === "[1/6] RUN echo built > /etc/built-by-run && rm /etc/debian_version root"),
+      logs.map((l) => l.message).join("\n"),
+    );
+    const info = await t.node.manager.create({ templateId: name, timeoutMs: 120_000 });
+    const sdk = await connectSdk(info);
+    try {
+      const out = await runCommand(
+        sdk.sandbox,
+        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; cat a.txt sub/b.txt; stat -c '%U %a' a.txt; cat $HOME/run-note /app/run-note 2>/dev/null",
+        {},
+      );
+      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nalpha\nbeta\nuser 640\nhello there from guest in /app\n");
+    } finally {
+      await sdk.close();
+      await t.node.manager.kill(info.sandboxId);
+    }
+  });
+
+  it("an unchanged rebuild reuses every layer; changing the last step runs only that one", async () => {
+    const again = await build({ steps: steps() });
+    assert.equal(again.result.cachedSteps, 6);
+    const changed = steps();
+    changed[5] = run("echo changed > $HOME/changed");
+    const partial = await build({ steps: changed });
+    assert.equal(partial.result.cachedSteps, 5);
+    assert.deepEqual(partial.result.manifest.layers?.slice(0, -1), again.result.manifest.layers?.slice(0, -1));
+  });
+
+  it("a failing step fails the build with its number and output; the template stays as it was", async () => {
+    const before = readFileSync(join(t.config.templatesDir, name, "template.json"), "utf8");
+    const err = await build({ steps: [...steps(), run("echo about to fail; exit 7")] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof BuildStepError, String(err));
+    assert.equal(err.step, "7");
+    assert.match(err.message, /exited with code 7/);
+    assert.deepEqual(err.tail, ["about to fail"]);
+    assert.equal(readFileSync(join(t.config.templatesDir, name, "template.json"), "utf8"), before);
+  });
+
+  it("a ready command that never passes fails the build at finalize", async () => {
+    const err = await build({ steps: steps(), startCmd: "echo starting; sleep 600", readyCmd: "false" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof BuildStepError && err.step === "finalize", String(err));
+  });
+});
