@@ -25,10 +25,15 @@ describe("COPY placement script", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const place = (src: string, dest: string, mode = "") => spawnSync("sh", ["-c", copyScript({ tarPath: tar, gzip: true, src, dest: join(dir, dest), user: "root", mode })], { encoding: "utf8" });
+  const place = (src: string, dest: string, mode = "") =>
+    spawnSync("sh", ["-c", copyScript({ tarPath: tar, gzip: true, src, dest: join(dir, dest), user: "root", mode })], { encoding: "utf8" });
 
-  it("a directory's contents go into the destination", () => {
-    assert.equal(place("app", "out1").status, 0);
+  it("a directory's contents go into the destination, which keeps its own mode", () => {
+    mkdirSync(join(dir, "out1"), { mode: 0o751 });
+    assert.equal(place("app", "out1", "0600").status, 0);
+    assert.equal(statSync(join(dir, "out1")).mode & 0o777, 0o751);
+    assert.equal(statSync(join(dir, "out1", "lib")).mode & 0o777, 0o755, "directories keep theirs: the mode is for files");
+    assert.equal(statSync(join(dir, "out1", "main.py")).mode & 0o777, 0o600);
     assert.deepEqual(readdirSync(join(dir, "out1")).sort(), ["lib", "main.py"]);
     assert.equal(readFileSync(join(dir, "out1", "lib", "util.py"), "utf8"), "util\n");
   });

@@ -13,7 +13,7 @@ import { createNodeStepRunner } from "../src/builds/step-runner.js";
 import { buildTemplate } from "../src/builds/template-builder.js";
 import type { TemplateManifest } from "../src/templates/base-template.js";
 import { createTemplateStore } from "../src/templates/template-store.js";
-import { connectSdk, runCommand, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
+import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
 import { suiteNetwork } from "../../../test/support/networks.js";
 
 const reason = skipReason();
@@ -106,12 +106,13 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     const info = await t.node.manager.create({ templateId: name, timeoutMs: 120_000 });
     const sdk = await connectSdk(info);
     try {
-      const out = await runCommand(
-        sdk.sandbox,
-        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; cat a.txt sub/b.txt; stat -c '%U %a' a.txt; cat $HOME/run-note /app/run-note 2>/dev/null",
-        {},
+      // No user: the template's default (the last USER), in its default workdir, as with E2B.
+      const out = await sdk.sandbox.commands.run(
+        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note",
       );
-      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nalpha\nbeta\nuser 640\nhello there from guest in /app\n");
+      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\n");
+      const asRoot = await sdk.sandbox.commands.run("cat /app/a.txt /app/sub/b.txt", { user: "root" });
+      assert.equal(asRoot.stdout, "alpha\nbeta\n");
     } finally {
       await sdk.close();
       await t.node.manager.kill(info.sandboxId);

@@ -23,8 +23,8 @@ export interface CopyScriptInput {
  * Docker's rules: a matched directory's contents go into `dest`; files go into `dest` when it
  * ends with `/`, is a directory, or there are several; else a single file becomes `dest`.
  * `src` reaches the shell only as a variable expanded unquoted with IFS set to a newline, so it
- * globs but is never parsed as shell syntax. Owner and mode are set before the copy, so files
- * already at the destination keep theirs.
+ * globs but is never parsed as shell syntax. Owner and mode (files only) are set before the
+ * copy, so files already at the destination, and the destination itself, keep theirs.
  */
 export function copyScript(input: CopyScriptInput): string {
   const src =
@@ -33,7 +33,8 @@ export function copyScript(input: CopyScriptInput): string {
       .replace(/^(\.\/)+/, "")
       .replace(/\/+$/, "") || ".";
   const chown = input.user === "root" ? "" : `chown -R "$U:$(id -g "$U")" "$T"`;
-  const chmod = input.mode === "" ? "" : `chmod -R ${quote(input.mode)} "$T"`;
+  // Files only: a directory given a file's mode (0644) could no longer be entered.
+  const chmod = input.mode === "" ? "" : `find "$T/c" ! -type d ! -type l -exec chmod ${quote(input.mode)} {} +`;
   return `set -eu
 T=$(mktemp -d /tmp/.cove-copy.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -54,7 +55,10 @@ if [ "$#" -gt 1 ] || [ -d "$D" ]; then into=1; fi
 for p in "$@"; do
   if [ -d "$p" ] && [ ! -L "$p" ]; then
     mkdir -p "$D"
-    cp -a "$p/." "$D/"
+    # Its entries one by one: "$p/." would give the destination the source dir's own owner and mode.
+    for c in "$p"/* "$p"/.[!.]* "$p"/..?*; do
+      if [ -e "$c" ] || [ -L "$c" ]; then cp -a "$c" "$D/"; fi
+    done
   elif [ "$into" = 1 ]; then
     mkdir -p "$D"
     cp -a "$p" "$D/"
