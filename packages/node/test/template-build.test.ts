@@ -108,9 +108,9 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     try {
       // No user: the template's default (the last USER), in its default workdir, as with E2B.
       const out = await sdk.sandbox.commands.run(
-        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note",
+        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note; test -f /tmp/started && echo started-before-create-returned",
       );
-      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\n");
+      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\nstarted-before-create-returned\n");
       const asRoot = await sdk.sandbox.commands.run("cat /app/a.txt /app/sub/b.txt", { user: "root" });
       assert.equal(asRoot.stdout, "alpha\nbeta\n");
     } finally {

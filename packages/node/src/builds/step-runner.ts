@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { StepContext, StepRunner } from "@cove/builder";
 import { NodeError } from "../errors.js";
 import type { SandboxManager } from "../sandbox/manager.js";
 import type { TemplateManifest } from "../templates/base-template.js";
 import { copyScript } from "./copy-script.js";
-import { execInSandbox } from "./envd-exec.js";
+import { execInSandbox } from "../sandbox/envd-exec.js";
+import { startAndAwaitReady } from "../sandbox/template-start.js";
 import { unshiftLayer } from "./unshift.js";
 
 export interface BuildFiles {
@@ -47,9 +47,11 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
     const workDir = join(ctx.upperDir, "..", "work");
     await mkdir(workDir, { recursive: true });
     const token = randomBytes(24).toString("base64url");
+    // The source's own start command is not part of a step: only the finalize check starts one.
+    const { startCmd: _start, readyCmd: _ready, ...source } = options.manifest;
     const manifest: TemplateManifest = {
-      ...options.manifest,
-      defaults: { ...options.manifest.defaults, user: ctx.state.user, workdir: ctx.state.workdir, env: ctx.state.env },
+      ...source,
+      defaults: { ...source.defaults, user: ctx.state.user, workdir: ctx.state.workdir, env: ctx.state.env },
     };
     const info = await options.manager.createBuildSandbox(
       { manifest, rootfs: lowerDir, layers, build: { upperDir: ctx.upperDir, workDir } },
@@ -102,31 +104,17 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
       }
     },
 
-    async checkStart(ctx, check) {
-      const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
-      await inSandbox(ctx, async (address, token) => {
-        if (check.startCmd) {
-          // Detached, so the check's own exec returns; its output goes to a file the failure message quotes.
-          const start = `nohup /bin/sh -c ${shq(check.startCmd)} >/tmp/.cove-start.log 2>&1 &`;
-          await exec(address, token, ctx, start, ctx.state.user);
-        }
-        if (!check.readyCmd) return;
-        const deadline = Date.now() + readyTimeoutMs;
-        let last = -1;
-        while (Date.now() < deadline) {
-          last = await exec(address, token, { ...ctx, onOutput: () => undefined }, check.readyCmd, ctx.state.user);
-          if (last === 0) return;
-          await sleep(500, undefined, { signal: ctx.signal });
-        }
-        const log: string[] = [];
-        await exec(address, token, { ...ctx, onOutput: (_s, line) => log.push(line) }, "tail -n 20 /tmp/.cove-start.log 2>/dev/null", "root").catch(() => 0);
-        for (const line of log) ctx.onOutput("stderr", line);
-        throw new NodeError("runtime_failed", `the ready command did not pass within ${readyTimeoutMs} ms (last exit code ${last})`);
-      });
-    },
+    checkStart: (ctx, check) =>
+      inSandbox(ctx, (address, token) =>
+        startAndAwaitReady(address, token, {
+          ...check,
+          user: ctx.state.user,
+          workdir: ctx.state.workdir,
+          env: ctx.state.env,
+          timeoutMs: options.readyTimeoutMs ?? 120_000,
+          onLine: ctx.onOutput,
+          signal: ctx.signal,
+        }),
+      ),
   };
-}
-
-function shq(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -13,6 +13,7 @@ import { newSandboxId } from "./ids.js";
 import type { RecordStore, SandboxRecord } from "./records.js";
 import type { SandboxFiles } from "./sandbox-files.js";
 import type { CreateSandboxRequest } from "./types.js";
+import { startAndAwaitReady } from "./template-start.js";
 import type { SandboxView } from "./view.js";
 
 const MiB = 1024 * 1024;
@@ -59,6 +60,9 @@ export interface SandboxBoot {
   /** Hands the caller's settings to a ready envd: env vars, token, user, workdir. */
   initEnvd(rec: SandboxRecord, template: ResolvedTemplate, req: CreateSandboxRequest): Promise<void>;
 }
+
+/** How long a template's ready command may take to pass at create (a Jupyter server takes seconds). */
+const templateReadyTimeoutMs = 120_000;
 
 export function createSandboxBoot(deps: BootDeps): SandboxBoot {
   const { runtime, network, storage, envd, records, files, userns: usernsManager, view, clock } = deps;
@@ -114,6 +118,18 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
       });
       await runtime.start(id);
       await envd.waitReady(view.envdAddress(rec), deps.readyTimeoutMs);
+      const m = template.manifest;
+      if (m.startCmd || m.readyCmd) {
+        // Before /init, so envd has no token yet; pool sandboxes do this ahead of their hand-out.
+        await startAndAwaitReady(view.envdAddress(rec), "", {
+          ...(m.startCmd ? { startCmd: m.startCmd } : {}),
+          ...(m.readyCmd ? { readyCmd: m.readyCmd } : {}),
+          user: m.defaults.user,
+          workdir: m.defaults.workdir,
+          env: m.defaults.env,
+          timeoutMs: templateReadyTimeoutMs,
+        });
+      }
       applyTransition(rec, "ready");
     } catch (err) {
       if (canTransition(rec.state, "fail")) applyTransition(rec, "fail");

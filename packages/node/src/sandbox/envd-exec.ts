@@ -31,14 +31,14 @@ function lineSplitter(emit: (line: string) => void): { push(chunk: Uint8Array): 
   };
 }
 
-/** Runs one command in a build sandbox through its envd, streaming its lines; resolves to its exit code. */
+/** Runs one command in a sandbox through its envd, streaming its lines; resolves to its exit code. `accessToken` "" before /init set one. */
 export async function execInSandbox(envdAddress: string, accessToken: string, req: BuildExec): Promise<number> {
   const transport = createConnectTransport({
     baseUrl: `http://${envdAddress}`,
     httpVersion: "1.1",
     interceptors: [
       (next) => (r) => {
-        r.header.set("x-access-token", accessToken);
+        if (accessToken) r.header.set("x-access-token", accessToken);
         return next(r);
       },
     ],
