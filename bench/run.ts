@@ -5,6 +5,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   envd: () => import("./envd.js"),
   node: () => import("./node.js"),
   e2e: () => import("./e2e.js"),
+  templates: () => import("./templates.js"),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { createNodeTemplateBuilder, type NodeTemplateBuilder } from "./builds/node-builder.js";
 import { constants, existsSync } from "node:fs";
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -35,6 +36,8 @@ const uidRangeCount = 4096;
 
 export interface RunningNode {
   manager: SandboxManager;
+  /** Template builds: steps in build sandboxes, layers cached under the data dir. */
+  builder: NodeTemplateBuilder;
   /** Where the node API listens. */
   address: { host: string; port: number };
   secret: string;
@@ -160,6 +163,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     },
   });
   const recovery = await manager.start();
+  const builder = await createNodeTemplateBuilder({ manager, templates, templatesDir: config.templatesDir, dataDir: config.dataDir });
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
   const nodeId = `node-${tag}`;
   const info = (): NodeInfo => ({
@@ -208,6 +212,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   }
   return {
     manager,
+    builder,
     address,
     secret,
     secretFile: file,

@@ -5,14 +5,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type BuildLogEntry, type BuildSpec, type BuildStep, BuildStepError, createDiskLayerStore, type DiskLayerStore } from "@cove/builder";
-import { createNodeStepRunner } from "../src/builds/step-runner.js";
-import { buildTemplate } from "../src/builds/template-builder.js";
-import type { TemplateManifest } from "../src/templates/base-template.js";
-import { createTemplateStore } from "../src/templates/template-store.js";
+import { type BuildLogEntry, type BuildSpec, type BuildStep, BuildStepError } from "@cove/builder";
 import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
 import { suiteNetwork } from "../../../test/support/networks.js";
 
@@ -23,15 +19,12 @@ const run = (cmd: string, user?: string): BuildStep => ({ type: "RUN", args: use
 
 describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => {
   let t: TestNode;
-  let layers: DiskLayerStore;
   let work = "";
   const name = `test-build-${randomBytes(3).toString("hex")}`;
-  const tars = new Map<string, string>();
 
   before(async () => {
     t = await startTestNode(suiteNetwork("node/template-build"));
     work = mkdtempSync("/var/tmp/cove-build-test-");
-    layers = await createDiskLayerStore(join(t.dataDir, "layers"));
   });
 
   after(async () => {
@@ -40,8 +33,8 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     rmSync(work, { recursive: true, force: true });
   });
 
-  /** A gzipped tar of `files` (paths relative to a context dir), registered under a hash as an upload would be. */
-  function upload(files: Record<string, string>): string {
+  /** Uploads a gzipped tar of `files` (paths relative to a context dir) under a hash, as the SDK's COPY handshake would. */
+  async function upload(files: Record<string, string>): Promise<string> {
     const ctx = mkdtempSync(join(work, "ctx-"));
     for (const [path, content] of Object.entries(files)) {
       mkdirSync(join(ctx, path, ".."), { recursive: true });
@@ -50,27 +43,15 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     const tar = join(work, `${randomBytes(4).toString("hex")}.tar.gz`);
     execFileSync("tar", ["-czf", tar, "-C", ctx, ...Object.keys(files)]);
     const hash = createHash("sha256").update(readFileSync(tar)).digest("hex");
-    tars.set(hash, tar);
+    await t.node.builder.files.put(hash, createReadStream(tar));
     return hash;
   }
 
   async function build(spec: Partial<BuildSpec> & Pick<BuildSpec, "steps">) {
     const logs: BuildLogEntry[] = [];
     const running = (await t.node.sandboxRuntime.list()).length;
-    const deps = {
-      templatesDir: t.config.templatesDir,
-      templates: createTemplateStore(t.config.templatesDir),
-      layers,
-      runnerFor: (manifest: TemplateManifest) =>
-        createNodeStepRunner({
-          manager: t.node.manager,
-          manifest,
-          readyTimeoutMs: 20_000,
-          files: { find: async (hash: string) => (tars.has(hash) ? { path: tars.get(hash) as string, gzip: true } : undefined) },
-        }),
-    };
     try {
-      const result = await buildTemplate(deps, {
+      const result = await t.node.builder.build({
         name,
         spec: { source: { kind: "template", template: "base" }, force: false, ...spec },
         onLog: (e) => logs.push(e),
@@ -82,6 +63,7 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
   }
 
   const files = () => upload({ "a.txt": "alpha\n", "sub/b.txt": "beta\n" });
+
   let filesHash = "";
   const steps = (): BuildStep[] => [
     run("echo built > /etc/built-by-run && rm /etc/debian_version", "root"),
@@ -93,7 +75,7 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
   ];
 
   it("runs every step in a sandbox and a sandbox from the result sees all of it", async () => {
-    filesHash = files();
+    filesHash = await files();
     const { result, logs } = await build({ steps: steps(), startCmd: "sleep 1; touch /tmp/started; sleep 600", readyCmd: "test -f /tmp/started" });
     assert.equal(result.cachedSteps, 0);
     assert.equal(result.manifest.defaults.user, "guest");
@@ -110,7 +92,10 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
       const out = await sdk.sandbox.commands.run(
         "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note; test -f /tmp/started && echo started-before-create-returned",
       );
-      assert.equal(out.stdout, "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\nstarted-before-create-returned\n");
+      assert.equal(
+        out.stdout,
+        "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\nstarted-before-create-returned\n",
+      );
       const asRoot = await sdk.sandbox.commands.run("cat /app/a.txt /app/sub/b.txt", { user: "root" });
       assert.equal(asRoot.stdout, "alpha\nbeta\n");
     } finally {

@@ -1,0 +1,49 @@
+import { join } from "node:path";
+import { createDiskLayerStore } from "@cove/builder";
+import type { SandboxManager } from "../sandbox/manager.js";
+import type { TemplateStore } from "../templates/template-store.js";
+import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
+import { createNodeStepRunner } from "./step-runner.js";
+import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./template-builder.js";
+
+/** Template builds on this node: the layer cache, uploaded build files, and build sandboxes from the node's own manager. */
+export interface NodeTemplateBuilder {
+  build(req: TemplateBuildRequest): Promise<BuiltTemplate>;
+  files: BuildFileStore;
+}
+
+export interface NodeTemplateBuilderOptions {
+  manager: Pick<SandboxManager, "createBuildSandbox" | "kill">;
+  templates: TemplateStore;
+  templatesDir: string;
+  /** Holds `layers/` and `build-files/`. */
+  dataDir: string;
+  /** Longest a build's ready command may take to pass. */
+  readyTimeoutMs?: number;
+}
+
+export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOptions): Promise<NodeTemplateBuilder> {
+  const layers = await createDiskLayerStore(join(options.dataDir, "layers"));
+  // Steps interrupted by a node restart left their staged dirs; their builds have failed.
+  await layers.clearStaging();
+  const files = await createBuildFileStore(join(options.dataDir, "build-files"));
+  return {
+    files,
+    build: (req) =>
+      buildTemplate(
+        {
+          templatesDir: options.templatesDir,
+          templates: options.templates,
+          layers,
+          runnerFor: (manifest) =>
+            createNodeStepRunner({
+              manager: options.manager,
+              manifest,
+              files,
+              ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+            }),
+        },
+        req,
+      ),
+  };
+}
