@@ -33,6 +33,7 @@ export const suiteNetworks = {
   "node/proc-views": { prefix: "cml", cidr: "10.220.3.0/24" },
   "e2e/proc-views": { prefix: "cmv", cidr: "10.220.5.0/24" },
   "node/template-build": { prefix: "cmt", cidr: "10.220.6.0/24" },
+  "node/template-build-rpc": { prefix: "cmu", cidr: "10.220.7.0/24" },
 } as const;
 
 export type SuiteName = keyof typeof suiteNetworks;

@@ -193,6 +193,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     templates: listTemplates,
     warmPool: () => manager.poolStats(),
     metrics: (after) => sampler.since(after),
+    builder,
     secret,
     host: config.listenHost,
     port: config.listenPort,

@@ -9,6 +9,8 @@ import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFi
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BuildLogEntry, type BuildSpec, type BuildStep, BuildStepError } from "@cove/builder";
+import type { BuildTemplateResponse } from "@cove/protocol/nodeapi";
+import { createNodeClient } from "@cove/protocol/nodeapi-client";
 import { connectSdk, skipReason, startTestNode, type TestNode } from "./helpers/node-fixture.js";
 import { suiteNetwork } from "../../../test/support/networks.js";
 
@@ -133,5 +135,74 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
       (e: unknown) => e,
     );
     assert.ok(err instanceof BuildStepError && err.step === "finalize", String(err));
+  });
+});
+
+describe("template builds through the node API", { skip: reason, timeout: 600_000 }, () => {
+  let t: TestNode;
+  const name = `test-rpc-${randomBytes(3).toString("hex")}`;
+  before(async () => {
+    t = await startTestNode(suiteNetwork("node/template-build-rpc"));
+  });
+  after(async () => {
+    rmSync(join(t.config.templatesDir, name), { recursive: true, force: true });
+    await t?.close();
+  });
+
+  const base = () => `http://${t.node.address.host}:${t.node.address.port}`;
+  const put = (hash: string, body: Buffer, secret = t.node.secret) =>
+    fetch(`${base()}/build-files/${hash}`, { method: "PUT", body: new Uint8Array(body), headers: { authorization: `Bearer ${secret}` } });
+
+  it("takes the files over PUT /build-files, then streams the build's log and its result", async () => {
+    const dir = mkdtempSync("/var/tmp/cove-build-rpc-");
+    try {
+      writeFileSync(join(dir, "hello.txt"), "hello\n");
+      const tar = execFileSync("tar", ["-cf", "-", "-C", dir, "hello.txt"]);
+      const hash = "c".repeat(64);
+      assert.equal((await put(hash, tar, "wrong")).status, 401);
+      assert.equal((await put("not-a-hash", tar)).status, 400);
+      assert.equal((await put(hash, tar)).status, 204);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const client = createNodeClient({ baseUrl: base(), secret: t.node.secret });
+    const events: BuildTemplateResponse["event"][] = [];
+    const steps = [
+      { type: "COPY", args: ["hello.txt", "/srv/", "", ""], force: false, filesHash: "c".repeat(64) },
+      { type: "RUN", args: ["cat /srv/hello.txt"], force: false },
+    ];
+    for await (const res of client.buildTemplate({ name, fromTemplate: "base", steps })) events.push(res.event);
+    const last = events.at(-1);
+    assert.equal(last?.case, "done", JSON.stringify(last));
+    assert.deepEqual(last?.value, { $typeName: "nodeapi.v1.BuildTemplateResult", name, steps: 2, cachedSteps: 0 });
+    const lines = events.flatMap((e) => (e.case === "log" ? [e.value] : []));
+    assert.ok(
+      lines.some((l) => l.message === "hello" && l.step === "2" && l.level === "info"),
+      "a step's output arrives in the log with its step",
+    );
+    assert.ok(lines.every((l) => l.timestamp !== undefined));
+
+    const failed: BuildTemplateResponse["event"][] = [];
+    for await (const res of client.buildTemplate({
+      name,
+      fromTemplate: "base",
+      steps: [...steps, { type: "RUN", args: ["echo nope >&2; exit 3"], force: false }],
+    }))
+      failed.push(res.event);
+    const end = failed.at(-1);
+    assert.equal(end?.case, "failed");
+    assert.equal(end?.value.step, "3");
+    assert.equal(end?.value.code, "step_failed");
+    assert.deepEqual(end?.value.tail, ["nope"]);
+    assert.equal(failed.filter((e) => e.case === "log" && e.value.message.startsWith("CACHED")).length, 2, "the unchanged steps came from the cache");
+  });
+
+  it("refuses an unknown source template as not found", async () => {
+    const client = createNodeClient({ baseUrl: base(), secret: t.node.secret });
+    const events: BuildTemplateResponse["event"][] = [];
+    for await (const res of client.buildTemplate({ name, fromTemplate: "no-such-template", steps: [] })) events.push(res.event);
+    const last = events.at(-1);
+    assert.equal(last?.case, "failed");
+    assert.equal(last.value.code, "not_found");
   });
 });

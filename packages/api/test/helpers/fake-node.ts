@@ -295,6 +295,11 @@ export function createFakeNode(): FakeNode {
         cursor: samples.at(-1)?.seq ?? req.after,
       };
     },
+    // Builds need a real node (build sandboxes); the api's fake never builds.
+    // biome-ignore lint/correctness/useYield: answers before its first message
+    async *buildTemplate() {
+      throw new ConnectError("the fake node does not build templates", Code.Unimplemented);
+    },
   };
 
   const transport = createRouterTransport(({ service }) => service(NodeService, impl));

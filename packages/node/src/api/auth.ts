@@ -14,6 +14,12 @@ export function bearerToken(header: string | null): string | undefined {
   return match?.[1];
 }
 
+/** Whether an `Authorization` header carries the secret (for the node's plain HTTP routes). */
+export function hasSecret(header: string | undefined, secret: string): boolean {
+  const token = bearerToken(header ?? null);
+  return token !== undefined && timingSafeEqual(digest(token), digest(secret));
+}
+
 /** Rejects every call that lacks `Authorization: Bearer <secret>` with `unauthenticated`. */
 export function createBearerAuth(secret: string, log: NodeApiLogger): Interceptor {
   if (secret === "") throw new NodeError("invalid_argument", "the node API secret must not be empty");

@@ -1,8 +1,10 @@
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { NodeService } from "@cove/protocol/nodeapi";
+import type { NodeTemplateBuilder } from "../builds/node-builder.js";
 import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
+import { buildTemplateStream } from "./build-template.js";
 import { toConnectError } from "./connect-error.js";
 import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire, templateToWire } from "./convert.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
@@ -16,6 +18,8 @@ export interface NodeApiRoutesOptions {
   warmPool?: () => WarmPoolStats;
   /** Resource samples after a cursor, for ListMetrics; omitted = none. */
   metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
+  /** Template builds for BuildTemplate; omitted = the RPC answers unimplemented. */
+  builder?: NodeTemplateBuilder;
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -60,6 +64,10 @@ export function createNodeApiRoutes(
       getWarmPool: () => guard("GetWarmPool", () => warmPoolToWire(options.warmPool?.())),
       listMetrics: (req) => guard("ListMetrics", () => metricsToWire(options.metrics?.(req.after), req.after)),
       watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
+      buildTemplate: (req, ctx) => {
+        if (!options.builder) throw new ConnectError("this node does not build templates", Code.Unimplemented);
+        return buildTemplateStream(options.builder, req, ctx, log);
+      },
     });
   };
 }

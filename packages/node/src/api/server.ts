@@ -1,10 +1,12 @@
 import { setMaxListeners } from "node:events";
 import http from "node:http";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { NodeTemplateBuilder } from "../builds/node-builder.js";
 import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { createBearerAuth } from "./auth.js";
+import { receiveBuildFiles } from "./build-files-route.js";
 import { consoleLogger, createNodeApiRoutes } from "./routes.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
 
@@ -24,6 +26,8 @@ export interface NodeApiServerOptions {
   warmPool?: () => WarmPoolStats;
   /** Resource samples after a cursor, for ListMetrics; omitted = none. */
   metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
+  /** Template builds (BuildTemplate and the build-files upload); omitted = neither. */
+  builder?: NodeTemplateBuilder;
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }
@@ -47,7 +51,12 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
     routes: createNodeApiRoutes(
       options.service,
       options.info,
-      { logger: log, ...(options.warmPool ? { warmPool: options.warmPool } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) },
+      {
+        logger: log,
+        ...(options.warmPool ? { warmPool: options.warmPool } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.builder ? { builder: options.builder } : {}),
+      },
       options.templates,
     ),
     interceptors: [createBearerAuth(options.secret, log)],
@@ -66,6 +75,11 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
       inFlight.delete(res);
       if (inFlight.size === 0) drained?.();
     });
+    const upload = /^\/build-files\/([^/?]+)$/.exec(req.url ?? "");
+    if (upload && options.builder) {
+      void receiveBuildFiles(options.builder, options.secret, upload[1] ?? "", req, res, log);
+      return;
+    }
     handler(req, res);
   });
   const host = options.host ?? "127.0.0.1";

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { StepContext, StepRunner } from "@cove/builder";
 import { NodeError } from "../errors.js";
@@ -87,6 +87,8 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
       // owned by host root (so nothing in the sandbox can alter it), removed after.
       await mkdir(join(ctx.upperDir, stagingDir), { mode: 0o755 });
       await copyFile(files.path, join(ctx.upperDir, stagingDir, "files.tar"));
+      // The store keeps uploads 0600; inside, root is not the file's owner and must be let read it.
+      await chmod(join(ctx.upperDir, stagingDir, "files.tar"), 0o644);
       const dest = posix.resolve(ctx.state.workdir, input.dest) + (input.dest.endsWith("/") ? "/" : "");
       const script = copyScript({
         tarPath: `/${stagingDir}/files.tar`,

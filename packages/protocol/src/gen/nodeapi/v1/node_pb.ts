@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file nodeapi/v1/node.proto.
  */
 export const file_nodeapi_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChVub2RlYXBpL3YxL25vZGUucHJvdG8SCm5vZGVhcGkudjEixwMKB1NhbmRib3gSEgoKc2FuZGJveF9pZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRInCgVzdGF0ZRgDIAEoDjIYLm5vZGVhcGkudjEuU2FuZGJveFN0YXRlEhEKCWNwdV9jb3VudBgEIAEoDRIRCgltZW1vcnlfbWIYBSABKA0SDwoHZGlza19tYhgGIAEoDRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCG1ldGFkYXRhGAkgAygLMiEubm9kZWFwaS52MS5TYW5kYm94Lk1ldGFkYXRhRW50cnkSHQoVYWxsb3dfaW50ZXJuZXRfYWNjZXNzGAogASgIEhIKCmF1dG9fcGF1c2UYCyABKAgSFAoMZW52ZF92ZXJzaW9uGAwgASgJEhQKDGVudmRfYWRkcmVzcxgNIAEoCRISCgpzYW5kYm94X2lwGA4gASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKLBAoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSFgoJY3B1X2NvdW50GAIgASgNSACIAQESFgoJbWVtb3J5X21iGAMgASgNSAGIAQESEgoKdGltZW91dF9tcxgEIAEoDRI/CghlbnZfdmFycxgFIAMoCzItLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QuRW52VmFyc0VudHJ5EkAKCG1ldGFkYXRhGAYgAygLMi4ubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5NZXRhZGF0YUVudHJ5EiIKFWFsbG93X2ludGVybmV0X2FjY2VzcxgHIAEoCEgCiAEBEhcKCmF1dG9fcGF1c2UYCCABKAhIA4gBARIeChFlbnZkX2FjY2Vzc190b2tlbhgJIAEoCUgEiAEBGi4KDEVudlZhcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIMCgpfY3B1X2NvdW50QgwKCl9tZW1vcnlfbWJCGAoWX2FsbG93X2ludGVybmV0X2FjY2Vzc0INCgtfYXV0b19wYXVzZUIUChJfZW52ZF9hY2Nlc3NfdG9rZW4iPQoVQ3JlYXRlU2FuZGJveFJlc3BvbnNlEiQKB3NhbmRib3gYASABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3giFgoUTGlzdFNhbmRib3hlc1JlcXVlc3QiPwoVTGlzdFNhbmRib3hlc1Jlc3BvbnNlEiYKCXNhbmRib3hlcxgBIAMoCzITLm5vZGVhcGkudjEuU2FuZGJveCInChFHZXRTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIjoKEkdldFNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IigKEktpbGxTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIhUKE0tpbGxTYW5kYm94UmVzcG9uc2UiOwoRU2V0VGltZW91dFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIjoKElNldFRpbWVvdXRSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IikKE1BhdXNlU2FuZGJveFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCSI8ChRQYXVzZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IlIKFFJlc3VtZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSFwoKdGltZW91dF9tcxgCIAEoDUgAiAEBQg0KC190aW1lb3V0X21zIj0KFVJlc3VtZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IjcKE1Jlc29sdmVSb3V0ZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNImQKFFJlc29sdmVSb3V0ZVJlc3BvbnNlEhIKCnNhbmRib3hfaWQYASABKAkSJwoFc3RhdGUYAiABKA4yGC5ub2RlYXBpLnYxLlNhbmRib3hTdGF0ZRIPCgdhZGRyZXNzGAMgASgJIhQKEldhdGNoRXZlbnRzUmVxdWVzdCLuAQoMU2FuZGJveEV2ZW50EioKBHR5cGUYASABKA4yHC5ub2RlYXBpLnYxLlNhbmRib3hFdmVudFR5cGUSEgoKc2FuZGJveF9pZBgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoGcmVhc29uGAQgASgOMh4ubm9kZWFwaS52MS5TYW5kYm94RXZlbnRSZWFzb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBEiQKB3NhbmRib3gYBiABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3hCCgoIX21lc3NhZ2UiPgoTV2F0Y2hFdmVudHNSZXNwb25zZRInCgVldmVudBgBIAEoCzIYLm5vZGVhcGkudjEuU2FuZGJveEV2ZW50IhQKEkdldE5vZGVJbmZvUmVxdWVzdCJOCgxOb2RlQ2FwYWNpdHkSEQoJY3B1X2NvdW50GAEgASgNEhQKDG1lbW9yeV9ieXRlcxgCIAEoBBIVCg1zYW5kYm94X2NvdW50GAMgASgNIokBChNHZXROb2RlSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdydW50aW1lGAMgASgJEhMKC2Nncm91cF9tb2RlGAQgASgJEioKCGNhcGFjaXR5GAUgASgLMhgubm9kZWFwaS52MS5Ob2RlQ2FwYWNpdHkiFgoUTGlzdFRlbXBsYXRlc1JlcXVlc3QihAEKCFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEiwKCGJ1aWx0X2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY291bnQYAyABKA0SEQoJbWVtb3J5X21iGAQgASgNEg8KB2Rpc2tfbWIYBSABKA0iQAoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULm5vZGVhcGkudjEuVGVtcGxhdGUiFAoSR2V0V2FybVBvb2xSZXF1ZXN0IooBChBXYXJtUG9vbFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEgsKA21pbhgCIAEoDRIOCgZ0YXJnZXQYAyABKA0SDwoHd2FpdGluZxgEIAEoDRIPCgdib290aW5nGAUgASgNEhIKCmhhbmRlZF9vdXQYBiABKAQSDgoGbWlzc2VzGAcgASgEIrUBChNHZXRXYXJtUG9vbFJlc3BvbnNlEisKBXBvb2xzGAEgAygLMhwubm9kZWFwaS52MS5XYXJtUG9vbFRlbXBsYXRlEgsKA21heBgCIAEoDRITCgtjb25jdXJyZW5jeRgDIAEoDRIXCg9pZGxlX3RpbWVvdXRfbXMYBCABKA0SGQoRbWVtb3J5X3Jlc2VydmVfbWIYBSABKAQSGwoTbWVtb3J5X2F2YWlsYWJsZV9tYhgGIAEoBCIjChJMaXN0TWV0cmljc1JlcXVlc3QSDQoFYWZ0ZXIYASABKAQi8QEKDVNhbmRib3hNZXRyaWMSEgoKc2FuZGJveF9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvdW50GAMgASgNEhQKDGNwdV91c2VkX3BjdBgEIAEoARIWCg5tZW1fdXNlZF9ieXRlcxgFIAEoBBIXCg9tZW1fdG90YWxfYnl0ZXMYBiABKAQSFwoPbWVtX2NhY2hlX2J5dGVzGAcgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgIIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAkgASgEIlEKE0xpc3RNZXRyaWNzUmVzcG9uc2USKgoHc2FtcGxlcxgBIAMoCzIZLm5vZGVhcGkudjEuU2FuZGJveE1ldHJpYxIOCgZjdXJzb3IYAiABKAQq6wEKDFNhbmRib3hTdGF0ZRIdChlTQU5EQk9YX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVU0FOREJPWF9TVEFURV9QRU5ESU5HEAESGgoWU0FOREJPWF9TVEFURV9TVEFSVElORxACEhkKFVNBTkRCT1hfU1RBVEVfUlVOTklORxADEhgKFFNBTkRCT1hfU1RBVEVfUEFVU0VEEAQSHAoYU0FOREJPWF9TVEFURV9ISUJFUk5BVEVEEAUSGQoVU0FOREJPWF9TVEFURV9TVE9QUEVEEAYSFwoTU0FOREJPWF9TVEFURV9FUlJPUhAHKrQBChBTYW5kYm94RXZlbnRUeXBlEiIKHlNBTkRCT1hfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGlNBTkRCT1hfRVZFTlRfVFlQRV9DUkVBVEVEEAESHQoZU0FOREJPWF9FVkVOVF9UWVBFX1BBVVNFRBACEh4KGlNBTkRCT1hfRVZFTlRfVFlQRV9SRVNVTUVEEAMSHQoZU0FOREJPWF9FVkVOVF9UWVBFX0tJTExFRBAEKp4BChJTYW5kYm94RXZlbnRSZWFzb24SJAogU0FOREJPWF9FVkVOVF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTQU5EQk9YX0VWRU5UX1JFQVNPTl9SRVFVRVNUEAESIAocU0FOREJPWF9FVkVOVF9SRUFTT05fVElNRU9VVBACEh4KGlNBTkRCT1hfRVZFTlRfUkVBU09OX0VSUk9SEAMytwgKC05vZGVTZXJ2aWNlElQKDUNyZWF0ZVNhbmRib3gSIC5ub2RlYXBpLnYxLkNyZWF0ZVNhbmRib3hSZXF1ZXN0GiEubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVzcG9uc2USVAoNTGlzdFNhbmRib3hlcxIgLm5vZGVhcGkudjEuTGlzdFNhbmRib3hlc1JlcXVlc3QaIS5ub2RlYXBpLnYxLkxpc3RTYW5kYm94ZXNSZXNwb25zZRJLCgpHZXRTYW5kYm94Eh0ubm9kZWFwaS52MS5HZXRTYW5kYm94UmVxdWVzdBoeLm5vZGVhcGkudjEuR2V0U2FuZGJveFJlc3BvbnNlEk4KC0tpbGxTYW5kYm94Eh4ubm9kZWFwaS52MS5LaWxsU2FuZGJveFJlcXVlc3QaHy5ub2RlYXBpLnYxLktpbGxTYW5kYm94UmVzcG9uc2USSwoKU2V0VGltZW91dBIdLm5vZGVhcGkudjEuU2V0VGltZW91dFJlcXVlc3QaHi5ub2RlYXBpLnYxLlNldFRpbWVvdXRSZXNwb25zZRJRCgxQYXVzZVNhbmRib3gSHy5ub2RlYXBpLnYxLlBhdXNlU2FuZGJveFJlcXVlc3QaIC5ub2RlYXBpLnYxLlBhdXNlU2FuZGJveFJlc3BvbnNlElQKDVJlc3VtZVNhbmRib3gSIC5ub2RlYXBpLnYxLlJlc3VtZVNhbmRib3hSZXF1ZXN0GiEubm9kZWFwaS52MS5SZXN1bWVTYW5kYm94UmVzcG9uc2USUQoMUmVzb2x2ZVJvdXRlEh8ubm9kZWFwaS52MS5SZXNvbHZlUm91dGVSZXF1ZXN0GiAubm9kZWFwaS52MS5SZXNvbHZlUm91dGVSZXNwb25zZRJQCgtXYXRjaEV2ZW50cxIeLm5vZGVhcGkudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh8ubm9kZWFwaS52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAESTgoLR2V0Tm9kZUluZm8SHi5ub2RlYXBpLnYxLkdldE5vZGVJbmZvUmVxdWVzdBofLm5vZGVhcGkudjEuR2V0Tm9kZUluZm9SZXNwb25zZRJUCg1MaXN0VGVtcGxhdGVzEiAubm9kZWFwaS52MS5MaXN0VGVtcGxhdGVzUmVxdWVzdBohLm5vZGVhcGkudjEuTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEk4KC0dldFdhcm1Qb29sEh4ubm9kZWFwaS52MS5HZXRXYXJtUG9vbFJlcXVlc3QaHy5ub2RlYXBpLnYxLkdldFdhcm1Qb29sUmVzcG9uc2USTgoLTGlzdE1ldHJpY3MSHi5ub2RlYXBpLnYxLkxpc3RNZXRyaWNzUmVxdWVzdBofLm5vZGVhcGkudjEuTGlzdE1ldHJpY3NSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChVub2RlYXBpL3YxL25vZGUucHJvdG8SCm5vZGVhcGkudjEixwMKB1NhbmRib3gSEgoKc2FuZGJveF9pZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRInCgVzdGF0ZRgDIAEoDjIYLm5vZGVhcGkudjEuU2FuZGJveFN0YXRlEhEKCWNwdV9jb3VudBgEIAEoDRIRCgltZW1vcnlfbWIYBSABKA0SDwoHZGlza19tYhgGIAEoDRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCG1ldGFkYXRhGAkgAygLMiEubm9kZWFwaS52MS5TYW5kYm94Lk1ldGFkYXRhRW50cnkSHQoVYWxsb3dfaW50ZXJuZXRfYWNjZXNzGAogASgIEhIKCmF1dG9fcGF1c2UYCyABKAgSFAoMZW52ZF92ZXJzaW9uGAwgASgJEhQKDGVudmRfYWRkcmVzcxgNIAEoCRISCgpzYW5kYm94X2lwGA4gASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKLBAoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSFgoJY3B1X2NvdW50GAIgASgNSACIAQESFgoJbWVtb3J5X21iGAMgASgNSAGIAQESEgoKdGltZW91dF9tcxgEIAEoDRI/CghlbnZfdmFycxgFIAMoCzItLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QuRW52VmFyc0VudHJ5EkAKCG1ldGFkYXRhGAYgAygLMi4ubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5NZXRhZGF0YUVudHJ5EiIKFWFsbG93X2ludGVybmV0X2FjY2VzcxgHIAEoCEgCiAEBEhcKCmF1dG9fcGF1c2UYCCABKAhIA4gBARIeChFlbnZkX2FjY2Vzc190b2tlbhgJIAEoCUgEiAEBGi4KDEVudlZhcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIMCgpfY3B1X2NvdW50QgwKCl9tZW1vcnlfbWJCGAoWX2FsbG93X2ludGVybmV0X2FjY2Vzc0INCgtfYXV0b19wYXVzZUIUChJfZW52ZF9hY2Nlc3NfdG9rZW4iPQoVQ3JlYXRlU2FuZGJveFJlc3BvbnNlEiQKB3NhbmRib3gYASABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3giFgoUTGlzdFNhbmRib3hlc1JlcXVlc3QiPwoVTGlzdFNhbmRib3hlc1Jlc3BvbnNlEiYKCXNhbmRib3hlcxgBIAMoCzITLm5vZGVhcGkudjEuU2FuZGJveCInChFHZXRTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIjoKEkdldFNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IigKEktpbGxTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIhUKE0tpbGxTYW5kYm94UmVzcG9uc2UiOwoRU2V0VGltZW91dFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIjoKElNldFRpbWVvdXRSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IikKE1BhdXNlU2FuZGJveFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCSI8ChRQYXVzZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IlIKFFJlc3VtZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSFwoKdGltZW91dF9tcxgCIAEoDUgAiAEBQg0KC190aW1lb3V0X21zIj0KFVJlc3VtZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IjcKE1Jlc29sdmVSb3V0ZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNImQKFFJlc29sdmVSb3V0ZVJlc3BvbnNlEhIKCnNhbmRib3hfaWQYASABKAkSJwoFc3RhdGUYAiABKA4yGC5ub2RlYXBpLnYxLlNhbmRib3hTdGF0ZRIPCgdhZGRyZXNzGAMgASgJIhQKEldhdGNoRXZlbnRzUmVxdWVzdCLuAQoMU2FuZGJveEV2ZW50EioKBHR5cGUYASABKA4yHC5ub2RlYXBpLnYxLlNhbmRib3hFdmVudFR5cGUSEgoKc2FuZGJveF9pZBgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoGcmVhc29uGAQgASgOMh4ubm9kZWFwaS52MS5TYW5kYm94RXZlbnRSZWFzb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBEiQKB3NhbmRib3gYBiABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3hCCgoIX21lc3NhZ2UiPgoTV2F0Y2hFdmVudHNSZXNwb25zZRInCgVldmVudBgBIAEoCzIYLm5vZGVhcGkudjEuU2FuZGJveEV2ZW50IhQKEkdldE5vZGVJbmZvUmVxdWVzdCJOCgxOb2RlQ2FwYWNpdHkSEQoJY3B1X2NvdW50GAEgASgNEhQKDG1lbW9yeV9ieXRlcxgCIAEoBBIVCg1zYW5kYm94X2NvdW50GAMgASgNIokBChNHZXROb2RlSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdydW50aW1lGAMgASgJEhMKC2Nncm91cF9tb2RlGAQgASgJEioKCGNhcGFjaXR5GAUgASgLMhgubm9kZWFwaS52MS5Ob2RlQ2FwYWNpdHkiFgoUTGlzdFRlbXBsYXRlc1JlcXVlc3QihAEKCFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEiwKCGJ1aWx0X2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY291bnQYAyABKA0SEQoJbWVtb3J5X21iGAQgASgNEg8KB2Rpc2tfbWIYBSABKA0iQAoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULm5vZGVhcGkudjEuVGVtcGxhdGUiFAoSR2V0V2FybVBvb2xSZXF1ZXN0IooBChBXYXJtUG9vbFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEgsKA21pbhgCIAEoDRIOCgZ0YXJnZXQYAyABKA0SDwoHd2FpdGluZxgEIAEoDRIPCgdib290aW5nGAUgASgNEhIKCmhhbmRlZF9vdXQYBiABKAQSDgoGbWlzc2VzGAcgASgEIrUBChNHZXRXYXJtUG9vbFJlc3BvbnNlEisKBXBvb2xzGAEgAygLMhwubm9kZWFwaS52MS5XYXJtUG9vbFRlbXBsYXRlEgsKA21heBgCIAEoDRITCgtjb25jdXJyZW5jeRgDIAEoDRIXCg9pZGxlX3RpbWVvdXRfbXMYBCABKA0SGQoRbWVtb3J5X3Jlc2VydmVfbWIYBSABKAQSGwoTbWVtb3J5X2F2YWlsYWJsZV9tYhgGIAEoBCIjChJMaXN0TWV0cmljc1JlcXVlc3QSDQoFYWZ0ZXIYASABKAQi8QEKDVNhbmRib3hNZXRyaWMSEgoKc2FuZGJveF9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvdW50GAMgASgNEhQKDGNwdV91c2VkX3BjdBgEIAEoARIWCg5tZW1fdXNlZF9ieXRlcxgFIAEoBBIXCg9tZW1fdG90YWxfYnl0ZXMYBiABKAQSFwoPbWVtX2NhY2hlX2J5dGVzGAcgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgIIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAkgASgEIlEKE0xpc3RNZXRyaWNzUmVzcG9uc2USKgoHc2FtcGxlcxgBIAMoCzIZLm5vZGVhcGkudjEuU2FuZGJveE1ldHJpYxIOCgZjdXJzb3IYAiABKAQiXgoJQnVpbGRTdGVwEgwKBHR5cGUYASABKAkSDAoEYXJncxgCIAMoCRINCgVmb3JjZRgDIAEoCBIXCgpmaWxlc19oYXNoGAQgASgJSACIAQFCDQoLX2ZpbGVzX2hhc2giqgIKFEJ1aWxkVGVtcGxhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV90ZW1wbGF0ZRgCIAEoCRIkCgVzdGVwcxgDIAMoCzIVLm5vZGVhcGkudjEuQnVpbGRTdGVwEhYKCXN0YXJ0X2NtZBgEIAEoCUgAiAEBEhYKCXJlYWR5X2NtZBgFIAEoCUgBiAEBEg0KBWZvcmNlGAYgASgIEhYKCWNwdV9jb3VudBgHIAEoDUgCiAEBEhYKCW1lbW9yeV9tYhgIIAEoDUgDiAEBEhQKB2Rpc2tfbWIYCSABKA1IBIgBAUIMCgpfc3RhcnRfY21kQgwKCl9yZWFkeV9jbWRCDAoKX2NwdV9jb3VudEIMCgpfbWVtb3J5X21iQgoKCF9kaXNrX21iInoKDUJ1aWxkTG9nRW50cnkSLQoJdGltZXN0YW1wGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVsZXZlbBgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKBHN0ZXAYBCABKAlIAIgBAUIHCgVfc3RlcCJIChNCdWlsZFRlbXBsYXRlUmVzdWx0EgwKBG5hbWUYASABKAkSDQoFc3RlcHMYAiABKA0SFAoMY2FjaGVkX3N0ZXBzGAMgASgNIl8KFEJ1aWxkVGVtcGxhdGVGYWlsdXJlEgwKBGNvZGUYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIRCgRzdGVwGAMgASgJSACIAQESDAoEdGFpbBgEIAMoCUIHCgVfc3RlcCKvAQoVQnVpbGRUZW1wbGF0ZVJlc3BvbnNlEigKA2xvZxgBIAEoCzIZLm5vZGVhcGkudjEuQnVpbGRMb2dFbnRyeUgAEi8KBGRvbmUYAiABKAsyHy5ub2RlYXBpLnYxLkJ1aWxkVGVtcGxhdGVSZXN1bHRIABIyCgZmYWlsZWQYAyABKAsyIC5ub2RlYXBpLnYxLkJ1aWxkVGVtcGxhdGVGYWlsdXJlSABCBwoFZXZlbnQq6wEKDFNhbmRib3hTdGF0ZRIdChlTQU5EQk9YX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVU0FOREJPWF9TVEFURV9QRU5ESU5HEAESGgoWU0FOREJPWF9TVEFURV9TVEFSVElORxACEhkKFVNBTkRCT1hfU1RBVEVfUlVOTklORxADEhgKFFNBTkRCT1hfU1RBVEVfUEFVU0VEEAQSHAoYU0FOREJPWF9TVEFURV9ISUJFUk5BVEVEEAUSGQoVU0FOREJPWF9TVEFURV9TVE9QUEVEEAYSFwoTU0FOREJPWF9TVEFURV9FUlJPUhAHKrQBChBTYW5kYm94RXZlbnRUeXBlEiIKHlNBTkRCT1hfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGlNBTkRCT1hfRVZFTlRfVFlQRV9DUkVBVEVEEAESHQoZU0FOREJPWF9FVkVOVF9UWVBFX1BBVVNFRBACEh4KGlNBTkRCT1hfRVZFTlRfVFlQRV9SRVNVTUVEEAMSHQoZU0FOREJPWF9FVkVOVF9UWVBFX0tJTExFRBAEKp4BChJTYW5kYm94RXZlbnRSZWFzb24SJAogU0FOREJPWF9FVkVOVF9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTQU5EQk9YX0VWRU5UX1JFQVNPTl9SRVFVRVNUEAESIAocU0FOREJPWF9FVkVOVF9SRUFTT05fVElNRU9VVBACEh4KGlNBTkRCT1hfRVZFTlRfUkVBU09OX0VSUk9SEAMyjwkKC05vZGVTZXJ2aWNlElQKDUNyZWF0ZVNhbmRib3gSIC5ub2RlYXBpLnYxLkNyZWF0ZVNhbmRib3hSZXF1ZXN0GiEubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVzcG9uc2USVAoNTGlzdFNhbmRib3hlcxIgLm5vZGVhcGkudjEuTGlzdFNhbmRib3hlc1JlcXVlc3QaIS5ub2RlYXBpLnYxLkxpc3RTYW5kYm94ZXNSZXNwb25zZRJLCgpHZXRTYW5kYm94Eh0ubm9kZWFwaS52MS5HZXRTYW5kYm94UmVxdWVzdBoeLm5vZGVhcGkudjEuR2V0U2FuZGJveFJlc3BvbnNlEk4KC0tpbGxTYW5kYm94Eh4ubm9kZWFwaS52MS5LaWxsU2FuZGJveFJlcXVlc3QaHy5ub2RlYXBpLnYxLktpbGxTYW5kYm94UmVzcG9uc2USSwoKU2V0VGltZW91dBIdLm5vZGVhcGkudjEuU2V0VGltZW91dFJlcXVlc3QaHi5ub2RlYXBpLnYxLlNldFRpbWVvdXRSZXNwb25zZRJRCgxQYXVzZVNhbmRib3gSHy5ub2RlYXBpLnYxLlBhdXNlU2FuZGJveFJlcXVlc3QaIC5ub2RlYXBpLnYxLlBhdXNlU2FuZGJveFJlc3BvbnNlElQKDVJlc3VtZVNhbmRib3gSIC5ub2RlYXBpLnYxLlJlc3VtZVNhbmRib3hSZXF1ZXN0GiEubm9kZWFwaS52MS5SZXN1bWVTYW5kYm94UmVzcG9uc2USUQoMUmVzb2x2ZVJvdXRlEh8ubm9kZWFwaS52MS5SZXNvbHZlUm91dGVSZXF1ZXN0GiAubm9kZWFwaS52MS5SZXNvbHZlUm91dGVSZXNwb25zZRJQCgtXYXRjaEV2ZW50cxIeLm5vZGVhcGkudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh8ubm9kZWFwaS52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAESTgoLR2V0Tm9kZUluZm8SHi5ub2RlYXBpLnYxLkdldE5vZGVJbmZvUmVxdWVzdBofLm5vZGVhcGkudjEuR2V0Tm9kZUluZm9SZXNwb25zZRJUCg1MaXN0VGVtcGxhdGVzEiAubm9kZWFwaS52MS5MaXN0VGVtcGxhdGVzUmVxdWVzdBohLm5vZGVhcGkudjEuTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEk4KC0dldFdhcm1Qb29sEh4ubm9kZWFwaS52MS5HZXRXYXJtUG9vbFJlcXVlc3QaHy5ub2RlYXBpLnYxLkdldFdhcm1Qb29sUmVzcG9uc2USTgoLTGlzdE1ldHJpY3MSHi5ub2RlYXBpLnYxLkxpc3RNZXRyaWNzUmVxdWVzdBofLm5vZGVhcGkudjEuTGlzdE1ldHJpY3NSZXNwb25zZRJWCg1CdWlsZFRlbXBsYXRlEiAubm9kZWFwaS52MS5CdWlsZFRlbXBsYXRlUmVxdWVzdBohLm5vZGVhcGkudjEuQnVpbGRUZW1wbGF0ZVJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A sandbox as the node reports it.
@@ -936,6 +936,244 @@ export const ListMetricsResponseSchema: GenMessage<ListMetricsResponse> = /*@__P
   messageDesc(file_nodeapi_v1_node, 31);
 
 /**
+ * One step, as the e2b SDK's Template() sends it (spec 3.5): type COPY, ADD, RUN, ENV, ARG,
+ * WORKDIR or USER, with that type's args.
+ *
+ * @generated from message nodeapi.v1.BuildStep
+ */
+export type BuildStep = Message<"nodeapi.v1.BuildStep"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: repeated string args = 2;
+   */
+  args: string[];
+
+  /**
+   * Rebuild this step and every later one even when a cached layer matches.
+   *
+   * @generated from field: bool force = 3;
+   */
+  force: boolean;
+
+  /**
+   * COPY and ADD: the hash the files were uploaded under.
+   *
+   * @generated from field: optional string files_hash = 4;
+   */
+  filesHash?: string | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildStep.
+ * Use `create(BuildStepSchema)` to create a new message.
+ */
+export const BuildStepSchema: GenMessage<BuildStep> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 32);
+
+/**
+ * @generated from message nodeapi.v1.BuildTemplateRequest
+ */
+export type BuildTemplateRequest = Message<"nodeapi.v1.BuildTemplateRequest"> & {
+  /**
+   * The template's name on this node; a build replaces the template of that name when it succeeds.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The template the build starts from, e.g. "base".
+   *
+   * @generated from field: string from_template = 2;
+   */
+  fromTemplate: string;
+
+  /**
+   * @generated from field: repeated nodeapi.v1.BuildStep steps = 3;
+   */
+  steps: BuildStep[];
+
+  /**
+   * @generated from field: optional string start_cmd = 4;
+   */
+  startCmd?: string | undefined;
+
+  /**
+   * @generated from field: optional string ready_cmd = 5;
+   */
+  readyCmd?: string | undefined;
+
+  /**
+   * Ignore every cached layer.
+   *
+   * @generated from field: bool force = 6;
+   */
+  force: boolean;
+
+  /**
+   * @generated from field: optional uint32 cpu_count = 7;
+   */
+  cpuCount?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 memory_mb = 8;
+   */
+  memoryMb?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 disk_mb = 9;
+   */
+  diskMb?: number | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildTemplateRequest.
+ * Use `create(BuildTemplateRequestSchema)` to create a new message.
+ */
+export const BuildTemplateRequestSchema: GenMessage<BuildTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 33);
+
+/**
+ * @generated from message nodeapi.v1.BuildLogEntry
+ */
+export type BuildLogEntry = Message<"nodeapi.v1.BuildLogEntry"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp timestamp = 1;
+   */
+  timestamp?: Timestamp | undefined;
+
+  /**
+   * "debug", "info", "warn" or "error".
+   *
+   * @generated from field: string level = 2;
+   */
+  level: string;
+
+  /**
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * "base", "finalize" or the 1-based step number; absent for the build's own lines.
+   *
+   * @generated from field: optional string step = 4;
+   */
+  step?: string | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildLogEntry.
+ * Use `create(BuildLogEntrySchema)` to create a new message.
+ */
+export const BuildLogEntrySchema: GenMessage<BuildLogEntry> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 34);
+
+/**
+ * @generated from message nodeapi.v1.BuildTemplateResult
+ */
+export type BuildTemplateResult = Message<"nodeapi.v1.BuildTemplateResult"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint32 steps = 2;
+   */
+  steps: number;
+
+  /**
+   * @generated from field: uint32 cached_steps = 3;
+   */
+  cachedSteps: number;
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildTemplateResult.
+ * Use `create(BuildTemplateResultSchema)` to create a new message.
+ */
+export const BuildTemplateResultSchema: GenMessage<BuildTemplateResult> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 35);
+
+/**
+ * @generated from message nodeapi.v1.BuildTemplateFailure
+ */
+export type BuildTemplateFailure = Message<"nodeapi.v1.BuildTemplateFailure"> & {
+  /**
+   * A builder error code (step_failed, start_failed, invalid_spec, canceled, ...).
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * "base", "finalize" or the 1-based step number, when the failure belongs to one.
+   *
+   * @generated from field: optional string step = 3;
+   */
+  step?: string | undefined;
+
+  /**
+   * The failing step's last output lines.
+   *
+   * @generated from field: repeated string tail = 4;
+   */
+  tail: string[];
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildTemplateFailure.
+ * Use `create(BuildTemplateFailureSchema)` to create a new message.
+ */
+export const BuildTemplateFailureSchema: GenMessage<BuildTemplateFailure> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 36);
+
+/**
+ * @generated from message nodeapi.v1.BuildTemplateResponse
+ */
+export type BuildTemplateResponse = Message<"nodeapi.v1.BuildTemplateResponse"> & {
+  /**
+   * @generated from oneof nodeapi.v1.BuildTemplateResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: nodeapi.v1.BuildLogEntry log = 1;
+     */
+    value: BuildLogEntry;
+    case: "log";
+  } | {
+    /**
+     * @generated from field: nodeapi.v1.BuildTemplateResult done = 2;
+     */
+    value: BuildTemplateResult;
+    case: "done";
+  } | {
+    /**
+     * @generated from field: nodeapi.v1.BuildTemplateFailure failed = 3;
+     */
+    value: BuildTemplateFailure;
+    case: "failed";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message nodeapi.v1.BuildTemplateResponse.
+ * Use `create(BuildTemplateResponseSchema)` to create a new message.
+ */
+export const BuildTemplateResponseSchema: GenMessage<BuildTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 37);
+
+/**
  * @generated from enum nodeapi.v1.SandboxState
  */
 export enum SandboxState {
@@ -1180,6 +1418,18 @@ export const NodeService: GenService<{
     methodKind: "unary";
     input: typeof ListMetricsRequestSchema;
     output: typeof ListMetricsResponseSchema;
+  },
+  /**
+   * Builds a template on this node, streaming its log; the last message is its result or
+   * its failure. Files of COPY steps are uploaded first: PUT /build-files/<files_hash> with
+   * the same bearer secret (a tar, gzip or not). Canceling the call cancels the build.
+   *
+   * @generated from rpc nodeapi.v1.NodeService.BuildTemplate
+   */
+  buildTemplate: {
+    methodKind: "server_streaming";
+    input: typeof BuildTemplateRequestSchema;
+    output: typeof BuildTemplateResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_nodeapi_v1_node, 0);
