@@ -1,3 +1,4 @@
 export type { BuildSource, BuildSpec, BuildStep, BuildStepType, RegistryCredentials } from "./build-spec.js";
 export { BuilderError, type BuilderErrorCode } from "./errors.js";
 export * from "./dockerfile/index.js";
+export * from "./context/index.js";
