@@ -113,6 +113,8 @@ describe("parseDockerfile: unsupported instructions and flags", () => {
     refuses("FROM ubuntu\nUSER $U", "dockerfile_unsupported", `Dockerfile:2: USER: ${unknown("U")}`);
     refuses("FROM ubuntu:$TAG", "dockerfile_unsupported", `Dockerfile:1: FROM: ${unknown("TAG")}`);
     refuses("FROM ubuntu\nARG A=$B", "dockerfile_unsupported", `Dockerfile:2: ARG: ${unknown("B")}`);
+    // A pre-FROM ARG is visible in the stage only once redeclared, as in Docker.
+    refuses("ARG V=1\nFROM ubuntu\nENV X=$V", "dockerfile_unsupported", `Dockerfile:3: ENV: ${unknown("V")}`);
     // FROM sees only the ARGs declared before it, never the image's env.
     refuses("FROM ubuntu:$TAG", "dockerfile_unsupported", `Dockerfile:1: FROM: ${unknown("TAG")}`, { imageEnv: { TAG: "x" } });
     assert.equal(parseDockerfile("FROM ubuntu\nENV P=$PATH", { imageEnv: { PATH: "/bin" } }).spec.steps[0]?.args[1], "/bin");

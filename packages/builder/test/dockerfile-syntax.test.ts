@@ -52,8 +52,17 @@ describe("parseDockerfile: lines", () => {
     assert.equal(spec.steps[0]?.args[0], "a   b");
   });
 
+  it("an unknown directive is a comment, and ends the directives", () => {
+    const { spec, warnings } = parseDockerfile("# foo=bar\n# escape=`\nFROM ubuntu\nRUN a \\\n  b");
+    assert.equal(spec.steps[0]?.args[0], "a   b");
+    assert.deepEqual(warnings, []);
+  });
+
   it("the syntax directive is reported as ignored", () => {
-    assert.deepEqual(parseDockerfile("# syntax=docker/dockerfile:1.7\nFROM ubuntu").warnings, ["Dockerfile:1: # syntax= directive ignored"]);
+    assert.deepEqual(parseDockerfile("# syntax=docker/dockerfile:1.7\n# CHECK=skip=all\nFROM ubuntu").warnings, [
+      "Dockerfile:1: # syntax= directive ignored",
+      "Dockerfile:2: # check= directive ignored",
+    ]);
   });
 });
 

@@ -28,6 +28,8 @@ export class LineError extends Error {
 }
 
 const DIRECTIVE = /^#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$/;
+/** The directives Docker knows; any other `# name=value` line is a comment and ends the directives, as in Docker. */
+const KNOWN_DIRECTIVES = new Set(["escape", "syntax", "check"]);
 const COMMENT = /^\s*#/;
 const BLANK = /^\s*$/;
 
@@ -40,8 +42,8 @@ export function splitDockerfile(text: string): SplitDockerfile {
   // Directives count only at the very top: the first other line (even a blank one) ends them.
   for (; index < lines.length; index++) {
     const match = DIRECTIVE.exec(lines[index] ?? "");
-    if (!match) break;
-    const name = (match[1] ?? "").toLowerCase();
+    const name = (match?.[1] ?? "").toLowerCase();
+    if (!match || !KNOWN_DIRECTIVES.has(name)) break;
     const value = match[2] ?? "";
     if (seen.has(name)) throw new LineError(index + 1, `the ${name} parser directive is given twice`);
     seen.add(name);
