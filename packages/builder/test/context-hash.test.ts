@@ -120,6 +120,24 @@ describe("computeFilesHash equals the e2b SDK's filesHash", () => {
     }
   });
 
+  it("differs from the SDK's where it reads .dockerignore differently (decision 0019), and only in the files chosen", async () => {
+    const divergent = await makeContext({ ".dockerignore": "node_modules\n", "a.js": "a", "node_modules/dep/x.js": "x" });
+    try {
+      const ours = await matchContextFiles(divergent.dir, ".", await readDockerignore(divergent.dir));
+      assert.deepEqual(
+        ours.map((e) => e.path),
+        ["", ".dockerignore", "a.js"],
+      );
+      // glob's ignore drops only the node_modules entry itself and keeps what is below it.
+      const sdkChoice = (await matchContextFiles(divergent.dir, ".", [])).filter((e) => e.path !== "node_modules");
+      const sdk = await sdkHash(divergent.dir, ".", "/x");
+      assert.equal(await computeFilesHash(".", "/x", sdkChoice), sdk);
+      assert.notEqual(await coveHash(divergent.dir, ".", "/x"), sdk);
+    } finally {
+      await divergent.remove();
+    }
+  });
+
   it("is computed over exactly the entries it is given", async () => {
     const entries = await matchContextFiles(ctx.dir, "app", []);
     assert.equal(await computeFilesHash("app", "/x", entries), await sdkHash(ctx.dir, "app", "/x"));
