@@ -141,6 +141,13 @@ describe("matchContextFiles", () => {
     await refused("*.nope", "io_failed", "COPY source *.nope matches no files in the build context");
     await refused("a.txt", "io_failed", "COPY source a.txt matches no files in the build context", "*.txt");
   });
+  it("refuses a context that is not a directory", async () => {
+    await assert.rejects(matchContextFiles(`${ctx.dir}/a.txt`, ".", []), {
+      code: "io_failed",
+      message: `the build context ${ctx.dir}/a.txt is not a directory`,
+    });
+    await assert.rejects(matchContextFiles(`${ctx.dir}/nope`, "x", []), { code: "io_failed", message: `the build context ${ctx.dir}/nope is not a directory` });
+  });
   it("reads .dockerignore from the context, and none when there is none", async () => {
     assert.deepEqual(await readDockerignore(ctx.dir), []);
     const withFile = await makeContext({ ".dockerignore": "*.log\n!keep.log\n", "a.log": "", "keep.log": "" });

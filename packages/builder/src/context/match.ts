@@ -27,6 +27,7 @@ export async function matchContextFiles(contextDir: string, src: string, ignore:
   const segments = cleaned === "" ? [] : cleaned.split("/");
   const magicAt = segments.findIndex(hasMagic);
   const literal = magicAt < 0 ? segments : segments.slice(0, magicAt);
+  if (!(await lstatOrUndefined(root))?.isDirectory()) throw new BuilderError("io_failed", `the build context ${contextDir} is not a directory`);
   const start = await lstatInside(root, literal);
   if (start === undefined) throw notFound(src);
   let entries: ContextEntry[];
