@@ -32,6 +32,13 @@ describe("parseDockerfile: instructions", () => {
     assert.deepEqual(steps("run echo $HOME ${USER}"), [step("RUN", "echo $HOME ${USER}")], "the shell expands RUN's variables, not the parser");
   });
 
+  it("RUN text that only looks like a heredoc", () => {
+    assert.deepEqual(steps(`RUN echo $((1<<FOO)) "<<EOF" 'x <<EOF'\nRUN cat <<<"here string"`), [
+      step("RUN", `echo $((1<<FOO)) "<<EOF" 'x <<EOF'`),
+      step("RUN", `cat <<<"here string"`),
+    ]);
+  });
+
   it("RUN exec form becomes a quoted shell command line", () => {
     assert.deepEqual(steps(`RUN ["echo", "it's", "a b", "$HOME"]`), [step("RUN", `echo 'it'\\''s' 'a b' '$HOME'`)]);
     assert.deepEqual(steps(`RUN ["/bin/sh", "-c", "echo hi"]`), [step("RUN", "echo hi")]);

@@ -44,6 +44,11 @@ describe("parseDockerfile: unsupported instructions and flags", () => {
     ],
     ["COPY heredoc", 'FROM ubuntu\nCOPY <<-"EOT" /etc/x\nhi\nEOT', "Dockerfile:2: COPY: heredocs are not supported: put the file in the build context"],
     [
+      "RUN heredoc later on the line",
+      "FROM ubuntu\nRUN python3 <<-'PY' > out.txt\nprint(1)\nPY",
+      "Dockerfile:2: RUN: heredocs are not supported: write the lines with printf or put the file in the build context",
+    ],
+    [
       "RUN --mount",
       "FROM ubuntu\nRUN --mount=type=cache,target=/root/.cache pip install x",
       "Dockerfile:2: RUN: --mount is not supported: build mounts (caches, secrets, binds) need BuildKit",

@@ -27,7 +27,8 @@ export function commandOf(ctx: LineContext, text: string, shell: readonly string
 
 /** A RUN line as the shell command line the executor hands to `/bin/sh -c`. */
 export function runCommand(ctx: LineContext, text: string, shell: readonly string[]): string {
-  if (hasHeredoc(text)) throw ctx.fail("unsupported", "heredocs are not supported: write the lines with printf or put the file in the build context");
+  if (hasHeredoc(text, ctx.escape))
+    throw ctx.fail("unsupported", "heredocs are not supported: write the lines with printf or put the file in the build context");
   const { flags, rest } = takeFlags(text);
   ctx.checkFlags(flags, [], RUN_REFUSED);
   const command = commandOf(ctx, rest, shell);

@@ -21,7 +21,7 @@ const REFUSED_FLAGS: Readonly<Record<string, string>> = {
  * ADD becomes COPY because everything ADD does beyond COPY (URLs, archive extraction) is refused.
  */
 export function copySteps(ctx: LineContext, text: string, vars: Variables): BuildStep[] {
-  if (hasHeredoc(text)) throw ctx.fail("unsupported", "heredocs are not supported: put the file in the build context");
+  if (hasHeredoc(text, ctx.escape)) throw ctx.fail("unsupported", "heredocs are not supported: put the file in the build context");
   const { flags, rest } = takeFlags(text);
   ctx.checkFlags(flags, ["chown", "chmod", "link"], REFUSED_FLAGS);
   let user = "";

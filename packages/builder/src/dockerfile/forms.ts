@@ -1,5 +1,7 @@
 /** The two argument shapes of Dockerfile instructions: leading `--flags`, and exec (JSON array) vs shell form. */
 
+import { splitWords } from "./words.js";
+
 export interface Flag {
   name: string;
   /** Undefined for a bare `--flag`. Raw text: the caller expands it if Docker does. */
@@ -35,7 +37,10 @@ export function execForm(text: string): string[] | undefined {
   return parsed;
 }
 
-/** A heredoc (`<<EOF`, `<<-"EOF"`) anywhere in a RUN, COPY or ADD; a here-string (`<<<`) is not one. */
-export function hasHeredoc(text: string): boolean {
-  return /(^|[^<])<<-?\s*(["']?)[A-Za-z_][A-Za-z0-9_]*\2(?![A-Za-z0-9_])/.test(text);
+/**
+ * A heredoc in a RUN, COPY or ADD: like BuildKit, a word (quote-aware) that is `<<NAME`, `<<-NAME` or
+ * `<<"NAME"`. A shift (`$((1<<N))`), a here-string (`<<<`) or `<<` inside quotes is not one.
+ */
+export function hasHeredoc(text: string, escape: string): boolean {
+  return splitWords(text, escape).some((word) => /^<<-?(["']?)[A-Za-z_][A-Za-z0-9_]*\1$/.test(word));
 }
