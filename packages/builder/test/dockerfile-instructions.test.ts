@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BuildStep } from "../src/build-spec.js";
 import { dockerfileBaseImage, parseDockerfile } from "../src/index.js";
+import { bodySteps } from "./helpers/dockerfile-steps.js";
 
 const step = (type: BuildStep["type"], ...args: string[]): BuildStep => ({ type, args, force: false });
 
 /** The steps after a `FROM ubuntu:22.04` line. */
 function steps(body: string, options: Parameters<typeof parseDockerfile>[1] = {}): BuildStep[] {
-  return parseDockerfile(`FROM ubuntu:22.04\n${body}`, options).spec.steps;
+  return bodySteps(parseDockerfile(`FROM ubuntu:22.04\n${body}`, options).spec);
 }
 
 describe("parseDockerfile: instructions", () => {
@@ -22,7 +23,8 @@ describe("parseDockerfile: instructions", () => {
     ];
     for (const [text, image] of cases) {
       const { spec, warnings } = parseDockerfile(text);
-      assert.deepEqual(spec, { source: { kind: "image", image }, steps: [], force: false }, text);
+      const frame = [step("USER", "root"), step("WORKDIR", "/"), step("USER", "user"), step("WORKDIR", "/home/user")];
+      assert.deepEqual(spec, { source: { kind: "image", image }, steps: frame, force: false }, text);
       assert.deepEqual(warnings, []);
     }
   });
@@ -81,7 +83,12 @@ describe("parseDockerfile: instructions", () => {
     const { spec, warnings } = parseDockerfile("ARG VERSION=1.0\nFROM ubuntu\nARG VERSION\nARG A=x B\nARG C=default\nENV V=$VERSION-$A-${B:-none}-$C", {
       buildArgs: { C: "override", UNUSED: "1" },
     });
-    assert.deepEqual(spec.steps, [step("ARG", "VERSION", "1.0"), step("ARG", "A", "x"), step("ARG", "C", "override"), step("ENV", "V", "1.0-x-none-override")]);
+    assert.deepEqual(bodySteps(spec), [
+      step("ARG", "VERSION", "1.0"),
+      step("ARG", "A", "x"),
+      step("ARG", "C", "override"),
+      step("ENV", "V", "1.0-x-none-override"),
+    ]);
     assert.deepEqual(warnings, ["Dockerfile: build arg UNUSED was given but no ARG declares it"]);
   });
 
@@ -97,16 +104,25 @@ describe("parseDockerfile: instructions", () => {
       step("ENV", "D", "/data"),
       step("WORKDIR", "/data/x"),
     ]);
-    assert.deepEqual(steps("WORKDIR rel"), [step("WORKDIR", "rel")], "relative to the image's own workdir, unknown here");
+    assert.deepEqual(steps("WORKDIR rel"), [step("WORKDIR", "/rel")], "relative to the opening WORKDIR /");
+  });
+
+  it("opens as root in / and, unless the Dockerfile chose them, ends on E2B's user and workdir (as the SDK's fromDockerfile)", () => {
+    const all = (body: string) => parseDockerfile(`FROM ubuntu\n${body}`).spec.steps;
+    const opening = [step("USER", "root"), step("WORKDIR", "/")];
+    assert.deepEqual(all("RUN apt-get update"), [...opening, step("RUN", "apt-get update"), step("USER", "user"), step("WORKDIR", "/home/user")]);
+    assert.deepEqual(all("USER app\nRUN id"), [...opening, step("USER", "app"), step("RUN", "id"), step("WORKDIR", "/home/user")]);
+    assert.deepEqual(all("WORKDIR /srv\nRUN pwd"), [...opening, step("WORKDIR", "/srv"), step("RUN", "pwd"), step("USER", "user")]);
+    assert.deepEqual(all("WORKDIR /srv\nUSER root"), [...opening, step("WORKDIR", "/srv"), step("USER", "root")]);
   });
 
   it("USER with and without group, substituted", () => {
-    assert.deepEqual(steps("ARG U=app\nUSER $U:staff\nUSER 1000"), [step("ARG", "U", "app"), step("USER", "app:staff"), step("USER", "1000")]);
+    assert.deepEqual(steps("ARG U=app\nUSER $U\nUSER 1000:1000"), [step("ARG", "U", "app"), step("USER", "app"), step("USER", "1000:1000")]);
   });
 
   it("LABEL, EXPOSE and MAINTAINER are ignored with a warning naming the line", () => {
     const { spec, warnings } = parseDockerfile('FROM ubuntu\nLABEL a="b"\nEXPOSE 8080/tcp\nMAINTAINER me\nHEALTHCHECK NONE');
-    assert.deepEqual(spec.steps, []);
+    assert.deepEqual(bodySteps(spec), []);
     assert.deepEqual(warnings, [
       "Dockerfile:2: LABEL: ignored: templates have no image labels",
       "Dockerfile:3: EXPOSE: ignored: every port of a sandbox is reachable through its host name",
@@ -122,7 +138,7 @@ describe("parseDockerfile: instructions", () => {
 
   it("imageEnv supplies the base image's variables", () => {
     const { spec } = parseDockerfile("FROM python\nENV PATH=/opt/venv/bin:$PATH\nWORKDIR $HOME", { imageEnv: { PATH: "/usr/bin:/bin", HOME: "/root" } });
-    assert.deepEqual(spec.steps, [step("ENV", "PATH", "/opt/venv/bin:/usr/bin:/bin"), step("WORKDIR", "/root")]);
+    assert.deepEqual(bodySteps(spec), [step("ENV", "PATH", "/opt/venv/bin:/usr/bin:/bin"), step("WORKDIR", "/root")]);
   });
 });
 

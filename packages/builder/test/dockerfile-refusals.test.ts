@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BuilderError, parseDockerfile } from "../src/index.js";
+import { bodySteps } from "./helpers/dockerfile-steps.js";
 
 /** Asserts the parse fails with this code and exactly this message. */
 function refuses(text: string, code: BuilderError["code"], message: string, options: Parameters<typeof parseDockerfile>[1] = {}): void {
@@ -87,6 +88,8 @@ describe("parseDockerfile: unsupported instructions and flags", () => {
       "FROM ubuntu\nCOPY /etc/passwd /p",
       "Dockerfile:2: COPY: source /etc/passwd is absolute: sources are paths inside the build context",
     ],
+    ["USER name:group", "FROM ubuntu\nUSER app:staff", 'Dockerfile:2: USER: user "app:staff" is not supported: give a user name, or a numeric uid[:gid]'],
+    ["USER with capitals", "FROM ubuntu\nUSER Admin", 'Dockerfile:2: USER: user "Admin" is not supported: give a user name, or a numeric uid[:gid]'],
     [
       "${VAR#pattern}",
       "FROM ubuntu\nENV A=abc\nENV B=${A#a}",
@@ -122,7 +125,7 @@ describe("parseDockerfile: unsupported instructions and flags", () => {
     refuses("ARG V=1\nFROM ubuntu\nENV X=$V", "dockerfile_unsupported", `Dockerfile:3: ENV: ${unknown("V")}`);
     // FROM sees only the ARGs declared before it, never the image's env.
     refuses("FROM ubuntu:$TAG", "dockerfile_unsupported", `Dockerfile:1: FROM: ${unknown("TAG")}`, { imageEnv: { TAG: "x" } });
-    assert.equal(parseDockerfile("FROM ubuntu\nENV P=$PATH", { imageEnv: { PATH: "/bin" } }).spec.steps[0]?.args[1], "/bin");
+    assert.equal(bodySteps(parseDockerfile("FROM ubuntu\nENV P=$PATH", { imageEnv: { PATH: "/bin" } }).spec)[0]?.args[1], "/bin");
   });
 });
 
@@ -146,6 +149,7 @@ describe("parseDockerfile: syntax errors", () => {
     ["ENV without value", "FROM ubuntu\nENV ONLY", "Dockerfile:2: ENV: ENV ONLY has no value: write ENV ONLY=value"],
     ["ENV pair missing =", "FROM ubuntu\nENV A=1 B", "Dockerfile:2: ENV: B is not of the form name=value"],
     ["ARG bad name", "FROM ubuntu\nARG 1X=2", 'Dockerfile:2: ARG: invalid variable name "1X"'],
+    ["ENV name a shell cannot use", "FROM ubuntu\nENV my.var=1", 'Dockerfile:2: ENV: invalid variable name "my.var"'],
     ["unterminated quote", 'FROM ubuntu\nENV A="open', "Dockerfile:2: ENV: unterminated double quote"],
     ["unterminated single quote", "FROM ubuntu\nENV A='open", "Dockerfile:2: ENV: unterminated single quote"],
     ["unclosed ${", "FROM ubuntu\nENV A=${B:-x", "Dockerfile:2: ENV: a variable substitution is missing its closing brace"],

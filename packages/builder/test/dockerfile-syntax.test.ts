@@ -2,12 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseDockerfile, shellJoin, shellQuote } from "../src/index.js";
+import { bodySteps } from "./helpers/dockerfile-steps.js";
 
 describe("parseDockerfile: lines", () => {
   it("comments, blank lines and case-insensitive keywords", () => {
     const { spec } = parseDockerfile("\n# leading comment\n  from ubuntu\n\n   # indented comment\n\tRun echo one\nwOrKdIr /w\n");
     assert.deepEqual(
-      spec.steps.map((s) => [s.type, ...s.args]),
+      bodySteps(spec).map((s) => [s.type, ...s.args]),
       [
         ["RUN", "echo one"],
         ["WORKDIR", "/w"],
@@ -20,19 +21,19 @@ describe("parseDockerfile: lines", () => {
       "FROM ubuntu\nRUN apt-get update \\  \n# why we install curl\n\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nRUN done",
     );
     assert.deepEqual(
-      spec.steps.map((s) => s.args[0]),
+      bodySteps(spec).map((s) => s.args[0]),
       ["apt-get update     && apt-get install -y curl     && rm -rf /var/lib/apt/lists/*", "done"],
     );
   });
 
   it("a continuation on the last line ends the instruction", () => {
-    assert.equal(parseDockerfile("FROM ubuntu\nRUN echo \\").spec.steps[0]?.args[0], "echo");
+    assert.equal(bodySteps(parseDockerfile("FROM ubuntu\nRUN echo \\").spec)[0]?.args[0], "echo");
   });
 
   it("CRLF line endings and a byte-order mark", () => {
     const { spec } = parseDockerfile("\uFEFFFROM ubuntu\r\nRUN a \\\r\n  b\r\nENV X=1\r\n");
     assert.deepEqual(
-      spec.steps.map((s) => s.args),
+      bodySteps(spec).map((s) => s.args),
       [["a   b"], ["X", "1"]],
     );
   });
@@ -42,19 +43,19 @@ describe("parseDockerfile: lines", () => {
       "# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nCOPY testfile.txt c:\\\nRUN dir c:\\ `\n    && echo done\nENV A=`$HOME B=c:\\x";
     const { spec } = parseDockerfile(text);
     assert.deepEqual(
-      spec.steps.map((s) => s.args),
+      bodySteps(spec).map((s) => s.args),
       [["testfile.txt", "c:\\", "", ""], ["dir c:\\     && echo done"], ["A", "$HOME", "B", "c:\\x"]],
     );
   });
 
   it("a directive after the first line of other text is only a comment", () => {
     const { spec } = parseDockerfile("# a comment\n# escape=`\nFROM ubuntu\nRUN a \\\n  b");
-    assert.equal(spec.steps[0]?.args[0], "a   b");
+    assert.equal(bodySteps(spec)[0]?.args[0], "a   b");
   });
 
   it("an unknown directive is a comment, and ends the directives", () => {
     const { spec, warnings } = parseDockerfile("# foo=bar\n# escape=`\nFROM ubuntu\nRUN a \\\n  b");
-    assert.equal(spec.steps[0]?.args[0], "a   b");
+    assert.equal(bodySteps(spec)[0]?.args[0], "a   b");
     assert.deepEqual(warnings, []);
   });
 
@@ -68,7 +69,7 @@ describe("parseDockerfile: lines", () => {
 
 describe("parseDockerfile: variable substitution", () => {
   const env = (line: string, options: Parameters<typeof parseDockerfile>[1] = {}) =>
-    parseDockerfile(`FROM ubuntu\nARG SET=value\nARG EMPTY=\nARG UNSET\n${line}`, options).spec.steps.at(-1)?.args;
+    bodySteps(parseDockerfile(`FROM ubuntu\nARG SET=value\nARG EMPTY=\nARG UNSET\n${line}`, options).spec).at(-1)?.args;
   const cases: Array<[string, string]> = [
     ["$SET", "value"],
     ["${SET}", "value"],
@@ -105,14 +106,16 @@ describe("parseDockerfile: variable substitution", () => {
       "FROM ubuntu\nARG APP=web\nARG OWNER=1000\nARG MODE=640\nCOPY --chown=${OWNER}:${OWNER} --chmod=$MODE ${APP}/ /srv/$APP/\nWORKDIR /srv/$APP\nUSER $OWNER",
     );
     assert.deepEqual(
-      spec.steps.slice(3).map((s) => s.args),
+      bodySteps(spec)
+        .slice(3)
+        .map((s) => s.args),
       [["web/", "/srv/web/", "1000:1000", "0640"], ["/srv/web"], ["1000"]],
     );
   });
 
   it("does not substitute in RUN, CMD and ENTRYPOINT", () => {
     const { spec } = parseDockerfile("FROM ubuntu\nARG A=1\nRUN echo $A ${UNKNOWN}\nCMD echo $A");
-    assert.equal(spec.steps[1]?.args[0], "echo $A ${UNKNOWN}");
+    assert.equal(bodySteps(spec)[1]?.args[0], "echo $A ${UNKNOWN}");
     assert.equal(spec.startCmd, "echo $A");
   });
 });

@@ -46,10 +46,28 @@ interface Stage {
   envNames: Set<string>;
   steps: BuildStep[];
   shell: readonly string[];
-  workdir: string | undefined;
+  /** Absolute: the opening `WORKDIR /` makes it so. */
+  workdir: string;
   cmd: Command | undefined;
   entrypoint: Command | undefined;
+  setUser: boolean;
+  setWorkdir: boolean;
 }
+
+/**
+ * Docker runs a Dockerfile as root in `/`; Cove's executor starts every template as E2B's `user` in
+ * `/home/user`. As the SDK's `fromDockerfile` does, the steps open with `USER root` and `WORKDIR /`
+ * and, unless the Dockerfile picks its own, end on E2B's defaults, so both clients build the same template.
+ */
+const OPENING: readonly BuildStep[] = [
+  { type: "USER", args: ["root"], force: false },
+  { type: "WORKDIR", args: ["/"], force: false },
+];
+const DEFAULT_USER: BuildStep = { type: "USER", args: ["user"], force: false };
+const DEFAULT_WORKDIR: BuildStep = { type: "WORKDIR", args: ["/home/user"], force: false };
+
+// What the executor accepts: a name useradd would take, or a numeric uid[:gid].
+const USER_NAME = /^(?:[a-z_][a-z0-9_.-]{0,31}|[0-9]{1,10}(?::[0-9]{1,10})?)$/;
 
 /** Converts a Dockerfile into a build spec, or refuses it with a `dockerfile_syntax` / `dockerfile_unsupported` error naming the line. */
 export function parseDockerfile(text: string, options: ParseDockerfileOptions = {}): ParsedDockerfile {
@@ -63,11 +81,13 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
     image,
     vars: new Map(Object.entries(options.imageEnv ?? {})),
     envNames: new Set(),
-    steps: [],
+    steps: OPENING.map((step) => ({ ...step, args: [...step.args] })),
     shell: DEFAULT_SHELL,
-    workdir: undefined,
+    workdir: "/",
     cmd: undefined,
     entrypoint: undefined,
+    setUser: false,
+    setWorkdir: false,
   };
   for (const raw of instructions.slice(fromIndex + 1)) {
     const ctx = new LineContext(fileName, raw.line, raw.keyword, escape);
@@ -77,6 +97,8 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
   for (const name of buildArgs.keys()) {
     if (!usedArgs.has(name)) warnings.push(`${fileName}: build arg ${name} was given but no ARG declares it`);
   }
+  if (!stage.setUser) stage.steps.push({ ...DEFAULT_USER, args: [...DEFAULT_USER.args] });
+  if (!stage.setWorkdir) stage.steps.push({ ...DEFAULT_WORKDIR, args: [...DEFAULT_WORKDIR.args] });
   const { startCmd, cmdIgnored } = startCommand(stage.entrypoint, stage.cmd);
   if (cmdIgnored) warnings.push(`${fileName}: CMD ignored: a shell-form ENTRYPOINT does not take CMD's arguments`);
   const spec: BuildSpec = { source: { kind: "image", image: stage.image }, steps: stage.steps, force: false };
@@ -171,6 +193,8 @@ function dispatch(ctx: LineContext, rest: string, stage: Stage, args: ArgScope):
     case "USER": {
       const user = ctx.expand(rest, stage.vars);
       if (user === "") throw ctx.fail("syntax", "USER needs a user name or id");
+      if (!USER_NAME.test(user)) throw ctx.fail("unsupported", `user ${JSON.stringify(user)} is not supported: give a user name, or a numeric uid[:gid]`);
+      stage.setUser = true;
       stage.steps.push({ type: "USER", args: [user], force: false });
       return undefined;
     }
@@ -225,8 +249,9 @@ function argInstruction(ctx: LineContext, rest: string, stage: Stage, scope: Arg
 function workdirInstruction(ctx: LineContext, rest: string, stage: Stage): void {
   const path = ctx.expand(rest, stage.vars);
   if (path === "") throw ctx.fail("syntax", "WORKDIR needs a path");
-  // A relative WORKDIR is relative to the previous one; the base image's own is unknown here, so it stays relative then.
-  const resolved = path.startsWith("/") ? posix.normalize(path) : stage.workdir !== undefined ? posix.join(stage.workdir, path) : path;
-  stage.workdir = resolved.startsWith("/") ? resolved : undefined;
+  // A relative WORKDIR is relative to the previous one.
+  const resolved = posix.resolve(stage.workdir, path);
+  stage.workdir = resolved;
+  stage.setWorkdir = true;
   stage.steps.push({ type: "WORKDIR", args: [resolved], force: false });
 }

@@ -35,7 +35,8 @@ export function argDeclarations(ctx: LineContext, rest: string, vars: Variables)
 }
 
 function checkName(ctx: LineContext, name: string): string {
-  if (ctx.keyword === "ARG" ? !NAME.test(name) : name === "" || /\s/.test(name)) {
+  // Stricter than Docker for ENV (which takes `a.b`): the executor and a shell can only use these.
+  if (!NAME.test(name)) {
     throw ctx.fail("syntax", `invalid variable name ${JSON.stringify(name)}`);
   }
   return name;
