@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { appendFile, lstat, mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { appendFile, lstat, mkdtemp, readFile, readlink, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pipeline } from "node:stream/promises";
-import { BuilderError, createContextTar, matchContextFiles, prepareCopyStep } from "../src/index.js";
+import { BuilderError, computeFilesHash, createContextTar, matchContextFiles, prepareCopyStep } from "../src/index.js";
 import { makeContext } from "./helpers/context-tree.js";
 
 const longDir = `${"d".repeat(60)}/${"e".repeat(60)}`;
@@ -109,6 +109,22 @@ describe("createContextTar, read back with the system tar", () => {
     assert.equal(plain.subarray(0, 5).toString(), "a.txt");
     assert.equal(plain.length % 512, 0);
     assert.equal(plain.subarray(257, 262).toString(), "ustar");
+  });
+
+  it("does not follow a file that became a symlink after it was listed", async () => {
+    const scratch = await makeContext({ "f.txt": "inside" });
+    try {
+      const entries = await matchContextFiles(scratch.dir, "f.txt", []);
+      await rm(join(scratch.dir, "f.txt"));
+      await symlink("/etc/passwd", join(scratch.dir, "f.txt"));
+      await assert.rejects(pipeline(createContextTar(entries, { gzip: false }), createWriteStream(join(work, "swapped.tar"))), {
+        code: "io_failed",
+        message: "cannot read f.txt in the build context",
+      });
+      await assert.rejects(computeFilesHash("f.txt", "/f", entries), { code: "io_failed", message: "cannot read f.txt in the build context" });
+    } finally {
+      await scratch.remove();
+    }
   });
 
   it("fails the stream with io_failed when a file changes size while it is archived", async () => {

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { BuilderError } from "../errors.js";
 import type { ContextEntry } from "./match.js";
+import { readContextFile } from "./read-file.js";
 
 /**
  * The COPY step's `filesHash`, byte for byte what the e2b SDK computes (symlinks not resolved) for
@@ -29,7 +29,7 @@ export async function computeFilesHash(src: string, dest: string, entries: reado
 
 async function hashFile(hash: Hash, path: string): Promise<void> {
   // Streamed: a context can hold files far larger than memory.
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of await readContextFile(path)) hash.update(chunk as Buffer);
 }
 
 async function readEntry<T>(entry: ContextEntry, read: () => Promise<T>): Promise<T> {

@@ -1,9 +1,9 @@
-import { createReadStream } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { pipeline, Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { BuilderError } from "../errors.js";
 import type { ContextEntry } from "./match.js";
+import { readContextFile } from "./read-file.js";
 
 const BLOCK = 512;
 /** The largest value an octal field of `width` bytes holds (one byte goes to the terminator). */
@@ -54,7 +54,7 @@ async function* contents(entry: ContextEntry): AsyncGenerator<Buffer> {
   let read = 0;
   const tooShort = () => new BuilderError("io_failed", `${entry.path} in the build context changed size while it was archived`);
   try {
-    for await (const chunk of createReadStream(entry.absolutePath)) {
+    for await (const chunk of await readContextFile(entry.absolutePath)) {
       const buffer = chunk as Buffer;
       read += buffer.length;
       if (read > entry.stats.size) throw tooShort();
