@@ -59,12 +59,7 @@ interface Stage {
  * `/home/user`. As the SDK's `fromDockerfile` does, the steps open with `USER root` and `WORKDIR /`
  * and, unless the Dockerfile picks its own, end on E2B's defaults, so both clients build the same template.
  */
-const OPENING: readonly BuildStep[] = [
-  { type: "USER", args: ["root"], force: false },
-  { type: "WORKDIR", args: ["/"], force: false },
-];
-const DEFAULT_USER: BuildStep = { type: "USER", args: ["user"], force: false };
-const DEFAULT_WORKDIR: BuildStep = { type: "WORKDIR", args: ["/home/user"], force: false };
+const frameStep = (type: "USER" | "WORKDIR", arg: string): BuildStep => ({ type, args: [arg], force: false });
 
 // What the executor accepts: a name useradd would take, or a numeric uid[:gid].
 const USER_NAME = /^(?:[a-z_][a-z0-9_.-]{0,31}|[0-9]{1,10}(?::[0-9]{1,10})?)$/;
@@ -81,7 +76,7 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
     image,
     vars: new Map(Object.entries(options.imageEnv ?? {})),
     envNames: new Set(),
-    steps: OPENING.map((step) => ({ ...step, args: [...step.args] })),
+    steps: [frameStep("USER", "root"), frameStep("WORKDIR", "/")],
     shell: DEFAULT_SHELL,
     workdir: "/",
     cmd: undefined,
@@ -97,8 +92,8 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
   for (const name of buildArgs.keys()) {
     if (!usedArgs.has(name)) warnings.push(`${fileName}: build arg ${name} was given but no ARG declares it`);
   }
-  if (!stage.setUser) stage.steps.push({ ...DEFAULT_USER, args: [...DEFAULT_USER.args] });
-  if (!stage.setWorkdir) stage.steps.push({ ...DEFAULT_WORKDIR, args: [...DEFAULT_WORKDIR.args] });
+  if (!stage.setUser) stage.steps.push(frameStep("USER", "user"));
+  if (!stage.setWorkdir) stage.steps.push(frameStep("WORKDIR", "/home/user"));
   const { startCmd, cmdIgnored } = startCommand(stage.entrypoint, stage.cmd);
   if (cmdIgnored) warnings.push(`${fileName}: CMD ignored: a shell-form ENTRYPOINT does not take CMD's arguments`);
   const spec: BuildSpec = { source: { kind: "image", image: stage.image }, steps: stage.steps, force: false };
