@@ -40,12 +40,20 @@ export async function matchContextFiles(contextDir: string, src: string, ignore:
     const pattern = compilePattern(cleaned);
     const below = start.isDirectory() ? await walk(root, literal.join("/"), ignore) : [];
     const tops = below.filter((entry) => pattern.test(entry.path));
+    const selectedDirs = new Set(tops.filter((entry) => entry.stats.isDirectory()).map((entry) => entry.path));
     const selected = new Set(tops.map((entry) => entry.path));
-    const dirs = tops.filter((entry) => entry.stats.isDirectory()).map((entry) => `${entry.path}/`);
-    entries = below.filter((entry) => selected.has(entry.path) || dirs.some((dir) => entry.path.startsWith(dir)));
+    entries = below.filter((entry) => selected.has(entry.path) || hasAncestorIn(entry.path, selectedDirs));
   }
   if (entries.length === 0) throw notFound(src);
   return entries.sort((a, b) => (a.absolutePath < b.absolutePath ? -1 : a.absolutePath > b.absolutePath ? 1 : 0));
+}
+
+/** Whether a directory above `path` is in `dirs`: checks its few ancestors, not every selected directory. */
+function hasAncestorIn(path: string, dirs: ReadonlySet<string>): boolean {
+  for (let slash = path.lastIndexOf("/"); slash > 0; slash = path.lastIndexOf("/", slash - 1)) {
+    if (dirs.has(path.slice(0, slash))) return true;
+  }
+  return false;
 }
 
 function abs(root: string, path: string): string {
