@@ -94,6 +94,11 @@ describe("parseDockerfile: instructions", () => {
 
   it("an ENV wins over a later ARG of the same name", () => {
     assert.deepEqual(steps("ENV X=env\nARG X=arg\nWORKDIR /$X"), [step("ENV", "X", "env"), step("ARG", "X", "arg"), step("WORKDIR", "/env")]);
+    assert.deepEqual(
+      steps("ARG HOME=/arg\nWORKDIR $HOME", { imageEnv: { HOME: "/root" } }),
+      [step("ARG", "HOME", "/arg"), step("WORKDIR", "/root")],
+      "the image's ENV too",
+    );
   });
 
   it("WORKDIR: absolute, relative to the previous one, substituted", () => {

@@ -42,7 +42,7 @@ const REFUSED: Readonly<Record<string, string>> = {
 interface Stage {
   image: string;
   vars: Map<string, string | undefined>;
-  /** Names set by ENV: a later ARG of the same name does not override them, as in Docker. */
+  /** Names set by ENV here or in the image: a later ARG of the same name does not override them, as in Docker. */
   envNames: Set<string>;
   steps: BuildStep[];
   shell: readonly string[];
@@ -75,7 +75,7 @@ export function parseDockerfile(text: string, options: ParseDockerfileOptions = 
   const stage: Stage = {
     image,
     vars: new Map(Object.entries(options.imageEnv ?? {})),
-    envNames: new Set(),
+    envNames: new Set(Object.keys(options.imageEnv ?? {})),
     steps: [frameStep("USER", "root"), frameStep("WORKDIR", "/")],
     shell: DEFAULT_SHELL,
     workdir: "/",
