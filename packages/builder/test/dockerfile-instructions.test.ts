@@ -92,13 +92,9 @@ describe("parseDockerfile: instructions", () => {
     assert.deepEqual(warnings, ["Dockerfile: build arg UNUSED was given but no ARG declares it"]);
   });
 
-  it("an ENV wins over a later ARG of the same name", () => {
-    assert.deepEqual(steps("ENV X=env\nARG X=arg\nWORKDIR /$X"), [step("ENV", "X", "env"), step("ARG", "X", "arg"), step("WORKDIR", "/env")]);
-    assert.deepEqual(
-      steps("ARG HOME=/arg\nWORKDIR $HOME", { imageEnv: { HOME: "/root" } }),
-      [step("ARG", "HOME", "/arg"), step("WORKDIR", "/root")],
-      "the image's ENV too",
-    );
+  it("an ENV wins over a later ARG of the same name, which sends no step", () => {
+    assert.deepEqual(steps("ENV X=env\nARG X=arg\nWORKDIR /$X"), [step("ENV", "X", "env"), step("WORKDIR", "/env")]);
+    assert.deepEqual(steps("ARG HOME=/arg\nWORKDIR $HOME", { imageEnv: { HOME: "/root" } }), [step("WORKDIR", "/root")], "the image's ENV too");
   });
 
   it("WORKDIR: absolute, relative to the previous one, substituted", () => {

@@ -235,7 +235,9 @@ function argInstruction(ctx: LineContext, rest: string, stage: Stage, scope: Arg
       // `ARG NAME` after FROM brings a pre-FROM ARG's value into the stage.
       value = scope.globals.get(decl.name);
     }
-    if (!stage.envNames.has(decl.name)) stage.vars.set(decl.name, value);
+    // An ENV of the same name wins in Docker, for substitution and for RUN; the executor would let the ARG step win, so none is sent.
+    if (stage.envNames.has(decl.name)) continue;
+    stage.vars.set(decl.name, value);
     if (value !== undefined) pairs.push(decl.name, value);
   }
   if (pairs.length > 0) stage.steps.push({ type: "ARG", args: pairs, force: false });
