@@ -47,8 +47,8 @@ describe("computeFilesHash equals the e2b SDK's filesHash", () => {
     });
   });
   after(async () => {
-    await ctx.remove();
-    await outside.remove();
+    await ctx?.remove();
+    await outside?.remove();
   });
 
   const cases: Array<[string, string, string]> = [

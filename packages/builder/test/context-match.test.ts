@@ -52,8 +52,8 @@ describe("matchContextFiles", () => {
     });
   });
   after(async () => {
-    await ctx.remove();
-    await outside.remove();
+    await ctx?.remove();
+    await outside?.remove();
   });
 
   const paths = async (src: string, ignore = "") => (await matchContextFiles(ctx.dir, src, parseDockerignore(ignore))).map((entry) => entry.path);

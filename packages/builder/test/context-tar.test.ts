@@ -37,8 +37,8 @@ describe("createContextTar, read back with the system tar", () => {
     work = await mkdtemp(join(tmpdir(), "cove-tar-"));
   });
   after(async () => {
-    await ctx.remove();
-    await rm(work, { recursive: true, force: true });
+    await ctx?.remove();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
   async function archive(src: string, gzip: boolean): Promise<string> {

@@ -21,7 +21,7 @@ describe("parseDockerfile + prepareCopyStep send what the SDK's fromDockerfile s
       "config.json": "{}",
     });
   });
-  after(() => ctx.remove());
+  after(() => ctx?.remove());
 
   const dockerfiles: Array<[string, string]> = [
     [

@@ -8,6 +8,17 @@ export type TreeNode = string | Buffer | { dir: true; mode?: number } | { link: 
 /** A temporary build context with these entries; `remove` deletes it (call it in `after`/`finally`). */
 export async function makeContext(tree: Readonly<Record<string, TreeNode>>): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "cove-context-"));
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    await fill(dir, tree);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { dir, remove };
+}
+
+async function fill(dir: string, tree: Readonly<Record<string, TreeNode>>): Promise<void> {
   const modes: Array<[string, number]> = [];
   for (const [path, node] of Object.entries(tree)) {
     const full = join(dir, path);
@@ -26,5 +37,4 @@ export async function makeContext(tree: Readonly<Record<string, TreeNode>>): Pro
   }
   // Modes last, so a read-only directory does not stop its own entries from being created.
   for (const [full, mode] of modes.reverse()) await chmod(full, mode);
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
