@@ -14,6 +14,7 @@ import {
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
 import type { TemplateStore } from "../templates/template-store.js";
+import { profilePathLayer } from "./profile-layer.js";
 
 export interface TemplateBuildRequest {
   /** The template's name on this node (its dir under templates/). */
@@ -75,7 +76,10 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
     });
-    const [rootfs = source.rootfs, ...layers] = out.lower;
+    const lower = [...out.lower];
+    const path = plan.final.env.PATH;
+    if (path !== undefined && path !== source.manifest.defaults.env.PATH) lower.push((await profilePathLayer(deps.layers, plan.finalKey, path)).dir);
+    const [rootfs = source.rootfs, ...layers] = lower;
     const manifest: TemplateManifest = {
       name: req.name,
       recipe: 1,

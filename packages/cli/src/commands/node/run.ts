@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { createLogger, printLine } from "../../stdio.js";
-import { NODE_URL_FILE } from "../pool/status.js";
+import { NODE_URL_FILE } from "../../node-target.js";
 import { ensureBaseTemplate } from "../template/build.js";
 
 /** The portable envd runtime that `npm run build` puts beside the envd package. */

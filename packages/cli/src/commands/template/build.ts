@@ -11,30 +11,52 @@ export function registerTemplateCommands(program: Command): void {
   const template = program.command("template").description("manage sandbox templates");
   template
     .command("build")
-    .argument("<name>", "template to build (today: base)")
-    .description("build a template, or reuse the cached build")
+    .argument("[name-or-dir]", "`base`, or with --name the build context of a Dockerfile (default .)")
+    .description("build the base template (cached), or a template from a Dockerfile on the local node (--name)")
+    .option("--name <name>", "build the Dockerfile in the given dir as this template")
+    .option("-f, --file <path>", "the Dockerfile, relative to the dir (default Dockerfile)")
+    .option("--build-arg <NAME=value>", "an ARG value (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option("--node-url <url>", "with --name: the node API (env COVE_NODE_URL; default: <data-dir>/node-url)")
     .option("--data-dir <dir>", "Cove's data directory", defaultDataDir())
     .option("--force", "rebuild even when a cached build exists", false)
-    .option("--mirror <url>", "Debian mirror (default: the one apt uses on this machine)")
-    .action(async (name: string, opts: { dataDir: string; force: boolean; mirror?: string }) => {
-      if (name !== "base") throw new Error(`unknown template '${name}': only 'base' can be built so far`);
-      const { buildBaseTemplate } = await import("@cove/node");
-      const started = Date.now();
-      const show = createProgressPrinter(process.stderr);
-      const result = await buildBaseTemplate({
-        dataDir: resolve(opts.dataDir),
-        force: opts.force,
-        ...(opts.mirror ? { mirror: opts.mirror } : {}),
-        onProgress: show,
-      });
-      show.done();
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      process.stdout.write(
-        result.reused
-          ? `template base: reused the build from ${result.manifest.builtAt} (${result.dir}); --force rebuilds\n`
-          : `template base: built in ${seconds} s (${result.dir})\n`,
-      );
-    });
+    .option("--mirror <url>", "Debian mirror for base (default: the one apt uses on this machine)")
+    .action(
+      async (
+        arg: string | undefined,
+        opts: { name?: string; file?: string; buildArg: string[]; nodeUrl?: string; dataDir: string; force: boolean; mirror?: string },
+      ) => {
+        if (opts.name !== undefined) {
+          const { buildFromDockerfile } = await import("./build-dockerfile.js");
+          const flags = {
+            name: opts.name,
+            buildArg: opts.buildArg,
+            force: opts.force,
+            dataDir: opts.dataDir,
+            ...(opts.file ? { file: opts.file } : {}),
+            ...(opts.nodeUrl ? { nodeUrl: opts.nodeUrl } : {}),
+          };
+          return buildFromDockerfile(arg ?? ".", flags, process.stdout, process.stderr);
+        }
+        const name = arg ?? "";
+        if (name !== "base") throw new Error(`unknown template '${name}': build 'base', or a Dockerfile with --name <name> [dir]`);
+        const { buildBaseTemplate } = await import("@cove/node");
+        const started = Date.now();
+        const show = createProgressPrinter(process.stderr);
+        const result = await buildBaseTemplate({
+          dataDir: resolve(opts.dataDir),
+          force: opts.force,
+          ...(opts.mirror ? { mirror: opts.mirror } : {}),
+          onProgress: show,
+        });
+        show.done();
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        process.stdout.write(
+          result.reused
+            ? `template base: reused the build from ${result.manifest.builtAt} (${result.dir}); --force rebuilds\n`
+            : `template base: built in ${seconds} s (${result.dir})\n`,
+        );
+      },
+    );
 }
 
 /**

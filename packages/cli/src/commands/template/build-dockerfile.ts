@@ -1,0 +1,107 @@
+import { readFile } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { Readable } from "node:stream";
+import type { BuildStep } from "@cove/builder";
+import type { BuildTemplateResponse } from "@cove/protocol/nodeapi";
+import { type NodeFlags, nodeTarget } from "../../node-target.js";
+
+export interface DockerfileBuildFlags extends NodeFlags {
+  name: string;
+  file?: string;
+  buildArg: string[];
+  force: boolean;
+}
+
+/** What a sandbox's shell has on PATH when a template sets none: Dockerfiles may extend it (`ENV PATH=/opt/bin:$PATH`). */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** E2B's default base image: Cove answers it with its own `base` (no registry needed). */
+const BASE_ALIASES = new Set(["base", "e2bdev/base", "e2bdev/base:latest", "docker.io/e2bdev/base"]);
+const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+function parseBuildArgs(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf("=");
+    if (i <= 0) throw new Error(`--build-arg ${pair}: expected NAME=value`);
+    out[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * `cove template build [dir] --name NAME [-f Dockerfile]`: parses the Dockerfile here, uploads
+ * each COPY's files to the local node, and runs the build there, printing its log as it comes.
+ * Talks to the node directly, like `cove pool` (its secret from the data dir).
+ */
+export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFlags, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<void> {
+  if (!templateName.test(flags.name)) {
+    throw new Error(`--name ${flags.name}: lowercase letters, digits, '.', '_' and '-' (tags need the api's template store, not there yet)`);
+  }
+  const contextDir = resolve(dir);
+  const file = resolve(contextDir, flags.file ?? "Dockerfile");
+  const text = await readFile(file, "utf8").catch((e: unknown) => {
+    throw new Error(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const builder = await import("@cove/builder");
+  const buildArgs = parseBuildArgs(flags.buildArg);
+  const fileName = basename(file);
+  const image = builder.dockerfileBaseImage(text, { fileName, buildArgs });
+  const from = BASE_ALIASES.has(image) ? "base" : image;
+  if (!templateName.test(from)) {
+    throw new Error(
+      `${fileName}: FROM ${image}: builds from registry images are not wired into the node yet; start FROM base (or e2bdev/base) or another template built on this node`,
+    );
+  }
+  const parsed = builder.parseDockerfile(text, { fileName, buildArgs, imageEnv: { PATH: DEFAULT_PATH } });
+  for (const warning of parsed.warnings) err.write(`warning: ${warning}\n`);
+
+  const target = await nodeTarget(flags, process.env);
+  const ignore = await builder.readDockerignore(contextDir);
+  const steps: BuildStep[] = [];
+  for (const step of parsed.spec.steps) {
+    if (step.type !== "COPY") {
+      steps.push(step);
+      continue;
+    }
+    const prepared = await builder.prepareCopyStep(contextDir, step, ignore);
+    const res = await fetch(`${target.baseUrl}/build-files/${prepared.filesHash}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${target.secret}` },
+      body: Readable.toWeb(prepared.openTar()) as ReadableStream,
+      duplex: "half",
+    } as RequestInit);
+    if (res.status !== 204)
+      throw new Error(`node at ${target.baseUrl}: uploading the files of COPY ${step.args[0]} failed: HTTP ${res.status} ${await res.text()}`);
+    steps.push({ ...step, filesHash: prepared.filesHash });
+  }
+
+  const [{ createNodeClient }, { ConnectError }] = await Promise.all([import("@cove/protocol/nodeapi-client"), import("@connectrpc/connect")]);
+  const started = Date.now();
+  let last: BuildTemplateResponse["event"] | undefined;
+  try {
+    const stream = createNodeClient(target).buildTemplate({
+      name: flags.name,
+      fromTemplate: from,
+      steps: steps.map((s) => ({ type: s.type, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
+      force: flags.force,
+      ...(parsed.spec.startCmd ? { startCmd: parsed.spec.startCmd } : {}),
+      ...(parsed.spec.readyCmd ? { readyCmd: parsed.spec.readyCmd } : {}),
+    });
+    for await (const res of stream) {
+      last = res.event;
+      if (res.event.case === "log") {
+        const { step, message } = res.event.value;
+        err.write(step && !message.startsWith("[") && !message.startsWith("CACHED") ? `  ${message}\n` : `${message}\n`);
+      }
+    }
+  } catch (e) {
+    throw new Error(`node at ${target.baseUrl}: ${e instanceof ConnectError ? e.rawMessage : String(e)}`);
+  }
+  if (last?.case === "failed") {
+    const where = last.value.step ? ` (step ${last.value.step})` : "";
+    throw new Error(`build of ${flags.name} failed${where}: ${last.value.message}`);
+  }
+  if (last?.case !== "done") throw new Error(`node at ${target.baseUrl}: the build's stream ended without a result`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  out.write(`template ${flags.name}: built in ${seconds} s (${last.value.steps} steps, ${last.value.cachedSteps} cached)\n`);
+}
