@@ -9,3 +9,4 @@ export {
   registryEndpoints,
 } from "./registry-client.js";
 export { formatPlatform, hostPlatform, type ImageConfig, type Platform } from "./manifest.js";
+export { type UnpackLayerOptions, unpackLayer } from "./unpack.js";

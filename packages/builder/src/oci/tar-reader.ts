@@ -17,6 +17,8 @@ export interface TarEntry {
   linkpath: string;
   devmajor: number;
   devminor: number;
+  /** Extended attributes from pax `SCHILY.xattr.*` records, values as raw bytes. */
+  xattrs: Map<string, Buffer>;
 }
 
 const BLOCK = 512;
@@ -128,24 +130,25 @@ function checksumOk(block: Buffer): boolean {
 }
 
 /** Pax extended header records: `<len> <key>=<value>\n`, length counting the whole record. */
-function parsePax(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
+function parsePax(data: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
   let i = 0;
   while (i < data.length) {
     const space = data.indexOf(0x20, i);
     if (space < 0) break;
     const len = Number.parseInt(data.subarray(i, space).toString("latin1"), 10);
     if (!Number.isSafeInteger(len) || len <= space - i || i + len > data.length) throw bad("corrupt pax header");
-    const record = data.subarray(space + 1, i + len - 1).toString("utf8");
-    const eq = record.indexOf("=");
+    const record = data.subarray(space + 1, i + len - 1);
+    const eq = record.indexOf(0x3d);
     if (eq < 0) throw bad("corrupt pax record");
-    out.set(record.slice(0, eq), record.slice(eq + 1));
+    out.set(record.subarray(0, eq).toString("utf8"), record.subarray(eq + 1));
     i += len;
   }
   return out;
 }
 
 const maxMetaSize = 1 << 20;
+const xattrPrefix = "SCHILY.xattr.";
 
 /**
  * Reads a tar stream entry by entry (ustar, pax `x`/`g` headers, GNU `L`/`K` long names).
@@ -154,8 +157,8 @@ const maxMetaSize = 1 << 20;
  */
 export async function* readTar(stream: AsyncIterable<Uint8Array>): AsyncGenerator<{ entry: TarEntry; body: () => AsyncGenerator<Buffer> }> {
   const src = new ByteSource(stream[Symbol.asyncIterator]());
-  const global = new Map<string, string>();
-  let pax = new Map<string, string>();
+  const global = new Map<string, Buffer>();
+  let pax = new Map<string, Buffer>();
   let longName: string | undefined;
   let longLink: string | undefined;
   for (;;) {
@@ -184,7 +187,7 @@ export async function* readTar(stream: AsyncIterable<Uint8Array>): AsyncGenerato
     const magic = block.subarray(257, 263).toString("latin1");
     const ustar = magic === "ustar\0" || magic === "ustar ";
     const prefix = magic === "ustar\0" ? cstring(block, 345, 155) : "";
-    const meta = (key: string) => pax.get(key) ?? global.get(key);
+    const meta = (key: string) => (pax.get(key) ?? global.get(key))?.toString("utf8");
     const num = (key: string, fallback: number) => {
       const v = meta(key);
       if (v === undefined) return fallback;
@@ -204,6 +207,7 @@ export async function* readTar(stream: AsyncIterable<Uint8Array>): AsyncGenerato
       linkpath: meta("linkpath") ?? longLink ?? cstring(block, 157, 100),
       devmajor: ustar ? numeric(block, 329, 8, "devmajor") : 0,
       devminor: ustar ? numeric(block, 337, 8, "devminor") : 0,
+      xattrs: new Map([...pax].filter(([k]) => k.startsWith(xattrPrefix)).map(([k, v]) => [k.slice(xattrPrefix.length), v])),
     };
     pax = new Map();
     longName = undefined;
