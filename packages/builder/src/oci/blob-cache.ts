@@ -53,7 +53,8 @@ export function createBlobCache(dir: string): BlobCache {
     const part = join(tmp, `${hex}.${randomBytes(6).toString("hex")}`);
     const hash = createHash("sha256");
     let total = 0;
-    const out = createWriteStream(part, { flags: "wx" });
+    // A deep write buffer so the download does not wait for the disk after every 64 KiB chunk.
+    const out = createWriteStream(part, { flags: "wx", highWaterMark: 8 << 20 });
     try {
       for await (const chunk of await open()) {
         total += chunk.length;
