@@ -5,7 +5,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { gzipSync } from "node:zlib";
+import { gzipSync, zstdCompressSync } from "node:zlib";
 import { BuilderError } from "../src/errors.js";
 import { hostPlatform } from "../src/oci/manifest.js";
 import { createImageCache, type PullProgress, pullImage } from "../src/oci/pull.js";
@@ -178,6 +178,49 @@ describe("pullImage from a real registry", { skip }, () => {
     ]);
     assert.equal(blobGets, 1);
     assert.equal(a.layers[0]?.dir, b.layers[0]?.dir);
+  });
+
+  it("pulls zstd and uncompressed layers", async () => {
+    const a = buildTar([{ path: "zstd-file", content: "z" }]);
+    const b = buildTar([{ path: "plain-file", content: "p" }]);
+    await pushImage({ url: registry.url, repository: "cove/kinds" }, "1", {
+      layers: [
+        { compressed: zstdCompressSync(a), diffId: sha256(a), mediaType: "application/vnd.oci.image.layer.v1.tar+zstd" },
+        { compressed: b, diffId: sha256(b), mediaType: "application/vnd.oci.image.layer.v1.tar" },
+      ],
+      config,
+      architecture: arch,
+    });
+    const image = await pullImage({
+      reference: `${registry.host}/cove/kinds:1`,
+      cache: createImageCache(join(work, "cache8"), { helper }),
+      insecureRegistries: [registry.host],
+      fetch: loopbackFetch,
+    });
+    assert.equal(readFileSync(join(image.layers[0]!.dir, "zstd-file"), "utf8"), "z");
+    assert.equal(readFileSync(join(image.layers[1]!.dir, "plain-file"), "utf8"), "p");
+  });
+
+  it("refuses a layer whose content does not match the config's diff id", async () => {
+    const real = buildTar([{ path: "f", content: "real" }]);
+    const other = buildTar([{ path: "f", content: "other" }]);
+    await pushImage({ url: registry.url, repository: "cove/liar" }, "1", {
+      layers: [{ compressed: gzipSync(real), diffId: sha256(other) }],
+      config,
+      architecture: arch,
+    });
+    const dir = join(work, "cache9");
+    await assert.rejects(
+      pullImage({
+        reference: `${registry.host}/cove/liar:1`,
+        cache: createImageCache(dir, { helper }),
+        insecureRegistries: [registry.host],
+        fetch: loopbackFetch,
+      }),
+      code("invalid_image"),
+    );
+    assert.deepEqual(readdirSync(join(dir, "layers/tmp")), []);
+    assert.equal(existsSync(join(dir, "layers/sha256")) ? readdirSync(join(dir, "layers/sha256")).length : 0, 0);
   });
 
   it("reports a missing tag, repository or blob", async () => {

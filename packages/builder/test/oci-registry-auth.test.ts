@@ -156,6 +156,28 @@ describe("createRegistryClient", () => {
     });
   });
 
+  it("fails a body that stalls, and a manifest that is too large", async () => {
+    const stalledBody = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([1]));
+      },
+    });
+    const stalling = createRegistryClient({ registry: "slow.example", repository: "a", fetch: async () => new Response(stalledBody), timeoutMs: 50 });
+    const blob = await stalling.getBlob(`sha256:${"0".repeat(64)}`);
+    await assert.rejects(
+      (async () => {
+        for await (const _chunk of blob.body);
+      })(),
+      (err: unknown) => {
+        assert.ok(err instanceof BuilderError && err.code === "registry_unreachable");
+        assert.match(err.message, /stalled/);
+        return true;
+      },
+    );
+    const huge = createRegistryClient({ registry: "big.example", repository: "a", fetch: async () => new Response(new Uint8Array(5 << 20)) });
+    await assert.rejects(huge.getManifest("x", []), code("invalid_image"));
+  });
+
   it("falls back from a failing mirror to the registry", async () => {
     const { fetch, calls } = fakeFetch((url) => (url.host === "mirror.example" ? new Response("", { status: 503 }) : new Response(manifest)));
     const client = createRegistryClient({ registry: "docker.io", repository: "library/a", fetch, mirrors: { "docker.io": ["https://mirror.example"] } });

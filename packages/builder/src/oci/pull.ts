@@ -81,19 +81,7 @@ export interface PulledImage {
 
 const accept = [mediaTypes.ociIndex, mediaTypes.dockerList, mediaTypes.ociManifest, mediaTypes.dockerManifest];
 const progressIntervalMs = 250;
-
-async function* readBody(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
+const maxConfigBytes = 8 << 20;
 
 /**
  * Pulls an image from any v2 registry without a container engine: resolves the tag (and the
@@ -131,7 +119,8 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
   digest ??= sha256Digest(top.bytes); // what the registry names the manifest by: the hash of the bytes served
   options.logger?.debug({ image: name, digest, layers: manifest.layers.length }, "resolved image manifest");
 
-  const configPath = await options.cache.blobs.get(manifest.config, async () => readBody((await client.getBlob(manifest.config.digest)).body));
+  if (manifest.config.size > maxConfigBytes) throw new BuilderError("invalid_image", `config of ${name} is larger than ${maxConfigBytes >> 20} MiB`);
+  const configPath = await options.cache.blobs.get(manifest.config, async () => (await client.getBlob(manifest.config.digest)).body);
   const { config, diffIds, platform: configPlatform } = parseImageConfig(await readFile(configPath), `config of ${name}`);
   if (diffIds.length !== manifest.layers.length) {
     throw new BuilderError("invalid_image", `${name} has ${manifest.layers.length} layers but its config lists ${diffIds.length} diff ids`);
@@ -153,7 +142,7 @@ export async function pullImage(options: PullImageOptions): Promise<PulledImage>
       let downloaded = 0;
       const blob = await options.cache.blobs.get(
         layer,
-        async () => readBody((await client.getBlob(layer.digest)).body),
+        async () => (await client.getBlob(layer.digest)).body,
         (n) => {
           downloaded += n;
           report("download", downloaded);

@@ -19,7 +19,7 @@ export interface RegistryClientOptions {
   /** Registries spoken to over plain http (a loopback or lab registry the operator named). */
   insecureRegistries?: readonly string[] | undefined;
   fetch?: FetchLike | undefined;
-  /** Until response headers arrive, per request; bodies stream without a deadline. Default 30 s. */
+  /** Until response headers arrive, and then between two chunks of a body. Default 30 s. */
   timeoutMs?: number | undefined;
   logger?: OciLogger | undefined;
 }
@@ -28,7 +28,7 @@ export interface RegistryClient {
   /** The manifest's bytes exactly as served (digests are computed over them) and its media type. */
   getManifest(reference: string, accept: readonly string[]): Promise<{ bytes: Buffer; mediaType: string }>;
   /** A blob's body; the caller verifies the digest while reading it. */
-  getBlob(digest: string): Promise<{ body: ReadableStream<Uint8Array>; size: number | undefined }>;
+  getBlob(digest: string): Promise<{ body: AsyncIterable<Uint8Array>; size: number | undefined }>;
 }
 
 /**
@@ -135,17 +135,51 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   return {
     async getManifest(reference, accept) {
       const response = await withEndpoints(`manifests/${reference}`, accept.join(", "), `manifest ${reference}`);
-      const bytes = Buffer.from(await response.arrayBuffer());
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for await (const chunk of streamBody(response, timeoutMs, `manifest ${reference}`)) {
+        total += chunk.length;
+        if (total > maxManifestBytes) throw new BuilderError("invalid_image", `manifest ${reference} of ${name} is larger than ${maxManifestBytes >> 20} MiB`);
+        chunks.push(chunk);
+      }
+      const bytes = Buffer.concat(chunks);
       const mediaType = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
       return { bytes, mediaType };
     },
     async getBlob(digest) {
       const response = await withEndpoints(`blobs/${digest}`, "*/*", `blob ${digest}`);
-      if (response.body === null) throw new BuilderError("invalid_image", `blob ${digest} of ${name} came with no body`);
       const length = Number(response.headers.get("content-length") ?? Number.NaN);
-      return { body: response.body, size: Number.isFinite(length) ? length : undefined };
+      return { body: streamBody(response, timeoutMs, `blob ${digest}`), size: Number.isFinite(length) ? length : undefined };
     },
   };
+}
+
+/** Docker's own limit for manifests. */
+const maxManifestBytes = 4 << 20;
+
+/** A response body that fails as `registry_unreachable` when no data comes for `idleMs`: a stalled server must not hang a build. */
+async function* streamBody(response: Response, idleMs: number, what: string): AsyncGenerator<Uint8Array> {
+  if (response.body === null) return;
+  const host = new URL(response.url || "http://registry").host;
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new BuilderError("registry_unreachable", `${what} from ${host} stalled: no data for ${idleMs / 1000} s`)), idleMs);
+      });
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await Promise.race([reader.read(), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }
 
 /** The registry's own error code and message (`{"errors":[{"code":"MANIFEST_UNKNOWN",…}]}`), if it sent one. */
