@@ -14,8 +14,6 @@ export type BuilderErrorCode =
   | "registry_unauthorized"
   /** The registry is rate limiting us (HTTP 429); a retry later or a mirror helps. */
   | "registry_rate_limited"
-  /** Credentials of a kind Cove cannot use yet (AWS ECR, GCP Artifact Registry), or a registry feature it does not speak. */
-  | "registry_unsupported"
   /** The image, tag or digest does not exist in the registry. */
   | "image_not_found"
   /** The image has no variant for this host's platform. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BuilderError } from "../src/errors.js";
+import { sigV4Authorization } from "../src/oci/cloud-credentials.js";
 import { parseWwwAuthenticate } from "../src/oci/registry-auth.js";
 import { createRegistryClient, registryEndpoints } from "../src/oci/registry-client.js";
 
@@ -188,15 +189,78 @@ describe("createRegistryClient", () => {
     );
   });
 
-  it("refuses cloud credentials as unsupported", () => {
-    assert.throws(
-      () =>
-        createRegistryClient({
-          registry: "x.dkr.ecr.us-east-1.amazonaws.com",
-          repository: "a",
-          credentials: { type: "aws", awsAccessKeyId: "a", awsSecretAccessKey: "b", awsRegion: "us-east-1" },
-        }),
-      code("registry_unsupported"),
+  it("exchanges AWS keys for an ECR token and sends it as Basic auth", async () => {
+    const ecrPassword = "ecr-password";
+    const { fetch, calls } = fakeFetch((url, headers) => {
+      if (url.host === "api.ecr.eu-west-1.amazonaws.com") {
+        assert.equal(headers.get("x-amz-target"), "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken");
+        assert.match(
+          headers.get("authorization") ?? "",
+          /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/eu-west-1\/ecr\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=[0-9a-f]{64}$/,
+        );
+        return Response.json({ authorizationData: [{ authorizationToken: Buffer.from(`AWS:${ecrPassword}`).toString("base64") }] });
+      }
+      if (headers.get("authorization") === `Basic ${Buffer.from(`AWS:${ecrPassword}`).toString("base64")}`) return new Response(manifest);
+      return new Response("", {
+        status: 401,
+        headers: { "www-authenticate": 'Basic realm="https://1.dkr.ecr.eu-west-1.amazonaws.com/",service="ecr.amazonaws.com"' },
+      });
+    });
+    const credentials = { type: "aws" as const, awsAccessKeyId: "AKID", awsSecretAccessKey: "secret", awsRegion: "eu-west-1" };
+    await createRegistryClient({ registry: "1.dkr.ecr.eu-west-1.amazonaws.com", repository: "app", fetch, credentials }).getManifest("x", []);
+    assert.equal(calls.length, 3);
+    const refusing = fakeFetch((url) =>
+      url.host.startsWith("api.ecr")
+        ? Response.json({ __type: "UnrecognizedClientException", message: "The security token included in the request is invalid." }, { status: 400 })
+        : new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } }),
+    );
+    await assert.rejects(
+      createRegistryClient({ registry: "1.dkr.ecr.eu-west-1.amazonaws.com", repository: "app", fetch: refusing.fetch, credentials }).getManifest("x", []),
+      (err: unknown) => code("registry_unauthorized")(err) && /UnrecognizedClientException/.test((err as Error).message),
+    );
+  });
+
+  it("logs in to Google registries with the service account key as _json_key", async () => {
+    const key = JSON.stringify({ type: "service_account", client_email: "a@b.iam.gserviceaccount.com" });
+    const { fetch } = fakeFetch((_url, headers) =>
+      headers.get("authorization") === `Basic ${Buffer.from(`_json_key:${key}`).toString("base64")}`
+        ? new Response(manifest)
+        : new Response("", { status: 401, headers: { "www-authenticate": 'Basic realm="r"' } }),
+    );
+    await createRegistryClient({
+      registry: "europe-docker.pkg.dev",
+      repository: "p/r/app",
+      fetch,
+      credentials: { type: "gcp", serviceAccountJson: key },
+    }).getManifest("x", []);
+    await assert.rejects(
+      createRegistryClient({
+        registry: "europe-docker.pkg.dev",
+        repository: "p/r/app",
+        fetch,
+        credentials: { type: "gcp", serviceAccountJson: "{" },
+      }).getManifest("x", []),
+      code("registry_unauthorized"),
+    );
+  });
+});
+
+describe("sigV4Authorization", () => {
+  it("matches AWS's get-vanilla test vector", () => {
+    const authorization = sigV4Authorization({
+      method: "GET",
+      host: "example.amazonaws.com",
+      path: "/",
+      headers: { host: "example.amazonaws.com", "x-amz-date": "20150830T123600Z" },
+      body: "",
+      region: "us-east-1",
+      service: "service",
+      accessKeyId: "AKIDEXAMPLE",
+      secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    });
+    assert.equal(
+      authorization,
+      "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
     );
   });
 });

@@ -1,5 +1,6 @@
 import { BuilderError } from "../errors.js";
 import type { RegistryCredentials } from "../build-spec.js";
+import { resolveRegistryCredentials } from "./cloud-credentials.js";
 import { type BasicCredentials, basicAuthorization, describeFetchError, type FetchLike, fetchBearerToken, parseWwwAuthenticate } from "./registry-auth.js";
 
 /** Operator-configured mirrors: registry host (`docker.io`, `ghcr.io`) → base URLs tried before the registry itself. */
@@ -44,21 +45,21 @@ export function registryEndpoints(registry: string, mirrors: RegistryMirrors = {
   return [...new Set([...list, own])];
 }
 
-function basicCredentials(credentials: RegistryCredentials | undefined): BasicCredentials | undefined {
-  if (credentials === undefined) return undefined;
-  if (credentials.type === "registry") return { username: credentials.username, password: credentials.password };
-  throw new BuilderError(
-    "registry_unsupported",
-    `${credentials.type === "aws" ? "AWS ECR" : "GCP"} registry credentials are not supported yet; use a username and password (for example an access token)`,
-  );
-}
-
 /** Errors after which the next endpoint (the registry after its mirror) is worth a try. */
 const retryOnNext = new Set(["registry_unreachable", "image_not_found", "registry_rate_limited", "registry_unauthorized"]);
 
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
-  const credentials = basicCredentials(options.credentials);
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  // Resolved on the first challenge only: a public image needs no cloud token exchange.
+  let resolved: Promise<BasicCredentials | undefined> | undefined;
+  const credentials = () => {
+    resolved ??= resolveRegistryCredentials(options.credentials, { fetch: doFetch });
+    return resolved;
+  };
+  const who =
+    options.credentials === undefined
+      ? ""
+      : ` to ${options.credentials.type === "registry" ? options.credentials.username : `these ${options.credentials.type.toUpperCase()} credentials`}`;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const endpoints = registryEndpoints(options.registry, options.mirrors, options.insecureRegistries);
   const scope = `repository:${options.repository}:pull`;
@@ -91,12 +92,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         const bearer = challenges.find((c) => c.scheme === "bearer");
         const basic = challenges.find((c) => c.scheme === "basic");
         if (bearer !== undefined) {
-          const token = await fetchBearerToken({ challenge: bearer, scope, credentials, fetch: doFetch });
+          const token = await fetchBearerToken({ challenge: bearer, scope, credentials: await credentials(), fetch: doFetch });
           authorization.set(endpoint, `Bearer ${token}`);
           continue;
         }
-        if (basic !== undefined && credentials !== undefined) {
-          authorization.set(endpoint, basicAuthorization(credentials));
+        const basicCredentials = basic !== undefined ? await credentials() : undefined;
+        if (basicCredentials !== undefined) {
+          authorization.set(endpoint, basicAuthorization(basicCredentials));
           continue;
         }
         throw new BuilderError("registry_unauthorized", `${host} requires credentials to pull ${name}`);
@@ -106,7 +108,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       if (response.status === 401 || response.status === 403) {
         throw new BuilderError(
           "registry_unauthorized",
-          `${host} refused to serve ${name}${credentials ? ` to ${credentials.username}` : ""} (pull access denied, or the repository does not exist)${detail}`,
+          `${host} refused to serve ${name}${who} (pull access denied, or the repository does not exist)${detail}`,
         );
       }
       if (response.status === 404) throw new BuilderError("image_not_found", `${what} not found in ${name} at ${host}${detail}`);
