@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -59,6 +59,9 @@ describe("unpackLayer", () => {
       { path: "./dev/fifo", type: "6", mode: 0o600, uid: 7, gid: 8 },
       { path: "paxhdr", type: "x", content: paxRecord("SCHILY.xattr.user.note", "hi") + paxRecord("SCHILY.xattr.trusted.overlay.opaque", "y") },
       { path: "./withxattr", content: "x" },
+      { path: "./open", content: "x", mode: 0o777 },
+      { path: "./shared/", type: "5", mode: 0o2775, gid: 50 },
+      { path: "./shared/rootfile", content: "x" },
     ]);
     const { dir, diffId } = await unpack(tar);
     assert.equal(diffId, `sha256:${createHash("sha256").update(tar).digest("hex")}`);
@@ -82,6 +85,34 @@ describe("unpackLayer", () => {
     assert.equal(statSync(join(dir, "bin")).mtimeMs, 1_400_000_000_000);
     assert.equal(getXattr(join(dir, "withxattr"), "user.note"), "hi");
     assert.equal(getXattr(join(dir, "withxattr"), "trusted.overlay.opaque"), undefined);
+    assert.equal(statSync(join(dir, "open")).mode & 0o7777, 0o777); // not trimmed by the umask
+    assert.equal(statSync(join(dir, "shared")).mode & 0o7777, 0o2775);
+    assert.equal(statSync(join(dir, "shared/rootfile")).gid, 0); // not the setgid dir's group
+  });
+
+  it("refuses a directory that is not empty", async () => {
+    const dir = join(work, `layer-${n++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "stale"), "x");
+    await assert.rejects(
+      unpackLayer(once(buildTar([{ path: "a", content: "x" }])), dir, { helper }),
+      (err: unknown) => (err as { code?: string }).code === "io_failed",
+    );
+  });
+
+  it("writes many small files in the background and still honours links and replacements", async () => {
+    const entries: RawEntry[] = [];
+    for (let i = 0; i < 300; i++) entries.push({ path: `many/f${i}`, content: `content ${i}`, mode: 0o640, uid: i, mtime: 1_600_000_000 + i });
+    entries.push({ path: "many/link", type: "1", linkpath: "many/f299" });
+    entries.push({ path: "many/f10", type: "5" });
+    entries.push({ path: "many/f10/inside", content: "dir now" });
+    const { dir } = await unpack(buildTar(entries));
+    assert.equal(readdirSync(join(dir, "many")).length, 301);
+    assert.equal(readFileSync(join(dir, "many/f123"), "utf8"), "content 123");
+    const st = statSync(join(dir, "many/f200"));
+    assert.deepEqual([st.uid, st.mode & 0o777, st.mtimeMs], [200, 0o640, 1_600_000_200_000]);
+    assert.equal(statSync(join(dir, "many/link")).ino, statSync(join(dir, "many/f299")).ino);
+    assert.equal(readFileSync(join(dir, "many/f10/inside"), "utf8"), "dir now");
   });
 
   it("reads gzip and zstd layers to the same diff id", async () => {
