@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { after, describe, it } from "node:test";
@@ -56,6 +56,15 @@ describe("blob cache", () => {
     );
     assert.equal(await cache.has(digest), undefined);
     assert.deepEqual(readdirSync(join(work, "c2/blobs/tmp")), []);
+  });
+
+  it("sweeps temp files of writers that are gone, and keeps live ones", async () => {
+    const dir = join(work, "c4");
+    mkdirSync(join(dir, "blobs/tmp"), { recursive: true });
+    writeFileSync(join(dir, "blobs/tmp", `${"a".repeat(64)}.999999999.dead`), "half");
+    writeFileSync(join(dir, "blobs/tmp", `${"a".repeat(64)}.${process.pid}.live`), "half");
+    await createBlobCache(dir).get({ digest }, async () => slowly(data));
+    assert.deepEqual(readdirSync(join(dir, "blobs/tmp")), [`${"a".repeat(64)}.${process.pid}.live`]);
   });
 
   it("maps a broken download to registry_unreachable", async () => {

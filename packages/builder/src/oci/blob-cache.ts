@@ -1,10 +1,11 @@
-import { randomBytes, createHash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { access, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import { BuilderError } from "../errors.js";
+import { sweepStaleTemps, tempName } from "./temp-names.js";
 
 /** A blob's expected identity: its digest, and its size when the manifest gave one. */
 export interface BlobRef {
@@ -43,6 +44,7 @@ export function createBlobCache(dir: string): BlobCache {
   const blobs = join(dir, "blobs/sha256");
   const tmp = join(dir, "blobs/tmp");
   const inflight = new Map<string, Promise<string>>();
+  let swept: Promise<void> | undefined;
 
   async function download(ref: BlobRef, open: () => Promise<AsyncIterable<Uint8Array>>, onBytes?: (bytes: number) => void): Promise<string> {
     const hex = blobHex(ref.digest);
@@ -50,7 +52,9 @@ export function createBlobCache(dir: string): BlobCache {
     if (await exists(final)) return final;
     await mkdir(blobs, { recursive: true });
     await mkdir(tmp, { recursive: true });
-    const part = join(tmp, `${hex}.${randomBytes(6).toString("hex")}`);
+    swept ??= sweepStaleTemps(tmp);
+    await swept;
+    const part = join(tmp, tempName(hex));
     const hash = createHash("sha256");
     let total = 0;
     // A deep write buffer so the download does not wait for the disk after every 64 KiB chunk.

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { access, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BuilderError } from "../errors.js";
 import { blobHex } from "./blob-cache.js";
+import { sweepStaleTemps, tempName } from "./temp-names.js";
 
 /**
  * Unpacked layers under `<dir>/layers/sha256/<hex of the compressed digest>`, each usable as
@@ -24,6 +24,7 @@ export function createLayerCache(dir: string): LayerCache {
   const layers = join(dir, "layers/sha256");
   const tmp = join(dir, "layers/tmp");
   const inflight = new Map<string, Promise<string>>();
+  let swept: Promise<void> | undefined;
 
   async function has(digest: string): Promise<string | undefined> {
     const path = join(layers, blobHex(digest));
@@ -39,7 +40,9 @@ export function createLayerCache(dir: string): LayerCache {
     const final = join(layers, blobHex(digest));
     await mkdir(layers, { recursive: true });
     await mkdir(tmp, { recursive: true });
-    const work = join(tmp, `${blobHex(digest)}.${randomBytes(6).toString("hex")}`);
+    swept ??= sweepStaleTemps(tmp);
+    await swept;
+    const work = join(tmp, tempName(blobHex(digest)));
     await mkdir(work, { mode: 0o755 });
     try {
       const result = await unpack(work);
