@@ -5,60 +5,88 @@ import { BuilderError } from "../errors.js";
 /** Where `npm run build` puts the helper (the same relative path from src/oci and dist/oci). */
 export const defaultLayerFsHelper = fileURLToPath(new URL("../../build/native/cove-layer-fs", import.meta.url));
 
-/** One operation of native/cove-layer-fs.c; paths are relative to the layer directory. */
-export type LayerFsRecord =
-  | { op: "whiteout"; path: string }
-  | { op: "opaque"; path: string }
-  | { op: "node"; path: string; kind: "c" | "b" | "p"; mode: number; major: number; minor: number; uid: number; gid: number; mtime: number }
-  | { op: "xattr"; path: string; name: string; value: Buffer };
-
-function fields(r: LayerFsRecord): string[] {
-  switch (r.op) {
-    case "whiteout":
-      return ["W", r.path];
-    case "opaque":
-      return ["O", r.path];
-    case "xattr":
-      return ["X", r.path, r.name, r.value.toString("hex")];
-    case "node": {
-      const sec = Math.floor(r.mtime);
-      const nsec = Math.round((r.mtime - sec) * 1e9);
-      return [
-        "N",
-        r.path,
-        r.kind,
-        r.mode.toString(8),
-        String(r.major),
-        String(r.minor),
-        String(r.uid),
-        String(r.gid),
-        String(sec),
-        String(Math.min(nsec, 999_999_999)),
-      ];
-    }
-  }
+/** A running native/cove-layer-fs.c: records in, entries written in order. */
+export interface LayerFs {
+  /** One record: its fields (see the C file), NUL-terminated. */
+  record(fields: readonly (string | number)[]): Promise<void>;
+  /** Raw file content, right after its `F` record. */
+  data(chunk: Buffer): Promise<void>;
+  /** Ends the input and waits until everything is written. */
+  close(): Promise<void>;
+  /** Stops the helper after a failure elsewhere. */
+  abort(): void;
 }
 
-/** Runs the helper once over all records, in order. Its refusal is an `io_failed`: the builder checked every path first. */
-export async function runLayerFsHelper(helper: string, dir: string, records: readonly LayerFsRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  const input = Buffer.from(records.flatMap((r) => fields(r).map((f) => `${f}\0`)).join(""));
+const flushAt = 256 << 10;
+
+/**
+ * Starts the helper on `dir`. Records are batched into one pipe write per 256 KiB, and a
+ * full pipe makes the caller wait, so memory stays bounded on any layer size. The helper's
+ * refusal is an `io_failed`: the builder checked every path before sending it.
+ */
+export function openLayerFs(helper: string, dir: string): LayerFs {
   const child = spawn(helper, [dir], { stdio: ["pipe", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => {
     if (stderr.length < 4096) stderr += d;
   });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
+  let spawnError: Error | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once("error", (err) => {
+      spawnError = err;
+      resolve(null);
+    });
     child.once("close", (code) => resolve(code));
   });
   child.stdin.on("error", () => {}); // an early exit shows up as the exit code and stderr
-  child.stdin.end(input);
-  let code: number | null;
-  try {
-    code = await exited;
-  } catch (err) {
-    throw new BuilderError("io_failed", `cannot run ${helper} (run npm run build in packages/builder): ${(err as Error).message}`, { cause: err });
+  const failure = async (): Promise<never> => {
+    const code = await exited;
+    if (spawnError !== undefined)
+      throw new BuilderError("io_failed", `cannot run ${helper} (run npm run build in packages/builder): ${spawnError.message}`, { cause: spawnError });
+    throw new BuilderError("io_failed", `unpacking a layer failed: ${stderr.trim() || `cove-layer-fs exited with ${code}`}`);
+  };
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+
+  async function write(buf: Buffer): Promise<void> {
+    if (done) await failure();
+    if (child.stdin.write(buf)) return;
+    const drained = new Promise<void>((resolve) => child.stdin.once("drain", resolve));
+    if ((await Promise.race([drained.then(() => "drained" as const), exited.then(() => "exited" as const)])) === "exited") await failure();
   }
-  if (code !== 0) throw new BuilderError("io_failed", `unpacking a layer failed: ${stderr.trim() || `cove-layer-fs exited with ${code}`}`);
+  async function flush(): Promise<void> {
+    if (pendingBytes === 0) return;
+    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+    pending = [];
+    pendingBytes = 0;
+    await write(buf);
+  }
+  async function push(buf: Buffer): Promise<void> {
+    pending.push(buf);
+    pendingBytes += buf.length;
+    if (pendingBytes >= flushAt) await flush();
+  }
+
+  return {
+    record: (fields) => push(Buffer.from(fields.map((f) => `${f}\0`).join(""))),
+    async data(chunk) {
+      if (chunk.length >= flushAt) {
+        await flush();
+        await write(chunk);
+      } else await push(chunk);
+    },
+    async close() {
+      await flush();
+      child.stdin.end();
+      const code = await exited;
+      if (code !== 0) await failure();
+    },
+    abort() {
+      if (!done && child.pid !== undefined) child.kill("SIGKILL");
+    },
+  };
 }

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { BuilderError } from "../errors.js";
-import { defaultLayerFsHelper, runLayerFsHelper } from "./layer-fs-helper.js";
+import { defaultLayerFsHelper, openLayerFs } from "./layer-fs-helper.js";
 import { LayerWriter } from "./layer-writer.js";
 import { readTar } from "./tar-reader.js";
 
@@ -12,13 +12,6 @@ export interface UnpackLayerOptions {
   helper?: string | undefined;
   /** Called with the size of each compressed chunk consumed, for progress reports. */
   onBytes?: ((bytes: number) => void) | undefined;
-}
-
-/** The process's umask, which new files' modes pass through (Node's getter is deprecated: it sets and resets it). */
-async function readUmask(): Promise<number> {
-  const status = await readFile("/proc/self/status", "utf8").catch(() => "");
-  const m = /^Umask:\s+([0-7]+)$/m.exec(status);
-  return m ? Number.parseInt(m[1]!, 8) : 0o022;
 }
 
 async function* decompress(input: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): AsyncGenerator<Uint8Array> {
@@ -79,15 +72,16 @@ export async function unpackLayer(input: AsyncIterable<Uint8Array>, dir: string,
       yield chunk;
     }
   })();
+  if ((await readdir(dir).catch(() => ["?"])).length > 0) throw new BuilderError("io_failed", `cannot unpack a layer into ${dir}: it is missing or not empty`);
+  const fs = openLayerFs(options.helper ?? defaultLayerFsHelper, dir);
   try {
-    if ((await readdir(dir)).length > 0) throw new BuilderError("io_failed", `cannot unpack a layer into ${dir}: it is not empty`);
-    const state = new LayerWriter(dir, await readUmask());
+    const state = new LayerWriter(fs);
     for await (const { entry, body } of readTar(tar)) await state.add(entry, body);
     for await (const _chunk of tar); // trailing zero blocks count towards the diff id
-    await state.drain();
-    await runLayerFsHelper(options.helper ?? defaultLayerFsHelper, dir, state.records());
     await state.finish();
+    await fs.close();
   } catch (err) {
+    fs.abort();
     if (err instanceof BuilderError) throw err;
     throw new BuilderError("io_failed", `cannot unpack a layer into ${dir}: ${(err as Error).message}`, { cause: err });
   }
