@@ -78,7 +78,7 @@ export function createBlobCache(dir: string): BlobCache {
       return final;
     } catch (err) {
       out.destroy();
-      await rm(part, { force: true });
+      await rm(part, { force: true }).catch(() => {}); // the download's error is the one to report
       if (err instanceof BuilderError) throw err;
       throw new BuilderError("registry_unreachable", `download of blob ${ref.digest} failed: ${(err as Error).message}`, { cause: err });
     }

@@ -57,7 +57,7 @@ export function createLayerCache(dir: string): LayerCache {
       }
       return final;
     } catch (err) {
-      await rm(work, { recursive: true, force: true });
+      await rm(work, { recursive: true, force: true }).catch(() => {}); // the unpack's error is the one to report
       if (err instanceof BuilderError) throw err;
       throw new BuilderError("io_failed", `cannot store layer ${digest}: ${(err as Error).message}`, { cause: err });
     }

@@ -13,8 +13,8 @@ export interface LayerFs {
   data(chunk: Buffer): Promise<void>;
   /** Ends the input and waits until everything is written. */
   close(): Promise<void>;
-  /** Stops the helper after a failure elsewhere. */
-  abort(): void;
+  /** Stops the helper after a failure elsewhere, and waits until it is gone (so its directory can be removed). */
+  abort(): Promise<void>;
 }
 
 const flushAt = 256 << 10;
@@ -85,8 +85,9 @@ export function openLayerFs(helper: string, dir: string): LayerFs {
       const code = await exited;
       if (code !== 0) await failure();
     },
-    abort() {
+    async abort() {
       if (!done && child.pid !== undefined) child.kill("SIGKILL");
+      await exited;
     },
   };
 }

@@ -81,7 +81,7 @@ export async function unpackLayer(input: AsyncIterable<Uint8Array>, dir: string,
     await state.finish();
     await fs.close();
   } catch (err) {
-    fs.abort();
+    await fs.abort();
     if (err instanceof BuilderError) throw err;
     throw new BuilderError("io_failed", `cannot unpack a layer into ${dir}: ${(err as Error).message}`, { cause: err });
   }
