@@ -12,6 +12,8 @@ export type BuilderErrorCode =
   | "registry_unreachable"
   /** The registry refused the credentials, or asked for credentials that were not given. */
   | "registry_unauthorized"
+  /** The registry is rate limiting us (HTTP 429); a retry later or a mirror helps. */
+  | "registry_rate_limited"
   /** The image, tag or digest does not exist in the registry. */
   | "image_not_found"
   /** The image has no variant for this host's platform. */

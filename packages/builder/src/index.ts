@@ -3,4 +3,5 @@ export { type BuildFailureStep, BuilderError, type BuilderErrorCode, BuildStepEr
 export * from "./context/index.js";
 export * from "./dockerfile/index.js";
 export * from "./execute/index.js";
+export * from "./oci/index.js";
 export * from "./plan/index.js";
