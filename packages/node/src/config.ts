@@ -39,6 +39,10 @@ export interface NodeConfig {
   pidsLimit: number;
   /** Formatted disk images kept ready so a cold create skips mkfs (COVE_SPARE_DISKS; 0 = none). */
   spareDisks: number;
+  /** Registry → mirror URLs tried first for template builds FROM an image (COVE_REGISTRY_MIRRORS). */
+  registryMirrors: Record<string, string[]>;
+  /** Registries reached over plain http (COVE_INSECURE_REGISTRIES), e.g. a registry on loopback. */
+  insecureRegistries: string[];
   /** Each sandbox in its own user namespace (default); off = root inside is root on the host. */
   sandboxUserns: boolean;
   /** First host uid/gid of the sandboxes' user namespace ranges (65536 ids each). */
@@ -141,6 +145,8 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
       1 << 30,
     ),
     spareDisks: parseInt10("COVE_SPARE_DISKS", env.COVE_SPARE_DISKS ?? "2", 0, 64),
+    registryMirrors: parseMirrors(env.COVE_REGISTRY_MIRRORS ?? ""),
+    insecureRegistries: list(env.COVE_INSECURE_REGISTRIES),
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
     sandboxUserns: onOff("COVE_SANDBOX_USERNS", env.COVE_SANDBOX_USERNS ?? "on"),
     // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.
@@ -150,4 +156,24 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     maxMemoryMB: Math.floor(totalmem() / 1024 / 1024),
     logLevel: flags.logLevel ?? env.COVE_LOG_LEVEL ?? "info",
   };
+}
+
+/** `docker.io=https://mirror.a|https://mirror.b,ghcr.io=https://…`: each registry's mirrors, in order. */
+function parseMirrors(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const entry of list(text)) {
+    const i = entry.indexOf("=");
+    const registry = entry.slice(0, i).trim();
+    const urls = entry
+      .slice(i + 1)
+      .split("|")
+      .map((u) => u.trim())
+      .filter((u) => u !== "");
+    if (i <= 0 || urls.length === 0) throw new NodeConfigError(`COVE_REGISTRY_MIRRORS: expected registry=https://mirror[|https://another], got '${entry}'`);
+    for (const url of urls) {
+      if (!/^https?:\/\/[^\s/]+/.test(url)) throw new NodeConfigError(`COVE_REGISTRY_MIRRORS: ${registry}: '${url}' is not an http(s) URL`);
+    }
+    out[registry] = urls;
+  }
+  return out;
 }

@@ -163,7 +163,14 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     },
   });
   const recovery = await manager.start();
-  const builder = await createNodeTemplateBuilder({ manager, templates, templatesDir: config.templatesDir, dataDir: config.dataDir });
+  const builder = await createNodeTemplateBuilder({
+    manager,
+    templates,
+    templatesDir: config.templatesDir,
+    dataDir: config.dataDir,
+    registryMirrors: config.registryMirrors,
+    insecureRegistries: config.insecureRegistries,
+  });
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
   const nodeId = `node-${tag}`;
   const info = (): NodeInfo => ({

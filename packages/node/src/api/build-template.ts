@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
-import { type BuildLogEntry, type BuildStepType, BuilderError, BuildStepError } from "@cove/builder";
+import { type BuildLogEntry, type BuildSource, type BuildStepType, BuilderError, BuildStepError } from "@cove/builder";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { BuildTemplateRequest, BuildTemplateResponseSchema } from "@cove/protocol/nodeapi";
 import type { NodeTemplateBuilder } from "../builds/node-builder.js";
@@ -34,11 +34,18 @@ export async function* buildTemplateStream(
         value: { timestamp: timestampFromDate(new Date()), level: entry.level, message: entry.message, ...(entry.step ? { step: entry.step } : {}) },
       },
     });
+  let source: BuildSource;
+  try {
+    source = sourceOf(req);
+  } catch (err) {
+    yield { event: { case: "failed", value: failureOf(err, log) } };
+    return;
+  }
   const build = builder
     .build({
       name: req.name,
       spec: {
-        source: { kind: "template", template: req.fromTemplate },
+        source,
         steps: req.steps.map((s) => ({ type: s.type as BuildStepType, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
         force: req.force,
         ...(req.startCmd ? { startCmd: req.startCmd } : {}),
@@ -76,4 +83,17 @@ function failureOf(err: unknown, log: NodeApiLogger): { code: string; message: s
   if (err instanceof BuilderError || err instanceof NodeError) return { code: err.code, message: err.message, tail: [] };
   log.error({ err }, "template build failed unexpectedly");
   return { code: "internal", message: "the build failed on the node (see the node's log)", tail: [] };
+}
+
+function sourceOf(req: BuildTemplateRequest): BuildSource {
+  if (req.fromImage && req.fromTemplate) throw new NodeError("invalid_argument", "give from_template or from_image, not both");
+  if (!req.fromImage) return { kind: "template", template: req.fromTemplate };
+  if ((req.registryUsername === undefined) !== (req.registryPassword === undefined)) {
+    throw new NodeError("invalid_argument", "registry_username and registry_password go together");
+  }
+  const credentials =
+    req.registryUsername !== undefined
+      ? { credentials: { type: "registry" as const, username: req.registryUsername, password: req.registryPassword ?? "" } }
+      : {};
+  return { kind: "image", image: req.fromImage, ...credentials };
 }

@@ -1,8 +1,9 @@
 import { join } from "node:path";
-import { createDiskLayerStore } from "@cove/builder";
+import { createDiskLayerStore, createImageCache, pullImage } from "@cove/builder";
 import type { SandboxManager } from "../sandbox/manager.js";
 import type { TemplateStore } from "../templates/template-store.js";
 import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
+import type { SourceDeps } from "./build-source.js";
 import { createNodeStepRunner } from "./step-runner.js";
 import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./template-builder.js";
 
@@ -20,6 +21,10 @@ export interface NodeTemplateBuilderOptions {
   dataDir: string;
   /** Longest a build's ready command may take to pass. */
   readyTimeoutMs?: number;
+  /** Registry → mirror URLs, tried first (COVE_REGISTRY_MIRRORS). */
+  registryMirrors?: Record<string, string[]>;
+  /** Registries reached over plain http (COVE_INSECURE_REGISTRIES). */
+  insecureRegistries?: string[];
 }
 
 export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOptions): Promise<NodeTemplateBuilder> {
@@ -27,6 +32,25 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
   // Steps interrupted by a node restart left their staged dirs; their builds have failed.
   await layers.clearStaging();
   const files = await createBuildFileStore(join(options.dataDir, "build-files"));
+  const images = createImageCache(join(options.dataDir, "images"));
+  const pull: SourceDeps["pull"] = (reference, credentials, log) =>
+    pullImage({
+      reference,
+      cache: images,
+      credentials,
+      mirrors: options.registryMirrors,
+      insecureRegistries: options.insecureRegistries,
+      onProgress: (p) => {
+        if (p.phase === "done") {
+          const mb = (p.total / 1e6).toFixed(1);
+          log({
+            level: "info",
+            message: `layer ${p.index + 1}/${p.count} ${p.layer.slice(7, 19)}: ${p.cached ? "cached" : `${mb} MB pulled and unpacked`}`,
+            step: "base",
+          });
+        }
+      },
+    });
   return {
     files,
     build: (req) =>
@@ -35,6 +59,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
           templatesDir: options.templatesDir,
           templates: options.templates,
           layers,
+          pull,
           runnerFor: (manifest) =>
             createNodeStepRunner({
               manager: options.manager,

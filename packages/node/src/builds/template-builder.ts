@@ -1,19 +1,9 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type BuildLogEntry,
-  type BuildSpec,
-  BuilderError,
-  type DiskLayerStore,
-  executeBuild,
-  initialState,
-  planBuild,
-  sourceKey,
-  type StepRunner,
-} from "@cove/builder";
+import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, executeBuild, planBuild } from "@cove/builder";
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
-import type { TemplateStore } from "../templates/template-store.js";
+import { resolveBuildSource, type SourceDeps } from "./build-source.js";
 import { profilePathLayer } from "./profile-layer.js";
 
 export interface TemplateBuildRequest {
@@ -27,12 +17,9 @@ export interface TemplateBuildRequest {
   signal?: AbortSignal;
 }
 
-export interface TemplateBuilderDeps {
+export interface TemplateBuilderDeps extends SourceDeps {
   templatesDir: string;
-  templates: TemplateStore;
   layers: DiskLayerStore;
-  /** Makes the runner for a build whose sandboxes take `manifest`'s settings. */
-  runnerFor(manifest: TemplateManifest): StepRunner;
 }
 
 export interface BuiltTemplate {
@@ -43,43 +30,38 @@ export interface BuiltTemplate {
 const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
- * Builds a template on this node from another template (images come with the OCI puller):
- * plans against the layer cache, runs the steps in build sandboxes, then writes the template's
- * manifest in one rename. Sandboxes started from the previous build keep its layers (layers are
- * never replaced in place).
+ * Builds a template on this node from another template or an image: resolves the source (an
+ * image is pulled and provisioned), plans against the layer cache, runs the steps in build
+ * sandboxes, then writes the template's manifest in one rename. Sandboxes started from the
+ * previous build keep its layers (layers are never replaced in place).
  */
 export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuildRequest): Promise<BuiltTemplate> {
   if (!templateName.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
-  if (req.spec.source.kind !== "template")
-    throw new NodeError("invalid_argument", "builds from an image need the OCI puller, which this node does not have yet");
-  const source = await deps.templates.resolve(req.spec.source.template);
-  const keys = await deps.layers.keys();
-  const plan = planBuild(req.spec, {
-    sourceKey: sourceKey({ kind: "template", buildId: `${source.manifest.name}@${source.manifest.builtAt}` }),
-    initial: { ...initialState(source.manifest.defaults.env), user: source.manifest.defaults.user, workdir: source.manifest.defaults.workdir },
-    isCached: (key) => keys.has(key),
-  });
-  const defaults = {
-    ...source.manifest.defaults,
-    ...(req.cpuCount ? { cpuCount: req.cpuCount } : {}),
-    ...(req.memoryMB ? { memoryMB: req.memoryMB } : {}),
-    ...(req.diskMB ? { diskMB: req.diskMB } : {}),
-  };
+  const signal = req.signal ?? new AbortController().signal;
   try {
+    const source = await resolveBuildSource(deps, req.spec.source, req.onLog, signal);
+    const keys = await deps.layers.keys();
+    const plan = planBuild(req.spec, { sourceKey: source.key, initial: source.initial, isCached: (key) => keys.has(key) });
+    const defaults = {
+      ...source.manifest.defaults,
+      ...(req.cpuCount ? { cpuCount: req.cpuCount } : {}),
+      ...(req.memoryMB ? { memoryMB: req.memoryMB } : {}),
+      ...(req.diskMB ? { diskMB: req.diskMB } : {}),
+    };
     const out = await executeBuild({
       plan,
-      sourceLayers: [source.rootfs, ...(source.layers ?? [])],
+      sourceLayers: source.lower,
       store: deps.layers,
       runner: deps.runnerFor({ ...source.manifest, defaults }),
       log: req.onLog,
       ...(req.spec.startCmd ? { startCmd: req.spec.startCmd } : {}),
       ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
+      signal,
     });
     const lower = [...out.lower];
     const path = plan.final.env.PATH;
     if (path !== undefined && path !== source.manifest.defaults.env.PATH) lower.push((await profilePathLayer(deps.layers, plan.finalKey, path)).dir);
-    const [rootfs = source.rootfs, ...layers] = lower;
+    const [rootfs = "", ...layers] = lower;
     const manifest: TemplateManifest = {
       name: req.name,
       recipe: 1,

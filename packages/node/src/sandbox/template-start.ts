@@ -21,7 +21,7 @@ function quote(value: string): string {
 }
 
 /**
- * Starts a template's start command in the sandbox (detached, as the template's user, output
+ * Starts a template's start command in the sandbox (in the background, as the template's user, output
  * to a file) and polls its ready command until it exits 0, as E2B does before a build (or a
  * sandbox) counts as ready. Throws with the start command's last lines when it never does.
  */
@@ -30,7 +30,8 @@ export async function startAndAwaitReady(envdAddress: string, accessToken: strin
   const exec = (command: string, user: string, onLine: TemplateStart["onLine"] = () => undefined) =>
     execInSandbox(envdAddress, accessToken, { command, user, cwd: start.workdir, env: start.env, onLine, signal });
   if (start.startCmd) {
-    await exec(`nohup /bin/sh -c ${quote(start.startCmd)} >${startLog} 2>&1 </dev/null &`, start.user);
+    // No terminal, so no hangup to guard against (and minimal images have no nohup).
+    await exec(`/bin/sh -c ${quote(start.startCmd)} >${startLog} 2>&1 </dev/null &`, start.user);
   }
   if (!start.readyCmd) return;
   const deadline = Date.now() + start.timeoutMs;

@@ -12,10 +12,13 @@ export interface DockerfileBuildFlags extends NodeFlags {
   force: boolean;
 }
 
-/** What a sandbox's shell has on PATH when a template sets none: Dockerfiles may extend it (`ENV PATH=/opt/bin:$PATH`). */
+/**
+ * What `$PATH` means in the Dockerfile (`ENV PATH=/opt/bin:$PATH`): a sandbox's default. The CLI
+ * does not read the base image's config, so an image's own PATH entries beyond it are not kept.
+ */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** E2B's default base image: Cove answers it with its own `base` (no registry needed). */
-const BASE_ALIASES = new Set(["base", "e2bdev/base", "e2bdev/base:latest", "docker.io/e2bdev/base"]);
+const BASE_ALIASES = new Set(["base", "e2bdev/base", "e2bdev/base:latest", "docker.io/e2bdev/base", "docker.io/e2bdev/base:latest"]);
 const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 function parseBuildArgs(pairs: string[]): Record<string, string> {
@@ -46,16 +49,18 @@ export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFla
   const buildArgs = parseBuildArgs(flags.buildArg);
   const fileName = basename(file);
   const image = builder.dockerfileBaseImage(text, { fileName, buildArgs });
-  const from = BASE_ALIASES.has(image) ? "base" : image;
-  if (!templateName.test(from)) {
-    throw new Error(
-      `${fileName}: FROM ${image}: builds from registry images are not wired into the node yet; start FROM base (or e2bdev/base) or another template built on this node`,
-    );
-  }
   const parsed = builder.parseDockerfile(text, { fileName, buildArgs, imageEnv: { PATH: DEFAULT_PATH } });
   for (const warning of parsed.warnings) err.write(`warning: ${warning}\n`);
 
   const target = await nodeTarget(flags, process.env);
+  const [{ createNodeClient }, { ConnectError }] = await Promise.all([import("@cove/protocol/nodeapi-client"), import("@connectrpc/connect")]);
+  const client = createNodeClient(target);
+  // FROM a template built on this node (or base, E2B's e2bdev/base), else an image from a registry.
+  const templates = await client.listTemplates({}).catch((e: unknown) => {
+    throw new Error(`node at ${target.baseUrl}: ${e instanceof ConnectError ? e.rawMessage : String(e)}`);
+  });
+  const template = BASE_ALIASES.has(image) ? "base" : templates.templates.find((t) => t.templateId === image)?.templateId;
+  const source = template ? { fromTemplate: template } : { fromImage: image };
   const ignore = await builder.readDockerignore(contextDir);
   const steps: BuildStep[] = [];
   for (const step of parsed.spec.steps) {
@@ -75,13 +80,12 @@ export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFla
     steps.push({ ...step, filesHash: prepared.filesHash });
   }
 
-  const [{ createNodeClient }, { ConnectError }] = await Promise.all([import("@cove/protocol/nodeapi-client"), import("@connectrpc/connect")]);
   const started = Date.now();
   let last: BuildTemplateResponse["event"] | undefined;
   try {
-    const stream = createNodeClient(target).buildTemplate({
+    const stream = client.buildTemplate({
       name: flags.name,
-      fromTemplate: from,
+      ...source,
       steps: steps.map((s) => ({ type: s.type, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
       force: flags.force,
       ...(parsed.spec.startCmd ? { startCmd: parsed.spec.startCmd } : {}),
