@@ -32,6 +32,6 @@ describe("cove template build", () => {
   it("refuses an unknown template with one clear line", async () => {
     const result = await runCove(["template", "build", "nope", "--data-dir", dataDir]);
     assert.notEqual(result.code, 0);
-    assert.equal(result.stderr.trim(), "cove: unknown template 'nope': only 'base' can be built so far");
+    assert.equal(result.stderr.trim(), "cove: unknown template 'nope': build 'base', or a Dockerfile with --name <name> [dir]");
   });
 });
