@@ -13,6 +13,9 @@ import { registerE2bRoutes } from "./http/e2b-routes.js";
 import { createExecSocket } from "./http/exec-ws.js";
 import { registerMetricsRoutes } from "./http/metrics-routes.js";
 import { registerNativeRoutes } from "./http/native-routes.js";
+import { registerTemplateRoutes } from "./http/template-routes.js";
+import { createBuildRegistry } from "./templates/builds.js";
+import { type BuildFilesGateway, createUploadLinks } from "./templates/upload-links.js";
 import { checkParams, checkQuery } from "./http/validate.js";
 import { startMetricsCollector, type MetricsCollector } from "./metrics/collector.js";
 import { createMetricsStore } from "./metrics/store.js";
@@ -23,6 +26,8 @@ import { startSync, type Sync } from "./sandboxes/sync.js";
 export interface ApiOptions {
   db: Kysely<Database>;
   node: NodeClient;
+  /** Where template builds' COPY files go (the node's PUT /build-files); default: builds with COPY steps fail. */
+  buildFiles?: BuildFilesGateway;
   logger: Logger;
   /** Domain the SDK derives sandbox hosts from; null when clients use one gateway URL. */
   domain?: string | null;
@@ -58,8 +63,8 @@ export interface Api {
 
 export const DEFAULT_METRICS_RETENTION_SECONDS = 7 * 86_400;
 
-// Reachable without a key: health, the OpenAPI document and its UI.
-const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?)(\?.*)?$/;
+// Reachable without a key: health, the OpenAPI document and its UI, and build-file upload links (signed).
+const PUBLIC = /^\/(health|openapi\.yaml|docs(\/.*)?|build-files\/[^?]*)(\?.*)?$/;
 
 /** The control plane as a Fastify app (not listening: the caller serves it, alone or beside the proxy). */
 export async function createApi(options: ApiOptions): Promise<Api> {
@@ -102,6 +107,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   registerE2bRoutes(app, { service, node, domain });
   registerNativeRoutes(app, { db, service, node });
   registerMetricsRoutes(app, metricsStore);
+  const builds = createBuildRegistry(node, logger);
+  registerTemplateRoutes(app, { builds, files: options.buildFiles ?? noBuildFiles, links: createUploadLinks() });
   const execSocket = createExecSocket({ db, service, logger });
 
   const sync = startSync({ node, service, store, logger, ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}) });
@@ -125,9 +132,18 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     handleUpgrade: (req, socket, head) => execSocket.handleUpgrade(req, socket, head),
     async close() {
       execSocket.close();
+      builds.close();
       await metrics.stop();
       await sync.stop();
       await app.close();
     },
   };
 }
+
+/** An api without a node file store (tests of the route table): COPY files have nowhere to go. */
+const noBuildFiles: BuildFilesGateway = {
+  has: async () => false,
+  put: async () => {
+    throw new Error("this api has no node to store build files on");
+  },
+};

@@ -23,3 +23,4 @@ export { readNodeSecret } from "./config.js";
 export { startApi, type RunningApi, type StartApiOptions } from "./start.js";
 export { createSandboxService } from "./sandboxes/service.js";
 export { createSandboxStore } from "./sandboxes/store.js";
+export { createNodeBuildFiles } from "./templates/node-build-files.js";

@@ -10,11 +10,15 @@ import { authenticate, createTeamWithKey } from "./auth/keys.js";
 import { readNodeSecret, type ApiConfig } from "./config.js";
 import { createDatabase, migrate } from "./db/database.js";
 import type { Database } from "./db/schema.js";
+import { createNodeBuildFiles } from "./templates/node-build-files.js";
+import type { BuildFilesGateway } from "./templates/upload-links.js";
 import { ApiError } from "./errors.js";
 
 export interface StartApiOptions {
   /** How to reach the node; default a client for `config.nodeUrl` with the secret from config or the data dir. */
   node?: NodeClient;
+  /** Where builds' COPY files go; default the node at `config.nodeUrl`. */
+  buildFiles?: BuildFilesGateway;
   /**
    * Default true: serve on `config.listenHost:listenPort`. false: the caller serves
    * `api.handle` itself (`cove up`'s gateway shares one port with the proxy).
@@ -49,9 +53,11 @@ export async function startApi(config: ApiConfig, log: Logger, options: StartApi
     await migrate(db);
     const adminKey = await ensureAdminKey(db, config.dataDir);
     const node = options.node ?? createNodeClient({ baseUrl: config.nodeUrl, secret: await readNodeSecret(config) });
+    const buildFiles = options.buildFiles ?? (options.node ? undefined : createNodeBuildFiles(config.nodeUrl, await readNodeSecret(config)));
     api = await createApi({
       db,
       node,
+      ...(buildFiles ? { buildFiles } : {}),
       logger: log,
       domain: config.domain ?? null,
       defaultSandboxLimit: config.defaultSandboxLimit,

@@ -14,7 +14,8 @@ function reply(res: http.ServerResponse, status: number, code?: string, message?
 
 /**
  * PUT /build-files/<files_hash>: the tar of a COPY step's files, streamed to the node's build
- * file store before BuildTemplate runs. Plain HTTP (not an RPC) so a large upload streams.
+ * file store before BuildTemplate runs (HEAD: 200 when the node has them, 404 when not). Plain
+ * HTTP (not an RPC) so a large upload streams.
  */
 export async function receiveBuildFiles(
   builder: NodeTemplateBuilder,
@@ -25,7 +26,15 @@ export async function receiveBuildFiles(
   log: NodeApiLogger,
 ): Promise<void> {
   if (!hasSecret(req.headers.authorization, secret)) return reply(res, 401, "unauthenticated", "missing or wrong node API secret");
-  if (req.method !== "PUT") return reply(res, 405, "invalid_argument", "use PUT");
+  if (req.method === "HEAD") {
+    try {
+      return reply(res, (await builder.files.has(hash)) ? 200 : 404);
+    } catch (err) {
+      if (err instanceof NodeError) return reply(res, 400);
+      throw err;
+    }
+  }
+  if (req.method !== "PUT") return reply(res, 405, "invalid_argument", "use PUT (or HEAD to ask whether the node has them)");
   try {
     await builder.files.put(hash, req);
     reply(res, 204);

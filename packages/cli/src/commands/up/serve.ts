@@ -1,5 +1,15 @@
 import type { Logger } from "pino";
-import { createDatabase, createSandboxService, createSandboxStore, loadApiConfig, readNodeSecret, startApi, type Api, type RunningApi } from "@cove/api";
+import {
+  createDatabase,
+  createNodeBuildFiles,
+  createSandboxService,
+  createSandboxStore,
+  loadApiConfig,
+  readNodeSecret,
+  startApi,
+  type Api,
+  type RunningApi,
+} from "@cove/api";
 import { loadNodeConfig } from "@cove/node";
 import { createNodeClient, type NodeClient } from "@cove/protocol/nodeapi-client";
 import { createGateway, createProxy, type Gateway, type Proxy } from "@cove/proxy";
@@ -150,7 +160,8 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
     };
     const nodeClient = createNodeClient({ baseUrl: `http://${node.ready.host}:${node.ready.port}`, secret: node.ready.secret, interceptors: [waitForNode] });
     // The gateway below serves the api and the proxy on one port.
-    api = await startApi({ ...apiConfig, domain }, log.child({ svc: "api" }), { node: nodeClient, listen: false });
+    const buildFiles = createNodeBuildFiles(`http://${node.ready.host}:${node.ready.port}`, node.ready.secret);
+    api = await startApi({ ...apiConfig, domain }, log.child({ svc: "api" }), { node: nodeClient, buildFiles, listen: false });
     await api.api.sync.ready;
     proxy = proxyFor(api.api, domain, log.child({ svc: "proxy" }));
     gateway = createGateway({ api: api.api, proxy, domain });

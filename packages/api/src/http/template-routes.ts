@@ -1,0 +1,149 @@
+import { Readable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import { ApiError, invalid, notFound, notImplemented } from "../errors.js";
+import type { BuildRegistry, TemplateBuild } from "../templates/builds.js";
+import type { BuildFilesGateway, UploadLinks } from "../templates/upload-links.js";
+import { requireTeam } from "./auth.js";
+import { body, type Fields, optBool, optInt, optString } from "./input.js";
+
+export interface TemplateRoutesOptions {
+  builds: BuildRegistry;
+  files: BuildFilesGateway;
+  links: UploadLinks;
+}
+
+/** Template names the node takes (E2B's `name`, without a tag). */
+const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const FILES_HASH = /^[0-9a-f]{64}$/;
+const STEP_TYPES = new Set(["COPY", "ADD", "RUN", "ENV", "ARG", "WORKDIR", "USER"]);
+/** The SDK polls with offsets; E2B caps an answer at 100 entries. */
+const LOG_PAGE = 100;
+
+function templateName(name: string): string {
+  if (name.includes(":")) throw notImplemented("template tags (`name:tag`)");
+  if (!TEMPLATE_NAME.test(name)) throw invalid(`invalid template name '${name}': lowercase letters, digits, '.', '_' and '-', at most 63`);
+  return name;
+}
+
+function steps(value: unknown) {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid("steps must be an array");
+  return value.map((raw, i) => {
+    const s = body(raw);
+    const type = optString(s, "type");
+    if (!type || !STEP_TYPES.has(type)) throw invalid(`steps[${i}].type must be one of ${[...STEP_TYPES].join(", ")}`);
+    const args = s.args ?? [];
+    if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) throw invalid(`steps[${i}].args must be an array of strings`);
+    const filesHash = optString(s, "filesHash");
+    if (filesHash !== undefined && !FILES_HASH.test(filesHash)) throw invalid(`steps[${i}].filesHash must be 64 lowercase hex digits`);
+    return { type, args: args as string[], force: optBool(s, "force") ?? false, ...(filesHash ? { filesHash } : {}) };
+  });
+}
+
+function source(b: Fields) {
+  const fromImage = optString(b, "fromImage");
+  const fromTemplate = optString(b, "fromTemplate");
+  if (fromImage && fromTemplate) throw invalid("give fromImage or fromTemplate, not both");
+  const registry = b.fromImageRegistry === undefined || b.fromImageRegistry === null ? undefined : body(b.fromImageRegistry);
+  if (fromTemplate) {
+    if (registry) throw invalid("fromImageRegistry goes with fromImage");
+    return { fromTemplate: templateName(fromTemplate) };
+  }
+  // E2B's default when a template names no source.
+  const image = fromImage || "e2bdev/base";
+  if (!registry) return { fromImage: image };
+  const type = optString(registry, "type");
+  if (type !== "registry") throw notImplemented(`fromImageRegistry of type '${type ?? ""}' (only username and password registries)`);
+  return { fromImage: image, registryUsername: optString(registry, "username") ?? "", registryPassword: optString(registry, "password") ?? "" };
+}
+
+/** E2B's template build flow (spec 3.5): request a build, hand over COPY files, start it, poll it. */
+export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRoutesOptions): void {
+  const { builds, files, links } = options;
+  const owned = (req: { params: { templateID: string; buildID: string } }, teamId: string): TemplateBuild => {
+    const build = builds.get(req.params.templateID, req.params.buildID);
+    if (!build || build.teamId !== teamId) throw notFound("template build", `${req.params.templateID}/${req.params.buildID}`);
+    return build;
+  };
+  const sizes = new Map<string, { cpuCount?: number; memoryMB?: number }>();
+
+  app.post("/v3/templates", async (req, reply) => {
+    const team = requireTeam(req);
+    const b = body(req.body);
+    const name = templateName(optString(b, "name") ?? optString(b, "alias") ?? "");
+    const tags = b.tags;
+    if (Array.isArray(tags) && tags.some((t) => t !== "latest")) throw notImplemented("template tags");
+    const build = builds.create(team.id, name);
+    const cpuCount = optInt(b, "cpuCount", 1, 64);
+    const memoryMB = optInt(b, "memoryMB", 128, 1 << 20);
+    sizes.set(build.buildID, { ...(cpuCount ? { cpuCount } : {}), ...(memoryMB ? { memoryMB } : {}) });
+    return reply.code(202).send({ templateID: name, buildID: build.buildID, names: [name], tags: [], aliases: [name], public: false });
+  });
+
+  app.get<{ Params: { templateID: string; hash: string } }>("/templates/:templateID/files/:hash", async (req, reply) => {
+    requireTeam(req);
+    const { templateID, hash } = req.params;
+    templateName(templateID);
+    if (!FILES_HASH.test(hash)) throw invalid("hash must be 64 lowercase hex digits");
+    const present = await files.has(hash).catch((err: unknown) => {
+      throw new ApiError("unavailable", "the node could not be asked for the files", { cause: err });
+    });
+    const origin = `${req.protocol}://${req.headers.host ?? "127.0.0.1"}`;
+    // The link even when present: the SDK uploads again when a step asks it to (forceUpload).
+    return reply.code(201).send({ present, url: `${origin}${links.path(templateID, hash)}` });
+  });
+
+  app.put<{ Params: { templateID: string; hash: string }; Querystring: { expires?: string; signature?: string } }>(
+    "/build-files/:templateID/:hash",
+    async (req, reply) => {
+      const { templateID, hash } = req.params;
+      if (!links.verify(templateID, hash, req.query.expires, req.query.signature)) throw new ApiError("forbidden", "invalid or expired upload link");
+      const payload = req.body instanceof Readable ? req.body : Readable.from(Buffer.from(JSON.stringify(req.body ?? "")));
+      await files.put(hash, payload).catch((err: unknown) => {
+        throw new ApiError("unavailable", "the node could not store the files", { cause: err });
+      });
+      return reply.code(200).send();
+    },
+  );
+
+  app.post<{ Params: { templateID: string; buildID: string } }>("/v2/templates/:templateID/builds/:buildID", async (req, reply) => {
+    const team = requireTeam(req);
+    const build = owned(req, team.id);
+    if (build.status !== "waiting") throw new ApiError("conflict", `build ${build.buildID} was already started`);
+    const b = body(req.body);
+    const startCmd = optString(b, "startCmd");
+    const readyCmd = optString(b, "readyCmd");
+    const size = sizes.get(build.buildID) ?? {};
+    const request = {
+      name: build.templateID,
+      ...source(b),
+      steps: steps(b.steps),
+      force: optBool(b, "force") ?? false,
+      ...(startCmd ? { startCmd } : {}),
+      ...(readyCmd ? { readyCmd } : {}),
+      ...(size.cpuCount ? { cpuCount: size.cpuCount } : {}),
+      ...(size.memoryMB ? { memoryMb: size.memoryMB } : {}),
+    };
+    sizes.delete(build.buildID);
+    builds.start(build, request);
+    return reply.code(202).send();
+  });
+
+  app.get<{ Params: { templateID: string; buildID: string }; Querystring: { logsOffset?: string } }>(
+    "/templates/:templateID/builds/:buildID/status",
+    async (req) => {
+      const team = requireTeam(req);
+      const build = owned(req, team.id);
+      const offset = req.query.logsOffset === undefined ? 0 : Number(req.query.logsOffset);
+      if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("logsOffset must be a non-negative integer");
+      return {
+        templateID: build.templateID,
+        buildID: build.buildID,
+        status: build.status,
+        logEntries: build.logs.slice(offset, offset + LOG_PAGE),
+        logs: [],
+        ...(build.reason ? { reason: build.reason } : {}),
+      };
+    },
+  );
+}

@@ -1,0 +1,81 @@
+// The e2b SDK's Template() builder, unmodified, against `cove up`: Template.build with COPY
+// (through the signed upload link), RUN, ENV, WORKDIR, USER and a start + ready command; live
+// build logs; a sandbox from the result; a cached rebuild; a failing step; exists().
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { BuildError, Sandbox, Template, waitForFile } from "e2b";
+import { type CoveUp, killLeftovers, startCoveUp, testTemplatesDir } from "./helpers/cove-up.js";
+import { removeDataDir } from "../support/data-dirs.js";
+import { suiteNetwork } from "../support/networks.js";
+
+const network = suiteNetwork("e2e/sdk-templates");
+
+describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => {
+  let up: CoveUp;
+  let dataDir = "";
+  let context = "";
+  const name = `sdk-tpl-${Date.now().toString(36)}`;
+  const made: string[] = [];
+  const opts = () => ({ apiKey: up.apiKey, apiUrl: up.url, sandboxUrl: up.url, requestTimeoutMs: 60_000 });
+
+  before(async () => {
+    dataDir = mkdtempSync("/var/tmp/cove-cme-");
+    context = mkdtempSync("/var/tmp/cove-cme-ctx-");
+    writeFileSync(join(context, "hello.txt"), "hello from the context\n");
+    up = await startCoveUp({ dataDir, ...network, args: ["--pool-size", "0"] });
+  });
+
+  after(async () => {
+    for (const id of made) await Sandbox.kill(id, opts()).catch(() => false);
+    const code = await up?.stop();
+    if (code !== 0) process.stderr.write(`cove up exited ${code}:\n${up?.stderr()}\n`);
+    await killLeftovers({ dataDir, ...network, args: ["--pool-size", "0"] });
+    rmSync(join(testTemplatesDir, name), { recursive: true, force: true });
+    await removeDataDir(dataDir);
+    rmSync(context, { recursive: true, force: true });
+  });
+
+  const template = () =>
+    Template({ fileContextPath: context })
+      .fromTemplate("base")
+      .copy("hello.txt", "/opt/app/hello.txt")
+      .runCmd("echo built-by-$(whoami) > /opt/app/built", { user: "root" })
+      .setEnvs({ APP_MODE: "test" })
+      .setWorkdir("/opt/app")
+      .setStartCmd("sleep 1; touch /tmp/app-ready; sleep 3600", waitForFile("/tmp/app-ready"));
+
+  it("builds with the SDK, streams the log, and a sandbox from it has every step", async () => {
+    const lines: string[] = [];
+    await Template.build(template(), name, { ...opts(), onBuildLogs: (e) => lines.push(e.message) });
+    assert.ok(
+      lines.some((l) => /\[\d+\/\d+\] RUN echo built-by/.test(l)),
+      lines.join("\n"),
+    );
+    assert.equal(await Template.exists(name, opts()), true);
+
+    const sbx = await Sandbox.create(name, opts());
+    made.push(sbx.sandboxId);
+    const out = await sbx.commands.run("cat hello.txt built; pwd; echo $APP_MODE; test -f /tmp/app-ready && echo ready");
+    assert.equal(out.stdout, "hello from the context\nbuilt-by-root\n/opt/app\ntest\nready\n");
+    await sbx.kill();
+  });
+
+  it("a rebuild with nothing changed comes from the cache", async () => {
+    const lines: string[] = [];
+    await Template.build(template(), name, { ...opts(), onBuildLogs: (e) => lines.push(e.message) });
+    const steps = lines.filter((l) => /^(CACHED )?\[\d+\/\d+\]/.test(l));
+    assert.ok(steps.length > 0 && steps.every((l) => l.startsWith("CACHED")), lines.join("\n"));
+  });
+
+  it("a failing step fails the build with the step's output", async () => {
+    const failing = Template().fromTemplate("base").runCmd("echo nearly; exit 7");
+    await assert.rejects(Template.build(failing, `${name}-fail`, opts()), (err: unknown) => {
+      assert.ok(err instanceof BuildError, String(err));
+      assert.match(err.message, /exited with code 7/);
+      return true;
+    });
+    rmSync(join(testTemplatesDir, `${name}-fail`), { recursive: true, force: true });
+  });
+});
