@@ -43,6 +43,8 @@ export interface NodeConfig {
   registryMirrors: Record<string, string[]>;
   /** Registries reached over plain http (COVE_INSECURE_REGISTRIES), e.g. a registry on loopback. */
   insecureRegistries: string[];
+  /** CA certificates builds trust and templates keep: a PEM file or a dir of *.crt (COVE_EXTRA_CA_CERTS); "" = none. */
+  extraCaCerts: string;
   /** Each sandbox in its own user namespace (default); off = root inside is root on the host. */
   sandboxUserns: boolean;
   /** First host uid/gid of the sandboxes' user namespace ranges (65536 ids each). */
@@ -147,6 +149,8 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     spareDisks: parseInt10("COVE_SPARE_DISKS", env.COVE_SPARE_DISKS ?? "2", 0, 64),
     registryMirrors: parseMirrors(env.COVE_REGISTRY_MIRRORS ?? ""),
     insecureRegistries: list(env.COVE_INSECURE_REGISTRIES),
+    // Debian's local trust anchors: what an operator adds for a TLS-intercepting proxy.
+    extraCaCerts: env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates",
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),
     sandboxUserns: onOff("COVE_SANDBOX_USERNS", env.COVE_SANDBOX_USERNS ?? "on"),
     // 0x70000000: above the ranges systemd hands to containers and homed users, below 2^31.

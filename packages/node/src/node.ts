@@ -170,6 +170,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     dataDir: config.dataDir,
     registryMirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
+    extraCaCerts: config.extraCaCerts,
   });
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
   const nodeId = `node-${tag}`;

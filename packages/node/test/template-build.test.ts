@@ -17,6 +17,7 @@ import { suiteNetwork } from "../../../test/support/networks.js";
 const reason = skipReason();
 if (reason) console.log(`# template-build: skipped: ${reason}`);
 
+const FAKE_CA = "-----BEGIN CERTIFICATE-----\nY292ZSB0ZXN0IGNh\n-----END CERTIFICATE-----\n";
 const run = (cmd: string, user?: string): BuildStep => ({ type: "RUN", args: user ? [cmd, user] : [cmd], force: false });
 
 describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => {
@@ -25,8 +26,10 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
   const name = `test-build-${randomBytes(3).toString("hex")}`;
 
   before(async () => {
-    t = await startTestNode(suiteNetwork("node/template-build"));
     work = mkdtempSync("/var/tmp/cove-build-test-");
+    // Stands for an operator's proxy CA: only its presence is checked, nothing parses it.
+    writeFileSync(join(work, "extra-ca.pem"), FAKE_CA);
+    t = await startTestNode({ ...suiteNetwork("node/template-build"), env: { COVE_EXTRA_CA_CERTS: join(work, "extra-ca.pem") } });
   });
 
   after(async () => {
@@ -68,7 +71,7 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
 
   let filesHash = "";
   const steps = (): BuildStep[] => [
-    run("echo built > /etc/built-by-run && rm /etc/debian_version", "root"),
+    run('echo built > /etc/built-by-run && rm /etc/debian_version && grep -c \'Y292ZSB0ZXN0IGNh\' "$SSL_CERT_FILE" "$NODE_EXTRA_CA_CERTS"', "root"),
     { type: "ENV", args: ["GREETING", "hello there"], force: false },
     { type: "WORKDIR", args: ["/app"], force: false },
     { type: "COPY", args: [".", "./", "", "0640"], force: false, filesHash },
@@ -84,19 +87,24 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     assert.equal(result.manifest.defaults.workdir, "/app");
     assert.equal(result.manifest.defaults.env.GREETING, "hello there");
     assert.ok(
-      logs.some((l) => l.message === "[1/6] RUN echo built > /etc/built-by-run && rm /etc/debian_version root"),
+      logs.some((l) => l.message.startsWith("[1/6] RUN echo built > /etc/built-by-run && rm /etc/debian_version")),
       logs.map((l) => l.message).join("\n"),
+    );
+    // The operator's CA is in the system bundle and the Node bundle during the build's steps.
+    assert.deepEqual(
+      logs.filter((l) => l.step === "1" && /:1$/.test(l.message)).map((l) => l.message.replace(/^.*\//, "")),
+      ["ca-certificates.crt:1", "cove-extra-ca.pem:1"],
     );
     const info = await t.node.manager.create({ templateId: name, timeoutMs: 120_000 });
     const sdk = await connectSdk(info);
     try {
       // No user: the template's default (the last USER), in its default workdir, as with E2B.
       const out = await sdk.sandbox.commands.run(
-        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note; test -f /tmp/started && echo started-before-create-returned",
+        "cat /etc/built-by-run; test -e /etc/debian_version && echo still-there; grep -c Y292ZSB0ZXN0IGNh /usr/local/share/ca-certificates/cove-extra-ca.crt $REQUESTS_CA_BUNDLE | wc -l; whoami; pwd; echo $GREETING; stat -c '%U %a' a.txt sub sub/b.txt; cat $HOME/run-note; test -f /tmp/started && echo started-before-create-returned",
       );
       assert.equal(
         out.stdout,
-        "built\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\nstarted-before-create-returned\n",
+        "built\n2\nguest\n/app\nhello there\nuser 640\nuser 755\nuser 640\nhello there from guest in /app\nstarted-before-create-returned\n",
       );
       const asRoot = await sdk.sandbox.commands.run("cat /app/a.txt /app/sub/b.txt", { user: "root" });
       assert.equal(asRoot.stdout, "alpha\nbeta\n");

@@ -4,6 +4,7 @@ import type { SandboxManager } from "../sandbox/manager.js";
 import type { TemplateStore } from "../templates/template-store.js";
 import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
 import type { SourceDeps } from "./build-source.js";
+import { readExtraCaCerts } from "./ca-layer.js";
 import { createNodeStepRunner } from "./step-runner.js";
 import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./template-builder.js";
 
@@ -25,6 +26,8 @@ export interface NodeTemplateBuilderOptions {
   registryMirrors?: Record<string, string[]>;
   /** Registries reached over plain http (COVE_INSECURE_REGISTRIES). */
   insecureRegistries?: string[];
+  /** A PEM bundle or a directory of `*.crt` every build trusts (COVE_EXTRA_CA_CERTS); "" = none. */
+  extraCaCerts?: string;
 }
 
 export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOptions): Promise<NodeTemplateBuilder> {
@@ -32,6 +35,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
   // Steps interrupted by a node restart left their staged dirs; their builds have failed.
   await layers.clearStaging();
   const files = await createBuildFileStore(join(options.dataDir, "build-files"));
+  const extraCaCerts = options.extraCaCerts ? await readExtraCaCerts(options.extraCaCerts) : "";
   const images = createImageCache(join(options.dataDir, "images"));
   const pull: SourceDeps["pull"] = (reference, credentials, log) =>
     pullImage({
@@ -60,6 +64,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
           templates: options.templates,
           layers,
           pull,
+          extraCaCerts,
           runnerFor: (manifest) =>
             createNodeStepRunner({
               manager: options.manager,

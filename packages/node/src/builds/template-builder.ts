@@ -4,6 +4,7 @@ import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, 
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
 import { resolveBuildSource, type SourceDeps } from "./build-source.js";
+import { CA_ENV, caLayer } from "./ca-layer.js";
 import { profilePathLayer } from "./profile-layer.js";
 
 export interface TemplateBuildRequest {
@@ -20,6 +21,8 @@ export interface TemplateBuildRequest {
 export interface TemplateBuilderDeps extends SourceDeps {
   templatesDir: string;
   layers: DiskLayerStore;
+  /** PEM certificates every build trusts and every built template keeps ("" = none). */
+  extraCaCerts?: string;
 }
 
 export interface BuiltTemplate {
@@ -40,6 +43,13 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
   const signal = req.signal ?? new AbortController().signal;
   try {
     const source = await resolveBuildSource(deps, req.spec.source, req.onLog, signal);
+    if (deps.extraCaCerts) {
+      // The host's TLS-intercepting proxy (if any) must verify inside builds and sandboxes alike.
+      const ca = await caLayer(deps.layers, source.key, source.lower, deps.extraCaCerts);
+      source.lower.push(ca.dir);
+      source.key = ca.key;
+      source.initial = { ...source.initial, env: { ...CA_ENV, ...source.initial.env } };
+    }
     const keys = await deps.layers.keys();
     const plan = planBuild(req.spec, { sourceKey: source.key, initial: source.initial, isCached: (key) => keys.has(key) });
     const defaults = {
