@@ -43,6 +43,8 @@ export interface NodeConfig {
   registryMirrors: Record<string, string[]>;
   /** Registries reached over plain http (COVE_INSECURE_REGISTRIES), e.g. a registry on loopback. */
   insecureRegistries: string[];
+  /** How long a build's ready command may take to pass (COVE_BUILD_READY_TIMEOUT_SECONDS). */
+  buildReadyTimeoutMs: number;
   /** CA certificates builds trust and templates keep: a PEM file or a dir of *.crt (COVE_EXTRA_CA_CERTS); "" = none. */
   extraCaCerts: string;
   /** Each sandbox in its own user namespace (default); off = root inside is root on the host. */
@@ -149,6 +151,7 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     spareDisks: parseInt10("COVE_SPARE_DISKS", env.COVE_SPARE_DISKS ?? "2", 0, 64),
     registryMirrors: parseMirrors(env.COVE_REGISTRY_MIRRORS ?? ""),
     insecureRegistries: list(env.COVE_INSECURE_REGISTRIES),
+    buildReadyTimeoutMs: parseInt10("COVE_BUILD_READY_TIMEOUT_SECONDS", env.COVE_BUILD_READY_TIMEOUT_SECONDS ?? "120", 1, 86_400) * 1000,
     // Debian's local trust anchors: what an operator adds for a TLS-intercepting proxy.
     extraCaCerts: env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates",
     pidsLimit: parseInt10("COVE_SANDBOX_PIDS", env.COVE_SANDBOX_PIDS ?? "1024", 16, 1_000_000),

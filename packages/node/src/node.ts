@@ -171,6 +171,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     registryMirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
     extraCaCerts: config.extraCaCerts,
+    readyTimeoutMs: config.buildReadyTimeoutMs,
   });
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
   const nodeId = `node-${tag}`;
