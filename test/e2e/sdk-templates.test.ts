@@ -3,14 +3,17 @@
 // build logs; a sandbox from the result; a cached rebuild; a failing step; exists().
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { BuildError, Sandbox, Template, waitForFile } from "e2b";
-import { type CoveUp, killLeftovers, startCoveUp, testTemplatesDir } from "./helpers/cove-up.js";
+import { type CoveUp, killLeftovers, repoRoot, startCoveUp, testTemplatesDir } from "./helpers/cove-up.js";
 import { removeDataDir } from "../support/data-dirs.js";
 import { suiteNetwork } from "../support/networks.js";
 
 const network = suiteNetwork("e2e/sdk-templates");
+const run = promisify(execFile);
 
 describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => {
   let up: CoveUp;
@@ -77,5 +80,19 @@ describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => 
       return true;
     });
     rmSync(join(testTemplatesDir, `${name}-fail`), { recursive: true, force: true });
+  });
+
+  it("cove template delete: new creates fail, a sandbox already running from it keeps its files", async () => {
+    const running = await Sandbox.create(name, opts());
+    made.push(running.sandboxId);
+    const env = { ...process.env, E2B_API_URL: up.url, E2B_API_KEY: up.apiKey };
+    const { stdout } = await run(process.execPath, ["packages/cli/bin/cove.js", "template", "delete", name], { cwd: repoRoot, env });
+    assert.equal(stdout, `template ${name}: deleted\n`);
+    await assert.rejects(Sandbox.create(name, opts()));
+    assert.equal((await running.commands.run("cat hello.txt")).stdout, "hello from the context\n");
+    const headers = { "x-api-key": up.apiKey };
+    assert.equal((await fetch(`${up.url}/templates/${name}`, { method: "DELETE", headers })).status, 404);
+    assert.equal((await fetch(`${up.url}/templates/base`, { method: "DELETE", headers })).status, 400);
+    await running.kill();
   });
 });

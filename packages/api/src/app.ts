@@ -108,7 +108,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   registerNativeRoutes(app, { db, service, node });
   registerMetricsRoutes(app, metricsStore);
   const builds = createBuildRegistry(node, logger);
-  registerTemplateRoutes(app, { builds, files: options.buildFiles ?? noBuildFiles, links: createUploadLinks() });
+  registerTemplateRoutes(app, { node, builds, files: options.buildFiles ?? noBuildFiles, links: createUploadLinks() });
   const execSocket = createExecSocket({ db, service, logger });
 
   const sync = startSync({ node, service, store, logger, ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}) });

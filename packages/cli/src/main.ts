@@ -6,7 +6,7 @@ import { registerNodeCommand } from "./commands/node/run.js";
 import { registerPoolCommand } from "./commands/pool/status.js";
 import { registerSandboxCommands } from "./commands/sandbox/register.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
-import { registerTemplateList } from "./commands/template/list.js";
+import { registerTemplateDelete, registerTemplateList } from "./commands/template/list.js";
 import { registerUpCommands } from "./commands/up/run.js";
 import { guardStdio } from "./stdio.js";
 
@@ -28,7 +28,10 @@ export function createProgram(): Command {
   registerPoolCommand(program);
   registerTemplateCommands(program);
   const template = program.commands.find((c) => c.name() === "template");
-  if (template) registerTemplateList(template);
+  if (template) {
+    registerTemplateList(template);
+    registerTemplateDelete(template);
+  }
   registerSandboxCommands(program);
   registerKeysCommands(program);
   return program;

@@ -203,6 +203,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     warmPool: () => manager.poolStats(),
     metrics: (after) => sampler.since(after),
     builder,
+    deleteTemplate: (id) => templates.remove(id),
     secret,
     host: config.listenHost,
     port: config.listenPort,

@@ -29,7 +29,10 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     work = mkdtempSync("/var/tmp/cove-build-test-");
     // Stands for an operator's proxy CA: only its presence is checked, nothing parses it.
     writeFileSync(join(work, "extra-ca.pem"), FAKE_CA);
-    t = await startTestNode({ ...suiteNetwork("node/template-build"), env: { COVE_EXTRA_CA_CERTS: join(work, "extra-ca.pem"), COVE_BUILD_READY_TIMEOUT_SECONDS: "10" } });
+    t = await startTestNode({
+      ...suiteNetwork("node/template-build"),
+      env: { COVE_EXTRA_CA_CERTS: join(work, "extra-ca.pem"), COVE_BUILD_READY_TIMEOUT_SECONDS: "10" },
+    });
   });
 
   after(async () => {

@@ -256,7 +256,6 @@ export const UNSUPPORTED_ROUTES: readonly [method: string, url: string, what: st
   ["POST", "/sandboxes/:sandboxID/fork", "forking a sandbox"],
   ["POST", "/sandboxes/:sandboxID/snapshots", "snapshots"],
   ["GET", "/snapshots", "snapshots"],
-  ["DELETE", "/templates/:templateID", "deleting templates through the API"],
   ["GET", "/volumes", "volumes"],
   ["POST", "/volumes", "volumes"],
   ["GET", "/secrets", "secrets"],

@@ -1,12 +1,15 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
+import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { ApiError, invalid, notFound, notImplemented } from "../errors.js";
+import { fromNodeError } from "../sandboxes/node-errors.js";
 import type { BuildRegistry, TemplateBuild } from "../templates/builds.js";
 import type { BuildFilesGateway, UploadLinks } from "../templates/upload-links.js";
 import { requireTeam } from "./auth.js";
 import { body, type Fields, optBool, optInt, optString } from "./input.js";
 
 export interface TemplateRoutesOptions {
+  node: NodeClient;
   builds: BuildRegistry;
   files: BuildFilesGateway;
   links: UploadLinks;
@@ -59,7 +62,23 @@ function source(b: Fields) {
 
 /** E2B's template build flow (spec 3.5): request a build, hand over COPY files, start it, poll it. */
 export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRoutesOptions): void {
-  const { builds, files, links } = options;
+  const { node, builds, files, links } = options;
+  const remove = async (templateID: string) => {
+    await node.deleteTemplate({ templateId: templateID }).catch((err: unknown) => {
+      throw fromNodeError(err);
+    });
+  };
+  // E2B's (the SDK calls it for snapshots too) and the native API's; sandboxes running from it keep running.
+  app.delete<{ Params: { templateID: string } }>("/templates/:templateID", async (req, reply) => {
+    requireTeam(req);
+    await remove(req.params.templateID);
+    return reply.code(204).send();
+  });
+  app.delete<{ Params: { templateID: string } }>("/v1/templates/:templateID", async (req, reply) => {
+    requireTeam(req);
+    await remove(req.params.templateID);
+    return reply.code(204).send();
+  });
   const owned = (req: { params: { templateID: string; buildID: string } }, teamId: string): TemplateBuild => {
     const build = builds.get(req.params.templateID, req.params.buildID);
     if (!build || build.teamId !== teamId) throw notFound("template build", `${req.params.templateID}/${req.params.buildID}`);

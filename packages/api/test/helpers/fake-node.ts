@@ -295,6 +295,9 @@ export function createFakeNode(): FakeNode {
         cursor: samples.at(-1)?.seq ?? req.after,
       };
     },
+    async deleteTemplate() {
+      throw new ConnectError("the fake node has no templates to delete", Code.Unimplemented);
+    },
     // Builds need a real node (build sandboxes); the api's fake never builds.
     // biome-ignore lint/correctness/useYield: answers before its first message
     async *buildTemplate() {

@@ -20,6 +20,8 @@ export interface NodeApiRoutesOptions {
   metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
   /** Template builds for BuildTemplate; omitted = the RPC answers unimplemented. */
   builder?: NodeTemplateBuilder;
+  /** DeleteTemplate; omitted = the RPC answers unimplemented. */
+  deleteTemplate?: (templateId: string) => Promise<void>;
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -64,6 +66,12 @@ export function createNodeApiRoutes(
       getWarmPool: () => guard("GetWarmPool", () => warmPoolToWire(options.warmPool?.())),
       listMetrics: (req) => guard("ListMetrics", () => metricsToWire(options.metrics?.(req.after), req.after)),
       watchEvents: (_req, ctx) => watchEvents(service, ctx, log),
+      deleteTemplate: (req) =>
+        guard("DeleteTemplate", async () => {
+          if (!options.deleteTemplate) throw new ConnectError("this node does not delete templates", Code.Unimplemented);
+          await options.deleteTemplate(req.templateId);
+          return {};
+        }),
       buildTemplate: (req, ctx) => {
         if (!options.builder) throw new ConnectError("this node does not build templates", Code.Unimplemented);
         return buildTemplateStream(options.builder, req, ctx, log);

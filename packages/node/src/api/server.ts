@@ -28,6 +28,8 @@ export interface NodeApiServerOptions {
   metrics?: (after: bigint) => { samples: MetricSample[]; cursor: bigint };
   /** Template builds (BuildTemplate and the build-files upload); omitted = neither. */
   builder?: NodeTemplateBuilder;
+  /** DeleteTemplate; omitted = unimplemented. */
+  deleteTemplate?: (templateId: string) => Promise<void>;
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }
@@ -56,6 +58,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
         ...(options.warmPool ? { warmPool: options.warmPool } : {}),
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.builder ? { builder: options.builder } : {}),
+        ...(options.deleteTemplate ? { deleteTemplate: options.deleteTemplate } : {}),
       },
       options.templates,
     ),

@@ -105,6 +105,9 @@ export function createFakeTemplates(): TemplateStore {
     async list() {
       return [...known.values()];
     },
+    async remove(templateId) {
+      known.delete(templateId);
+    },
   };
 }
 

@@ -29,3 +29,14 @@ export function registerTemplateList(template: Command): void {
     );
   });
 }
+
+/** `cove template delete NAME`: new sandboxes can no longer start from it; running ones keep going. */
+export function registerTemplateDelete(template: Command): void {
+  withConnectionOptions(
+    template.command("delete").alias("rm").argument("<name>", "the template").description("delete a template built from a Dockerfile or the SDK"),
+  ).action(async (name: string, flags: ConnectionFlags) => {
+    const api = createNativeClient(loadClientConfig(flags, process.env));
+    await api.delete(`/v1/templates/${encodeURIComponent(name)}`);
+    process.stdout.write(`template ${name}: deleted\n`);
+  });
+}
