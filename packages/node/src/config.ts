@@ -43,6 +43,8 @@ export interface NodeConfig {
   registryMirrors: Record<string, string[]>;
   /** Registries reached over plain http (COVE_INSECURE_REGISTRIES), e.g. a registry on loopback. */
   insecureRegistries: string[];
+  /** Unused build layers are kept this long as a cache (COVE_LAYER_CACHE_HOURS). */
+  layerCacheMs: number;
   /** How long a build's ready command may take to pass (COVE_BUILD_READY_TIMEOUT_SECONDS). */
   buildReadyTimeoutMs: number;
   /** CA certificates builds trust and templates keep: a PEM file or a dir of *.crt (COVE_EXTRA_CA_CERTS); "" = none. */
@@ -151,6 +153,7 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     spareDisks: parseInt10("COVE_SPARE_DISKS", env.COVE_SPARE_DISKS ?? "2", 0, 64),
     registryMirrors: parseMirrors(env.COVE_REGISTRY_MIRRORS ?? ""),
     insecureRegistries: list(env.COVE_INSECURE_REGISTRIES),
+    layerCacheMs: parseInt10("COVE_LAYER_CACHE_HOURS", env.COVE_LAYER_CACHE_HOURS ?? "168", 0, 87_600) * 3_600_000,
     buildReadyTimeoutMs: parseInt10("COVE_BUILD_READY_TIMEOUT_SECONDS", env.COVE_BUILD_READY_TIMEOUT_SECONDS ?? "120", 1, 86_400) * 1000,
     // Debian's local trust anchors: what an operator adds for a TLS-intercepting proxy.
     extraCaCerts: env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates",

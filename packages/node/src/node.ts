@@ -172,7 +172,16 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     insecureRegistries: config.insecureRegistries,
     extraCaCerts: config.extraCaCerts,
     readyTimeoutMs: config.buildReadyTimeoutMs,
+    layerCacheMs: config.layerCacheMs,
+    sandboxLowerDirs: async () =>
+      (await records.load()).flatMap((rec) => {
+        const handle = rec.rootfs?.handle;
+        const layers = typeof handle?.layers === "string" ? handle.layers.split(":") : [];
+        return typeof handle?.lowerDir === "string" ? [handle.lowerDir, ...layers] : layers;
+      }),
   });
+  // Layers a deleted template or a crash left: collected once the node runs (never blocks start).
+  void builder.collect().catch((err: unknown) => logger.warn({ err }, "collecting unused build layers failed"));
   const { secret, file } = config.secret ? { secret: config.secret, file: undefined } : await loadSecret(config.dataDir);
   const nodeId = `node-${tag}`;
   const info = (): NodeInfo => ({
@@ -203,7 +212,10 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     warmPool: () => manager.poolStats(),
     metrics: (after) => sampler.since(after),
     builder,
-    deleteTemplate: (id) => templates.remove(id),
+    deleteTemplate: async (id) => {
+      await templates.remove(id);
+      await builder.collect().catch((err: unknown) => logger.warn({ err }, "collecting unused build layers failed"));
+    },
     secret,
     host: config.listenHost,
     port: config.listenPort,

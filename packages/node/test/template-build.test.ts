@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type BuildLogEntry, type BuildSpec, type BuildStep, BuildStepError } from "@cove/builder";
@@ -146,6 +146,40 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
       (e: unknown) => e,
     );
     assert.ok(err instanceof BuildStepError && err.step === "finalize", String(err));
+  });
+});
+
+describe("layers of deleted templates", { skip: reason, timeout: 600_000 }, () => {
+  let t: TestNode;
+  const name = `test-gc-${randomBytes(3).toString("hex")}`;
+  before(async () => {
+    // No cache window: what nothing uses goes at once.
+    t = await startTestNode({ ...suiteNetwork("node/template-build-gc"), env: { COVE_LAYER_CACHE_HOURS: "0", COVE_EXTRA_CA_CERTS: "" } });
+  });
+  after(async () => {
+    rmSync(join(t.config.templatesDir, name), { recursive: true, force: true });
+    await t?.close();
+  });
+
+  it("stay while a sandbox runs from them and go once none does; base and other templates keep theirs", async () => {
+    const built = await t.node.builder.build({
+      name,
+      spec: { source: { kind: "template", template: "base" }, steps: [run("echo gc > /gc-marker", "root")], force: false },
+      onLog: () => undefined,
+    });
+    const layers = built.manifest.layers ?? [];
+    assert.equal(layers.length, 1);
+    const info = await t.node.manager.create({ templateId: name, timeoutMs: 120_000 });
+    const client = createNodeClient({ baseUrl: `http://${t.node.address.host}:${t.node.address.port}`, secret: t.node.secret });
+    await client.deleteTemplate({ templateId: name });
+    await assert.rejects(t.node.manager.create({ templateId: name, timeoutMs: 60_000 }), /not found/);
+    assert.ok(existsSync(layers[0] ?? ""), "a running sandbox keeps its layers");
+    await t.node.manager.kill(info.sandboxId);
+    assert.ok((await t.node.builder.collect()).length >= 1);
+    assert.ok(!existsSync(layers[0] ?? ""), "collected once no sandbox uses it");
+    assert.ok(existsSync(join(t.config.templatesDir, "base", "template.json")));
+    await assert.rejects(client.deleteTemplate({ templateId: "base" }), /base cannot be deleted/);
+    await assert.rejects(client.deleteTemplate({ templateId: name }), /not found/);
   });
 });
 

@@ -19,6 +19,8 @@ export interface DiskLayerStore extends LayerStore {
   remove(id: string): Promise<void>;
   /** Removes what interrupted builds left in staging/. */
   clearStaging(): Promise<void>;
+  /** Every committed layer, with when it was committed. */
+  list(): Promise<(Layer & { committedAt: string })[]>;
 }
 
 const KEY = /^[0-9a-f]{64}$/;
@@ -84,6 +86,11 @@ export async function createDiskLayerStore(root: string): Promise<DiskLayerStore
         await rm(join(dirs.keys, record.key), { force: true });
       }
       await rm(join(dirs.layers, id), { recursive: true, force: true });
+    },
+    async list() {
+      const ids = (await readdir(dirs.layers)).filter((id) => ID.test(id));
+      const records = await Promise.all(ids.map((id) => readRecord(id)));
+      return records.filter((r): r is LayerRecord => r !== undefined).map((r) => ({ ...layerOf(r), committedAt: r.committedAt }));
     },
     async clearStaging() {
       await rm(dirs.staging, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import type { TemplateStore } from "../templates/template-store.js";
 import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
 import type { SourceDeps } from "./build-source.js";
 import { readExtraCaCerts } from "./ca-layer.js";
+import { collectLayers } from "./collect-layers.js";
 import { createNodeStepRunner } from "./step-runner.js";
 import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./template-builder.js";
 
@@ -12,6 +13,8 @@ import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./
 export interface NodeTemplateBuilder {
   build(req: TemplateBuildRequest): Promise<BuiltTemplate>;
   files: BuildFileStore;
+  /** Removes layers nothing uses past the cache window (skipped while a build runs); returns their ids. */
+  collect(): Promise<string[]>;
 }
 
 export interface NodeTemplateBuilderOptions {
@@ -28,6 +31,10 @@ export interface NodeTemplateBuilderOptions {
   insecureRegistries?: string[];
   /** A PEM bundle or a directory of `*.crt` every build trusts (COVE_EXTRA_CA_CERTS); "" = none. */
   extraCaCerts?: string;
+  /** The lower dirs of every sandbox on the node, so collection never removes a layer in use. */
+  sandboxLowerDirs?: () => Promise<string[]>;
+  /** Unused layers are kept this long as a build cache (COVE_LAYER_CACHE_HOURS). Default 7 days. */
+  layerCacheMs?: number;
 }
 
 export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOptions): Promise<NodeTemplateBuilder> {
@@ -55,25 +62,52 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
         }
       },
     });
+  let building = 0;
+  // A build waits for a collection in progress: it may reuse a cached layer collection is removing.
+  let collecting: Promise<string[]> | undefined;
+  const collect = async () => {
+    if (building > 0) return [];
+    collecting ??= collectLayers({
+      layers,
+      templates: options.templates,
+      sandboxLowerDirs: options.sandboxLowerDirs ?? (async () => []),
+      keepMs: options.layerCacheMs ?? 7 * 24 * 3_600_000,
+    }).finally(() => {
+      collecting = undefined;
+    });
+    return collecting;
+  };
+  const build = (req: TemplateBuildRequest) =>
+    buildTemplate(
+      {
+        templatesDir: options.templatesDir,
+        templates: options.templates,
+        layers,
+        pull,
+        extraCaCerts,
+        runnerFor: (manifest) =>
+          createNodeStepRunner({
+            manager: options.manager,
+            manifest,
+            files,
+            ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+          }),
+      },
+      req,
+    );
   return {
     files,
-    build: (req) =>
-      buildTemplate(
-        {
-          templatesDir: options.templatesDir,
-          templates: options.templates,
-          layers,
-          pull,
-          extraCaCerts,
-          runnerFor: (manifest) =>
-            createNodeStepRunner({
-              manager: options.manager,
-              manifest,
-              files,
-              ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
-            }),
-        },
-        req,
-      ),
+    collect,
+    async build(req) {
+      building++;
+      try {
+        await collecting?.catch(() => []);
+        return await build(req);
+      } finally {
+        building--;
+        // Replaced layers of a rebuilt template, and the window's expired cache, go now.
+        await collect().catch(() => []);
+      }
+    },
   };
 }
