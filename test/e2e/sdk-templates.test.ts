@@ -72,6 +72,26 @@ describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => 
     assert.ok(steps.length > 0 && steps.every((l) => l.startsWith("CACHED")), lines.join("\n"));
   });
 
+  it("another team can neither replace nor delete it", async () => {
+    const res = await fetch(`${up.url}/v1/teams`, {
+      method: "POST",
+      headers: { "x-api-key": up.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ name: "cme-other" }),
+    });
+    assert.equal(res.status, 201);
+    const other = { ...opts(), apiKey: ((await res.json()) as { apiKey: string }).apiKey };
+    await assert.rejects(Template.build(Template().fromTemplate("base").runCmd("echo mine"), name, other), (err: unknown) => {
+      assert.ok(err instanceof BuildError, String(err));
+      assert.match(err.message, /is taken/);
+      return true;
+    });
+    assert.equal((await fetch(`${up.url}/templates/${name}`, { method: "DELETE", headers: { "x-api-key": other.apiKey } })).status, 404);
+    const sbx = await Sandbox.create(name, opts());
+    made.push(sbx.sandboxId);
+    assert.equal((await sbx.commands.run("cat hello.txt")).stdout, "hello from the context\n", "the owner's template is unchanged");
+    await sbx.kill();
+  });
+
   it("a failing step fails the build with the step's output", async () => {
     const failing = Template().fromTemplate("base").runCmd("echo nearly; exit 7");
     await assert.rejects(Template.build(failing, `${name}-fail`, opts()), (err: unknown) => {

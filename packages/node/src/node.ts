@@ -212,8 +212,8 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     warmPool: () => manager.poolStats(),
     metrics: (after) => sampler.since(after),
     builder,
-    deleteTemplate: async (id) => {
-      await templates.remove(id);
+    deleteTemplate: async (id, owner) => {
+      await templates.remove(id, owner);
       await builder.collect().catch((err: unknown) => logger.warn({ err }, "collecting unused build layers failed"));
     },
     secret,

@@ -63,20 +63,18 @@ function source(b: Fields) {
 /** E2B's template build flow (spec 3.5): request a build, hand over COPY files, start it, poll it. */
 export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRoutesOptions): void {
   const { node, builds, files, links } = options;
-  const remove = async (templateID: string) => {
-    await node.deleteTemplate({ templateId: templateID }).catch((err: unknown) => {
+  const remove = async (templateID: string, owner: string) => {
+    await node.deleteTemplate({ templateId: templateID, owner }).catch((err: unknown) => {
       throw fromNodeError(err);
     });
   };
   // E2B's (the SDK calls it for snapshots too) and the native API's; sandboxes running from it keep running.
   app.delete<{ Params: { templateID: string } }>("/templates/:templateID", async (req, reply) => {
-    requireTeam(req);
-    await remove(req.params.templateID);
+    await remove(req.params.templateID, requireTeam(req).id);
     return reply.code(204).send();
   });
   app.delete<{ Params: { templateID: string } }>("/v1/templates/:templateID", async (req, reply) => {
-    requireTeam(req);
-    await remove(req.params.templateID);
+    await remove(req.params.templateID, requireTeam(req).id);
     return reply.code(204).send();
   });
   const owned = (req: { params: { templateID: string; buildID: string } }, teamId: string): TemplateBuild => {
@@ -90,6 +88,7 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     const team = requireTeam(req);
     const b = body(req.body);
     const name = templateName(optString(b, "name") ?? optString(b, "alias") ?? "");
+    if (name === "base") throw invalid("base is Cove's own template; give yours another name");
     const tags = b.tags;
     if (Array.isArray(tags) && tags.some((t) => t !== "latest")) throw notImplemented("template tags");
     const build = builds.create(team.id, name);
@@ -116,9 +115,12 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     "/build-files/:templateID/:hash",
     async (req, reply) => {
       const { templateID, hash } = req.params;
-      if (!links.verify(templateID, hash, req.query.expires, req.query.signature)) throw new ApiError("forbidden", "invalid or expired upload link");
+      if (!FILES_HASH.test(hash) || !links.verify(templateID, hash, req.query.expires, req.query.signature)) {
+        throw new ApiError("forbidden", "invalid or expired upload link");
+      }
       const payload = req.body instanceof Readable ? req.body : Readable.from(Buffer.from(JSON.stringify(req.body ?? "")));
       await files.put(hash, payload).catch((err: unknown) => {
+        if (err instanceof ApiError) throw err;
         throw new ApiError("unavailable", "the node could not store the files", { cause: err });
       });
       return reply.code(200).send();
@@ -135,6 +137,7 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     const size = sizes.get(build.buildID) ?? {};
     const request = {
       name: build.templateID,
+      owner: team.id,
       ...source(b),
       steps: steps(b.steps),
       force: optBool(b, "force") ?? false,

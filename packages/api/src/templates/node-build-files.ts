@@ -1,3 +1,4 @@
+import { ApiError } from "../errors.js";
 import type { Readable } from "node:stream";
 import type { BuildFilesGateway } from "./upload-links.js";
 
@@ -14,6 +15,7 @@ export function createNodeBuildFiles(baseUrl: string, secret: string): BuildFile
     async put(hash, body: Readable) {
       const res = await fetch(url(hash), { method: "PUT", headers, body: body as unknown as BodyInit, duplex: "half" } as RequestInit);
       const text = await res.text();
+      if (res.status === 413) throw new ApiError("too_large", "the files are larger than the node takes for one COPY step");
       if (res.status !== 204) throw new Error(`node answered HTTP ${res.status} storing build files: ${text.slice(0, 200)}`);
     },
   };

@@ -39,7 +39,11 @@ export async function receiveBuildFiles(
     await builder.files.put(hash, req);
     reply(res, 204);
   } catch (err) {
-    if (err instanceof NodeError) return reply(res, err.code === "invalid_argument" ? 400 : 500, err.code, err.message);
+    if (err instanceof NodeError) {
+      const status = err.code === "invalid_argument" ? 400 : err.code === "resource_exhausted" ? 413 : 500;
+      req.resume();
+      return reply(res, status, err.code, err.message);
+    }
     if (req.destroyed || req.readableAborted) return;
     log.error({ err }, "storing build files failed");
     reply(res, 500, "internal", "storing the files failed");

@@ -44,6 +44,7 @@ export async function* buildTemplateStream(
   const build = builder
     .build({
       name: req.name,
+      ...(req.owner ? { owner: req.owner } : {}),
       spec: {
         source,
         steps: req.steps.map((s) => ({ type: s.type as BuildStepType, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),

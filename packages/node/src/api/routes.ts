@@ -21,7 +21,7 @@ export interface NodeApiRoutesOptions {
   /** Template builds for BuildTemplate; omitted = the RPC answers unimplemented. */
   builder?: NodeTemplateBuilder;
   /** DeleteTemplate; omitted = the RPC answers unimplemented. */
-  deleteTemplate?: (templateId: string) => Promise<void>;
+  deleteTemplate?: (templateId: string, owner?: string) => Promise<void>;
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -69,7 +69,7 @@ export function createNodeApiRoutes(
       deleteTemplate: (req) =>
         guard("DeleteTemplate", async () => {
           if (!options.deleteTemplate) throw new ConnectError("this node does not delete templates", Code.Unimplemented);
-          await options.deleteTemplate(req.templateId);
+          await options.deleteTemplate(req.templateId, req.owner);
           return {};
         }),
       buildTemplate: (req, ctx) => {

@@ -29,7 +29,7 @@ export interface NodeApiServerOptions {
   /** Template builds (BuildTemplate and the build-files upload); omitted = neither. */
   builder?: NodeTemplateBuilder;
   /** DeleteTemplate; omitted = unimplemented. */
-  deleteTemplate?: (templateId: string) => Promise<void>;
+  deleteTemplate?: (templateId: string, owner?: string) => Promise<void>;
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }

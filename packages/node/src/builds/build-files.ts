@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { NodeError } from "../errors.js";
 import type { BuildFiles } from "./step-runner.js";
@@ -16,7 +16,22 @@ export interface BuildFileStore extends BuildFiles {
 
 const HASH = /^[0-9a-f]{64}$/;
 
-export async function createBuildFileStore(dir: string): Promise<BuildFileStore> {
+/** One COPY step's tar may not exceed this: a build's files must not fill the node's disk. */
+export const MAX_BUILD_FILES_BYTES = 4 * 1024 ** 3;
+
+/** Passes bytes through, failing once more than `limit` went by. */
+function capped(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new NodeError("resource_exhausted", `the files are larger than ${limit} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+export async function createBuildFileStore(dir: string, maxBytes = MAX_BUILD_FILES_BYTES): Promise<BuildFileStore> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const pathOf = (hash: string) => {
     if (!HASH.test(hash)) throw new NodeError("invalid_argument", `invalid files hash '${hash}' (64 lowercase hex digits)`);
@@ -27,7 +42,7 @@ export async function createBuildFileStore(dir: string): Promise<BuildFileStore>
       const final = pathOf(hash);
       const tmp = join(dir, `.${hash}.${randomBytes(4).toString("hex")}`);
       try {
-        await pipeline(body, createWriteStream(tmp, { mode: 0o600 }));
+        await pipeline(body, capped(maxBytes), createWriteStream(tmp, { mode: 0o600 }));
         await rename(tmp, final);
       } catch (err) {
         await rm(tmp, { force: true });

@@ -2,7 +2,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, executeBuild, planBuild } from "@cove/builder";
 import { NodeError } from "../errors.js";
-import type { TemplateManifest } from "../templates/base-template.js";
+import { readManifest, type TemplateManifest } from "../templates/base-template.js";
 import { resolveBuildSource, type SourceDeps } from "./build-source.js";
 import { CA_ENV, caLayer } from "./ca-layer.js";
 import { profilePathLayer } from "./profile-layer.js";
@@ -10,6 +10,8 @@ import { profilePathLayer } from "./profile-layer.js";
 export interface TemplateBuildRequest {
   /** The template's name on this node (its dir under templates/). */
   name: string;
+  /** Who builds (a team id; absent for an operator's build): only they may replace their template. */
+  owner?: string;
   spec: BuildSpec;
   cpuCount?: number;
   memoryMB?: number;
@@ -41,6 +43,14 @@ const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuildRequest): Promise<BuiltTemplate> {
   if (!templateName.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
   const signal = req.signal ?? new AbortController().signal;
+  if (req.name === "base") throw new NodeError("invalid_argument", "base is built by cove up; give your template another name");
+  const existing = await readManifest(join(deps.templatesDir, req.name));
+  if (existing && existing.owner !== req.owner) {
+    throw new NodeError(
+      "invalid_transition",
+      `the template name '${req.name}' is taken${req.owner === undefined ? " by a team's template" : ""}; choose another`,
+    );
+  }
   try {
     const source = await resolveBuildSource(deps, req.spec.source, req.onLog, signal);
     if (deps.extraCaCerts) {
@@ -74,6 +84,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
     const [rootfs = "", ...layers] = lower;
     const manifest: TemplateManifest = {
       name: req.name,
+      ...(req.owner ? { owner: req.owner } : {}),
       recipe: 1,
       builtAt: new Date().toISOString(),
       rootfs,

@@ -16,6 +16,8 @@ export interface TemplateManifest {
   rootfs: string;
   /** Build layers stacked on `rootfs`, bottom first (absolute). */
   layers?: string[];
+  /** Who built it through the api (a team id); absent for base and operator builds. */
+  owner?: string;
   /** Started when a sandbox starts from the template; `readyCmd` then polled until it exits 0. */
   startCmd?: string;
   readyCmd?: string;

@@ -17,8 +17,8 @@ export interface ResolvedTemplate {
 export interface TemplateStore {
   resolve(templateId: string): Promise<ResolvedTemplate>;
   list(): Promise<TemplateManifest[]>;
-  /** Removes a built template's manifest (its layers stay: running sandboxes use them). */
-  remove(templateId: string): Promise<void>;
+  /** Removes a built template's manifest (its layers stay: running sandboxes use them); `owner` must be the template's. */
+  remove(templateId: string, owner?: string): Promise<void>;
 }
 
 const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -33,12 +33,14 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
       if (!manifest) throw new NodeError("not_found", `template '${templateId}' not found (build it with: cove template build ${templateId})`);
       return { manifest, rootfs: resolve(dir, manifest.rootfs), ...(manifest.layers?.length ? { layers: manifest.layers } : {}) };
     },
-    async remove(templateId) {
+    async remove(templateId, owner) {
       if (!templateName.test(templateId)) throw new NodeError("invalid_argument", `invalid template id '${templateId}'`);
       if (templateId === "base") throw new NodeError("invalid_argument", "base cannot be deleted: cove up builds it and every template starts from it");
       const dir = join(templatesDir, templateId);
       const manifest = await readManifest(dir);
       if (!manifest) throw new NodeError("not_found", `template '${templateId}' not found`);
+      // Another team's template is as good as absent to the caller.
+      if (manifest.owner !== owner) throw new NodeError("not_found", `template '${templateId}' not found`);
       // A template built in steps holds only its manifest; one with its own rootfs (an older
       // recipe) keeps it until no sandbox runs from it: move it aside instead of deleting under them.
       if (manifest.layers !== undefined || isAbsolute(manifest.rootfs)) await rm(dir, { recursive: true, force: true });

@@ -105,7 +105,7 @@ export function createFakeTemplates(): TemplateStore {
     async list() {
       return [...known.values()];
     },
-    async remove(templateId) {
+    async remove(templateId, _owner) {
       known.delete(templateId);
     },
   };
