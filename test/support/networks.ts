@@ -38,6 +38,7 @@ export const suiteNetworks = {
   "node/template-build-image": { prefix: "cmi", cidr: "10.220.9.0/24" },
   "e2e/sdk-templates": { prefix: "cme", cidr: "10.220.10.0/24" },
   "node/template-build-gc": { prefix: "cmg", cidr: "10.220.11.0/24" },
+  "node/template-build-debian": { prefix: "cmb", cidr: "10.220.12.0/24" },
 } as const;
 
 export type SuiteName = keyof typeof suiteNetworks;

@@ -43,6 +43,8 @@ export interface NodeConfig {
   registryMirrors: Record<string, string[]>;
   /** Registries reached over plain http (COVE_INSECURE_REGISTRIES), e.g. a registry on loopback. */
   insecureRegistries: string[];
+  /** `debian:<suite>` from the Debian mirror: local, auto (when the registry is unreachable) or registry (COVE_DEBIAN_IMAGES). */
+  debianImages: "local" | "auto" | "registry";
   /** Unused build layers are kept this long as a cache (COVE_LAYER_CACHE_HOURS). */
   layerCacheMs: number;
   /** How long a build's ready command may take to pass (COVE_BUILD_READY_TIMEOUT_SECONDS). */
@@ -153,6 +155,7 @@ export function loadNodeConfig(flags: NodeFlags, env: NodeJS.ProcessEnv, default
     spareDisks: parseInt10("COVE_SPARE_DISKS", env.COVE_SPARE_DISKS ?? "2", 0, 64),
     registryMirrors: parseMirrors(env.COVE_REGISTRY_MIRRORS ?? ""),
     insecureRegistries: list(env.COVE_INSECURE_REGISTRIES),
+    debianImages: debianImagesMode(env.COVE_DEBIAN_IMAGES ?? "auto"),
     layerCacheMs: parseInt10("COVE_LAYER_CACHE_HOURS", env.COVE_LAYER_CACHE_HOURS ?? "168", 0, 87_600) * 3_600_000,
     buildReadyTimeoutMs: parseInt10("COVE_BUILD_READY_TIMEOUT_SECONDS", env.COVE_BUILD_READY_TIMEOUT_SECONDS ?? "120", 1, 86_400) * 1000,
     // Debian's local trust anchors: what an operator adds for a TLS-intercepting proxy.
@@ -186,4 +189,9 @@ function parseMirrors(text: string): Record<string, string[]> {
     out[registry] = urls;
   }
   return out;
+}
+
+function debianImagesMode(value: string): "local" | "auto" | "registry" {
+  if (value === "local" || value === "auto" || value === "registry") return value;
+  throw new NodeConfigError(`COVE_DEBIAN_IMAGES must be local, auto or registry, got '${value}'`);
 }

@@ -173,6 +173,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     extraCaCerts: config.extraCaCerts,
     readyTimeoutMs: config.buildReadyTimeoutMs,
     layerCacheMs: config.layerCacheMs,
+    debianImages: config.debianImages,
     sandboxLowerDirs: async () =>
       (await records.load()).flatMap((rec) => {
         const handle = rec.rootfs?.handle;

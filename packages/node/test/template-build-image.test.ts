@@ -123,3 +123,49 @@ describe("template builds from a registry image", { skip: reason, timeout: 600_0
     assert.equal(err.code, "image_not_found");
   });
 });
+
+describe("debian:<suite> made from the Debian mirror (COVE_DEBIAN_IMAGES=local)", { skip: skipReason(), timeout: 900_000 }, () => {
+  let t: TestNode;
+  const name = `test-debian-${Date.now().toString(36)}`;
+  before(async () => {
+    t = await startTestNode({ ...suiteNetwork("node/template-build-debian"), env: { COVE_DEBIAN_IMAGES: "local", COVE_EXTRA_CA_CERTS: "" } });
+  });
+  after(async () => {
+    if (t) rmSync(join(t.config.templatesDir, name), { recursive: true, force: true });
+    await t?.close();
+  });
+
+  it("builds FROM debian:bookworm-slim with no registry, as E2B's fromDebianImage would", async () => {
+    const logs: BuildLogEntry[] = [];
+    const built = await t.node.builder.build({
+      name,
+      spec: {
+        source: { kind: "image", image: "debian:bookworm-slim" },
+        steps: [{ type: "RUN", args: ["cut -d. -f1 /etc/debian_version > $HOME/major; id -un >> $HOME/major"], force: false }],
+        force: false,
+      },
+      onLog: (e) => logs.push(e),
+    });
+    assert.ok(
+      logs.some((l) => l.step === "base" && /making debian:bookworm from the Debian mirror/.test(l.message)),
+      logs.map((l) => l.message).join("\n"),
+    );
+    assert.equal(built.manifest.defaults.user, "user");
+    const info = await t.node.manager.create({ templateId: name, timeoutMs: 120_000, envdAccessToken: "tok" });
+    try {
+      const lines: string[] = [];
+      const code = await execInSandbox(info.envdAddress, "tok", {
+        command: "cat /home/user/major",
+        user: "user",
+        cwd: "/home/user",
+        env: {},
+        onLine: (_s, line) => lines.push(line),
+        signal: AbortSignal.timeout(30_000),
+      });
+      assert.equal(code, 0);
+      assert.deepEqual(lines, ["12", "user"]);
+    } finally {
+      await t.node.manager.kill(info.sandboxId);
+    }
+  });
+});

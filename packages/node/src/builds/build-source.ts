@@ -16,6 +16,7 @@ import {
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
 import type { TemplateStore } from "../templates/template-store.js";
+import { type DebianRootfs, debianSuiteOf } from "./debian-rootfs.js";
 
 /** Where a build starts, resolved: its layers, cache key, first step's state and the template's defaults. */
 export interface ResolvedBuildSource {
@@ -30,6 +31,10 @@ export interface ResolvedBuildSource {
 export interface SourceDeps {
   templates: TemplateStore;
   layers: LayerStore;
+  /** `debian:<suite>` made from the Debian mirror (absent: only pulled). */
+  debian?: { get(suite: string, onLine: (line: string) => void): Promise<DebianRootfs> };
+  /** When `debian:<suite>` is made locally: always, when the registry is unreachable, or never (default). */
+  debianImages?: "local" | "auto" | "registry";
   /** Pulls an image (absent: builds from images are refused). */
   pull?: (reference: string, credentials: RegistryCredentials | undefined, log: (entry: BuildLogEntry) => void) => Promise<PulledImage>;
   runnerFor(manifest: TemplateManifest): StepRunner;
@@ -59,31 +64,79 @@ export async function resolveBuildSource(
       manifest: t.manifest,
     };
   }
-  if (!deps.pull) throw new NodeError("invalid_argument", "this node cannot pull images");
-  log({ level: "info", message: `pulling ${source.image}`, step: "base" });
-  const image = await deps.pull(source.image, source.credentials, log).catch((err: unknown) => {
-    // A pull is E2B's "base" step: failures name it, so callers can tell them from a step's.
-    if (err instanceof BuilderError && !(err instanceof BuildStepError)) throw new BuildStepError(err.code, "base", err.message, [], { cause: err });
-    throw err;
-  });
-  if (image.layers.length === 0) throw new BuildStepError("invalid_image", "base", `${image.reference} has no layers`);
-  const env = envOf(image.config.env);
+  const image = await imageLayers(deps, source.image, source.credentials, log);
+  const env = image.env;
   const manifest: TemplateManifest = {
     name: image.reference,
     recipe: 1,
     builtAt: new Date().toISOString(),
-    rootfs: image.layers[0]?.dir ?? "",
+    rootfs: image.lower[0] ?? "",
     defaults: { ...IMAGE_DEFAULTS, env },
   };
-  const lower = image.layers.map((l) => l.dir);
-  const imageKey = sourceKey({ kind: "image", digest: image.digest });
-  const provision = await provisionImage(deps, manifest, lower, imageKey, env, log, signal);
+  const lower = image.lower;
+  const provision = await provisionImage(deps, manifest, lower, image.key, env, log, signal);
   return {
     lower: provision.empty ? lower : [...lower, provision.dir],
     key: provision.key,
     initial: initialState(env),
     manifest,
   };
+}
+
+/** What a Docker `debian` image's config sets. */
+const DEBIAN_ENV = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+
+interface ImageLayers {
+  reference: string;
+  lower: string[];
+  key: string;
+  env: Record<string, string>;
+}
+
+/**
+ * An image's layers: pulled, or for `debian:<suite>` made from the Debian mirror when the node
+ * is told to (`local`) or the registry cannot be reached (`auto`).
+ */
+async function imageLayers(
+  deps: SourceDeps,
+  reference: string,
+  credentials: RegistryCredentials | undefined,
+  log: (entry: BuildLogEntry) => void,
+): Promise<ImageLayers> {
+  const suite = debianSuiteOf(reference);
+  const mode = deps.debianImages ?? "registry";
+  const local = async (): Promise<ImageLayers> => {
+    if (!suite || !deps.debian) throw new NodeError("invalid_argument", `${reference} cannot be made locally`);
+    log({ level: "info", message: `making debian:${suite} from the Debian mirror (debootstrap, once per suite)`, step: "base" });
+    const made = await deps.debian.get(suite, (line) => log({ level: "debug", message: line, step: "base" }));
+    return {
+      reference: `debian:${suite}`,
+      lower: [made.rootfs],
+      key: sourceKey({ kind: "image", digest: `debootstrap:${suite}@${made.builtAt}` }),
+      env: DEBIAN_ENV,
+    };
+  };
+  if (suite && deps.debian && mode === "local") return local();
+  if (!deps.pull) throw new NodeError("invalid_argument", "this node cannot pull images");
+  log({ level: "info", message: `pulling ${reference}`, step: "base" });
+  try {
+    const image = await deps.pull(reference, credentials, log);
+    if (image.layers.length === 0) throw new BuildStepError("invalid_image", "base", `${image.reference} has no layers`);
+    return {
+      reference: image.reference,
+      lower: image.layers.map((l) => l.dir),
+      key: sourceKey({ kind: "image", digest: image.digest }),
+      env: envOf(image.config.env),
+    };
+  } catch (err) {
+    if (suite && deps.debian && mode === "auto" && err instanceof BuilderError && err.code === "registry_unreachable") {
+      log({ level: "warn", message: `${err.message}; making debian:${suite} locally instead`, step: "base" });
+      return local();
+    }
+    // A pull is E2B's "base" step: failures name it, so callers can tell them from a step's.
+    if (err instanceof BuilderError && !(err instanceof BuildStepError)) throw new BuildStepError(err.code, "base", err.message, [], { cause: err });
+    throw err;
+  }
 }
 
 /** `KEY=value` lines of an image config as a record (a line without `=` is dropped, as Docker does). */

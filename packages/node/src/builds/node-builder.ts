@@ -6,6 +6,7 @@ import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
 import type { SourceDeps } from "./build-source.js";
 import { readExtraCaCerts } from "./ca-layer.js";
 import { collectLayers } from "./collect-layers.js";
+import { createDebianRootfs } from "./debian-rootfs.js";
 import { createNodeStepRunner } from "./step-runner.js";
 import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./template-builder.js";
 
@@ -35,6 +36,8 @@ export interface NodeTemplateBuilderOptions {
   sandboxLowerDirs?: () => Promise<string[]>;
   /** Unused layers are kept this long as a build cache (COVE_LAYER_CACHE_HOURS). Default 7 days. */
   layerCacheMs?: number;
+  /** When `debian:<suite>` is made from the Debian mirror (COVE_DEBIAN_IMAGES). Default registry only. */
+  debianImages?: "local" | "auto" | "registry";
 }
 
 export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOptions): Promise<NodeTemplateBuilder> {
@@ -44,6 +47,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
   const files = await createBuildFileStore(join(options.dataDir, "build-files"));
   const extraCaCerts = options.extraCaCerts ? await readExtraCaCerts(options.extraCaCerts) : "";
   const images = createImageCache(join(options.dataDir, "images"));
+  const debian = createDebianRootfs(join(options.dataDir, "debian"));
   const pull: SourceDeps["pull"] = (reference, credentials, log) =>
     pullImage({
       reference,
@@ -84,6 +88,8 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
         templates: options.templates,
         layers,
         pull,
+        debian,
+        debianImages: options.debianImages ?? "registry",
         extraCaCerts,
         runnerFor: (manifest) =>
           createNodeStepRunner({
