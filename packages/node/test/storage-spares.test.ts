@@ -11,10 +11,10 @@ import { unmountUnder } from "../src/storage/unmount.js";
 
 const MiB = 1024 * 1024;
 
-/** The spare images on disk: name → size in bytes. */
+/** The finished spare images on disk (not one mkfs is still writing): name → size in bytes. */
 async function sparesOn(dataDir: string): Promise<Map<string, number>> {
   const dir = join(dataDir, "storage", "spare");
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".ext4"));
   const sizes = await Promise.all(names.map(async (name) => [name, (await stat(join(dir, name))).size] as const));
   return new Map(sizes);
 }

@@ -47,11 +47,14 @@ export function createSpareImages(dir: string, count: number, spawner?: Spawner,
       await Promise.all(stale.map((s) => rm(s.path, { force: true })));
       if (spares.length >= count) return;
       const path = join(dir, `${process.pid}-${next++}.ext4`);
+      // Made under another name: an image under its final name is always a finished one.
+      const making = `${path}.making`;
       try {
-        await createExt4Image(path, bytes, spawner);
+        await createExt4Image(making, bytes, spawner);
+        await rename(making, path);
       } catch (err) {
         // A full host disk or a missing mkfs: prepare then makes its own image and says why.
-        await rm(path, { force: true });
+        await rm(making, { force: true });
         logger?.warn({ err: String(err) }, "cannot make a spare disk image");
         return;
       }
