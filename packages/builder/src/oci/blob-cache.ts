@@ -78,6 +78,8 @@ export function createBlobCache(dir: string): BlobCache {
       return final;
     } catch (err) {
       out.destroy();
+      // The file is opened asynchronously: removed before that open completes, it would come back.
+      if (!out.closed) await once(out, "close").catch(() => {});
       await rm(part, { force: true }).catch(() => {}); // the download's error is the one to report
       if (err instanceof BuilderError) throw err;
       throw new BuilderError("registry_unreachable", `download of blob ${ref.digest} failed: ${(err as Error).message}`, { cause: err });
