@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BuildStep } from "../src/build-spec.js";
 import { BuildStepError, BuilderError } from "../src/errors.js";
-import { quote, userScript, workdirScript } from "../src/execute/scripts.js";
+import { shellQuote as quote } from "../src/dockerfile/shell-quote.js";
+import { userScript, workdirScript } from "../src/execute/scripts.js";
 import {
   type BuildLogEntry,
   createDiskLayerStore,

@@ -1,8 +1,5 @@
+import { shellQuote } from "@cove/builder";
 import { posix } from "node:path";
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
 
 export interface CopyScriptInput {
   /** The uploaded tar inside the sandbox. */
@@ -34,13 +31,13 @@ export function copyScript(input: CopyScriptInput): string {
       .replace(/\/+$/, "") || ".";
   const chown = input.user === "root" ? "" : `chown -R "$U:$(id -g "$U")" "$T"`;
   // Files only: a directory given a file's mode (0644) could no longer be entered.
-  const chmod = input.mode === "" ? "" : `find "$T/c" ! -type d ! -type l -exec chmod ${quote(input.mode)} {} +`;
+  const chmod = input.mode === "" ? "" : `find "$T/c" ! -type d ! -type l -exec chmod ${shellQuote(input.mode)} {} +`;
   return `set -eu
 T=$(mktemp -d /tmp/.cove-copy.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-S=${quote(src)} D=${quote(input.dest)} U=${quote(input.user)}
+S=${shellQuote(src)} D=${shellQuote(input.dest)} U=${shellQuote(input.user)}
 mkdir -p "$T/c"
-tar -x${input.gzip ? "z" : ""}f ${quote(input.tarPath)} --no-same-owner -C "$T/c"
+tar -x${input.gzip ? "z" : ""}f ${shellQuote(input.tarPath)} --no-same-owner -C "$T/c"
 ${chown}
 ${chmod}
 cd "$T/c"

@@ -1,11 +1,8 @@
+import { shellQuote } from "@cove/builder";
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Layer, LayerStore } from "@cove/builder";
-
-function quote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * A template that sets PATH (`ENV PATH=/opt/app/bin:$PATH`) gets a small last layer putting it in
@@ -23,7 +20,7 @@ export async function profilePathLayer(store: LayerStore, parentKey: string, pat
     await mkdir(join(staged.dir, "etc", "profile.d"), { recursive: true, mode: 0o755 });
     await writeFile(
       join(staged.dir, "etc", "profile.d", "zz-cove-template-path.sh"),
-      `# The template's PATH, set by its build (ENV PATH).\nexport PATH=${quote(path)}\n`,
+      `# The template's PATH, set by its build (ENV PATH).\nexport PATH=${shellQuote(path)}\n`,
       {
         mode: 0o644,
       },

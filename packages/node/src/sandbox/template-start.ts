@@ -1,3 +1,4 @@
+import { shellQuote } from "@cove/builder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NodeError } from "../errors.js";
 import { execInSandbox } from "./envd-exec.js";
@@ -16,10 +17,6 @@ export interface TemplateStart {
 
 const startLog = "/tmp/.cove-start.log";
 
-function quote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * Starts a template's start command in the sandbox (in the background, as the template's user, output
  * to a file) and polls its ready command until it exits 0, as E2B does before a build (or a
@@ -31,7 +28,7 @@ export async function startAndAwaitReady(envdAddress: string, accessToken: strin
     execInSandbox(envdAddress, accessToken, { command, user, cwd: start.workdir, env: start.env, onLine, signal });
   if (start.startCmd) {
     // No terminal, so no hangup to guard against (and minimal images have no nohup).
-    await exec(`/bin/sh -c ${quote(start.startCmd)} >${startLog} 2>&1 </dev/null &`, start.user);
+    await exec(`/bin/sh -c ${shellQuote(start.startCmd)} >${startLog} 2>&1 </dev/null &`, start.user);
   }
   if (!start.readyCmd) return;
   const deadline = Date.now() + start.timeoutMs;

@@ -17,8 +17,6 @@ export interface DockerfileBuildFlags extends NodeFlags {
  * does not read the base image's config, so an image's own PATH entries beyond it are not kept.
  */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/** E2B's default base image: Cove answers it with its own `base` (no registry needed). */
-const BASE_ALIASES = new Set(["base", "e2bdev/base", "e2bdev/base:latest", "docker.io/e2bdev/base", "docker.io/e2bdev/base:latest"]);
 const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 function parseBuildArgs(pairs: string[]): Record<string, string> {
@@ -55,11 +53,12 @@ export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFla
   const target = await nodeTarget(flags, process.env);
   const [{ createNodeClient }, { ConnectError }] = await Promise.all([import("@cove/protocol/nodeapi-client"), import("@connectrpc/connect")]);
   const client = createNodeClient(target);
-  // FROM a template built on this node (or base, E2B's e2bdev/base), else an image from a registry.
+  // FROM a template built on this node, else an image from a registry.
   const templates = await client.listTemplates({}).catch((e: unknown) => {
     throw new Error(`node at ${target.baseUrl}: ${e instanceof ConnectError ? e.rawMessage : String(e)}`);
   });
-  const template = BASE_ALIASES.has(image) ? "base" : templates.templates.find((t) => t.templateId === image)?.templateId;
+  // (E2B's e2bdev/base goes as an image: the node answers it with base.)
+  const template = templates.templates.find((t) => t.templateId === image)?.templateId;
   const source = template ? { fromTemplate: template } : { fromImage: image };
   const ignore = await builder.readDockerignore(contextDir);
   const steps: BuildStep[] = [];
