@@ -148,6 +148,8 @@ export function createEnvdServer(config: EnvdConfig, options: EnvdServerOptions 
       });
     },
     async close() {
+      // A warm-up still scheduled (25 ms after a /health) must not start a helper after the close.
+      warmed = true;
       await Promise.allSettled([processService.close(), filesystemService.close()]);
       // After the kills above: the helper exits once the processes it runs are gone.
       context.spawner.close();

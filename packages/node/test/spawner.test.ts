@@ -112,4 +112,15 @@ describe("cove-spawn", () => {
     const { stdout } = await run(node, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 20_000 });
     assert.equal(stdout.trim(), "done");
   });
+
+  it("a helper prepared ahead of any command keeps nothing alive (envd warms it up; CI once hung on one)", async () => {
+    const script = `
+      import { createHelperSpawner } from ${JSON.stringify(new URL("../../protocol/src/spawner.ts", import.meta.url).href)};
+      const spawner = createHelperSpawner(${JSON.stringify(spawnHelperPath)});
+      spawner.close();
+      spawner.prepare();
+      console.log("prepared");`;
+    const { stdout } = await run(node, ["--import", "tsx", "--input-type=module", "-e", script], { timeout: 20_000 });
+    assert.equal(stdout.trim(), "prepared");
+  });
 });

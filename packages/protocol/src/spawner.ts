@@ -223,6 +223,7 @@ export function createHelperSpawner(binary: string): Spawner {
     // Idle, the helper keeps nothing alive: only running commands hold the event loop (see hold).
     child.unref();
     (child.stdin as Socket).unref();
+    (child.stdout as Socket).unref();
     const lost = (why: string) => {
       if (helper === child) helper = undefined;
       for (const [id, p] of pending) {
