@@ -1,6 +1,7 @@
 // The e2b SDK's Template() builder, unmodified, against `cove up`: Template.build with COPY
 // (through the signed upload link), RUN, ENV, WORKDIR, USER and a start + ready command; live
-// build logs; a sandbox from the result; a cached rebuild; a failing step; exists().
+// build logs; a sandbox from the result; a cached rebuild; a failing step; exists(); private
+// and public templates; tags (name:tag builds, assignTags, getTags, removeTags).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { execFile } from "node:child_process";
@@ -90,6 +91,52 @@ describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => 
     made.push(sbx.sandboxId);
     assert.equal((await sbx.commands.run("cat hello.txt")).stdout, "hello from the context\n", "the owner's template is unchanged");
     await sbx.kill();
+
+    // Private until published: the other team cannot start it, and exists() says the name is taken.
+    await assert.rejects(Sandbox.create(name, other), /not found/);
+    assert.equal(await Template.exists(name, other), true);
+    const patch = (apiKey: string, body: unknown) =>
+      fetch(`${up.url}/v2/templates/${name}`, {
+        method: "PATCH",
+        headers: { "x-api-key": apiKey, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await patch(other.apiKey, { public: true })).status, 404, "only the owner publishes");
+    assert.equal((await patch(up.apiKey, { public: true })).status, 200);
+    const shared = await Sandbox.create(name, other);
+    made.push(shared.sandboxId);
+    assert.equal((await shared.commands.run("cat hello.txt")).stdout, "hello from the context\n");
+    await shared.kill();
+    assert.equal((await patch(up.apiKey, { public: false })).status, 200);
+    await assert.rejects(Sandbox.create(name, other), /not found/);
+  });
+
+  it("tags: a build under name:tag leaves the default alone; assign, list and remove tags", async () => {
+    const v2 = Template().fromTemplate("base").runCmd("echo v2 > /tmp/which");
+    const info = await Template.build(v2, `${name}:v2`, opts());
+    const tagged = await Sandbox.create(`${name}:v2`, opts());
+    made.push(tagged.sandboxId);
+    assert.equal((await tagged.commands.run("cat /tmp/which")).stdout, "v2\n");
+    await tagged.kill();
+    const plain = await Sandbox.create(name, opts());
+    made.push(plain.sandboxId);
+    assert.equal((await plain.commands.run("cat hello.txt")).stdout, "hello from the context\n", "name alone is still the default build");
+    await plain.kill();
+
+    const assigned = await Template.assignTags(`${name}:v2`, ["stable"], opts());
+    assert.equal(assigned.buildId, info.buildId);
+    const tags = await Template.getTags(name, opts());
+    assert.deepEqual(tags.map((t) => t.tag).sort(), ["default", "stable", "v2"]);
+    assert.equal(tags.find((t) => t.tag === "stable")?.buildId, info.buildId);
+    assert.ok(tags.every((t) => t.createdAt instanceof Date && !Number.isNaN(t.createdAt.getTime())));
+
+    await Template.removeTags(name, ["v2"], opts());
+    await assert.rejects(Sandbox.create(`${name}:v2`, opts()), /not found/);
+    const stable = await Sandbox.create(`${name}:stable`, opts());
+    made.push(stable.sandboxId);
+    assert.equal((await stable.commands.run("cat /tmp/which")).stdout, "v2\n");
+    await stable.kill();
+    await assert.rejects(Template.removeTags(name, ["no-such-tag"], opts()));
   });
 
   it("a failing step fails the build with the step's output", async () => {

@@ -14,6 +14,7 @@ import { createExecSocket } from "./http/exec-ws.js";
 import { registerMetricsRoutes } from "./http/metrics-routes.js";
 import { registerNativeRoutes } from "./http/native-routes.js";
 import { registerTemplateRoutes } from "./http/template-routes.js";
+import { registerTemplateTagRoutes } from "./http/template-tag-routes.js";
 import { createBuildRegistry } from "./templates/builds.js";
 import { type BuildFilesGateway, createUploadLinks } from "./templates/upload-links.js";
 import { checkParams, checkQuery } from "./http/validate.js";
@@ -109,6 +110,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   registerMetricsRoutes(app, metricsStore);
   const builds = createBuildRegistry(node, logger);
   registerTemplateRoutes(app, { node, builds, files: options.buildFiles ?? noBuildFiles, links: createUploadLinks() });
+  registerTemplateTagRoutes(app, node);
   const execSocket = createExecSocket({ db, service, logger });
 
   const sync = startSync({ node, service, store, logger, ...(options.reconcileEveryMs ? { reconcileEveryMs: options.reconcileEveryMs } : {}) });

@@ -293,8 +293,8 @@ describe("cove sandbox / keys / template list against cove up", { skip: isRoot ?
   it("template list shows base", async () => {
     const table = await runCove(["template", "list"], { env });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^ID\s+BUILT\s+CPUS\s+MEMORY MB\s+DISK MB\n/);
-    assert.match(table.stdout, /^base\s+\S+Z\s+\d+\s+\d+\s+\d+$/m);
+    assert.match(table.stdout, /^ID\s+TAGS\s+PUBLIC\s+BUILT\s+CPUS\s+MEMORY MB\s+DISK MB\n/);
+    assert.match(table.stdout, /^base\s+default\s+yes\s+\S+Z\s+\d+\s+\d+\s+\d+$/m);
     const json = await runCove(["template", "list", "--json"], { env });
     assert.ok(
       (JSON.parse(json.stdout) as { id: string }[]).some((t) => t.id === "base"),

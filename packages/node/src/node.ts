@@ -5,6 +5,7 @@ import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENVD_VERSION } from "@cove/protocol/envd";
+import { templateSummary } from "./api/convert.js";
 import { createNodeApiServer } from "./api/server.js";
 import type { NodeInfo } from "./api/types.js";
 import type { NodeConfig } from "./config.js";
@@ -166,7 +167,6 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
   const builder = await createNodeTemplateBuilder({
     manager,
     templates,
-    templatesDir: config.templatesDir,
     dataDir: config.dataDir,
     registryMirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
@@ -192,14 +192,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     cgroupMode,
     capacity: { cpuCount: config.maxCpus, memoryBytes: config.maxMemoryMB * 1024 * 1024, sandboxCount: manager.list().length },
   });
-  const listTemplates = async () =>
-    (await templates.list()).map((m) => ({
-      templateId: m.name,
-      builtAt: new Date(m.builtAt),
-      cpuCount: m.defaults.cpuCount,
-      memoryMB: m.defaults.memoryMB,
-      diskMB: m.defaults.diskMB,
-    }));
+  const listTemplates = async () => (await templates.entries()).map(templateSummary);
   const sampler = createMetricsSampler({
     sandboxes: () => manager.list(),
     read: createHostUsageReader({ cgroupMode, cgroupParent: `cove-${tag}`, diskDir: (id) => sandboxPaths(config.dataDir, id).diskDir }),
@@ -217,6 +210,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
       await templates.remove(id, owner);
       await builder.collect().catch((err: unknown) => logger.warn({ err }, "collecting unused build layers failed"));
     },
+    templateTags: templates,
     secret,
     host: config.listenHost,
     port: config.listenPort,

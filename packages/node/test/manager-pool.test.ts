@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { settle, until } from "./helpers/fake-clock.js";
-import { createFakeNode, type FakeNode } from "./helpers/fake-node.js";
+import { createFakeNode, type FakeNode, fakeManifest } from "./helpers/fake-node.js";
 
 const settings = (min: number) => ({ templates: ["base"], min, max: 8, concurrency: 2, idleMs: 60_000, memoryReserveMB: 0, retryMs: 1000 });
 
@@ -47,6 +47,16 @@ describe("warm pool (fakes)", () => {
       n.events.map((e) => [e.type, e.sandboxId]),
       [["created", sb.sandboxId]],
     );
+  });
+
+  it("never hands out a sandbox booted from a build the template no longer points at (a rebuild)", async () => {
+    const n = await withPool(1);
+    const [stale] = n.runtime.containers.keys();
+    await n.templates.write({ ...fakeManifest, builtAt: "2030-01-02T00:00:00.000Z", buildId: "rebuilt" }, ["default"]);
+    const sb = await n.manager.create({ templateId: "base", timeoutMs: 60_000 });
+    assert.notEqual(sb.sandboxId, stale, "create handed out the old build's pool sandbox");
+    await until(() => !n.runtime.containers.has(stale ?? ""), "the stale pool sandbox discarded");
+    await until(() => n.manager.poolSize() >= 1, "refill from the new build");
   });
 
   it("a claim applies the request: limits, internet, envd settings, timeout, metadata", async () => {

@@ -216,10 +216,19 @@ describe("template builds through the node API", { skip: reason, timeout: 600_00
       { type: "COPY", args: ["hello.txt", "/srv/", "", ""], force: false, filesHash: "c".repeat(64) },
       { type: "RUN", args: ["cat /srv/hello.txt"], force: false },
     ];
-    for await (const res of client.buildTemplate({ name, fromTemplate: "base", steps })) events.push(res.event);
+    const buildId = "0a0b0c0d-0000-4000-8000-000000000001";
+    for await (const res of client.buildTemplate({ name, fromTemplate: "base", steps, tags: ["v1", "stable"], buildId })) events.push(res.event);
     const last = events.at(-1);
     assert.equal(last?.case, "done", JSON.stringify(last));
-    assert.deepEqual(last?.value, { $typeName: "nodeapi.v1.BuildTemplateResult", name, steps: 2, cachedSteps: 0 });
+    assert.deepEqual(last?.value, { $typeName: "nodeapi.v1.BuildTemplateResult", name, steps: 2, cachedSteps: 0, buildId, tags: ["v1", "stable"] });
+    const listed = (await client.listTemplates({})).templates.find((t) => t.templateId === name);
+    assert.deepEqual(
+      listed?.tags.map((t) => [t.tag, t.buildId]),
+      [
+        ["stable", buildId],
+        ["v1", buildId],
+      ],
+    );
     const lines = events.flatMap((e) => (e.case === "log" ? [e.value] : []));
     assert.ok(
       lines.some((l) => l.message === "hello" && l.step === "2" && l.level === "info"),

@@ -167,49 +167,46 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     return { logs: events.map((e) => ({ timestamp: e.at.toISOString(), level: "info", message: eventLine(e), fields: {} })) };
   });
 
-  async function templates() {
+  /** The templates a team may use: its own, and public ones (base and an operator's included). */
+  async function templates(teamId: string) {
     const { templates } = await node.listTemplates({});
-    return templates.map((t) => {
-      const at = t.builtAt ? timestampDate(t.builtAt).toISOString() : new Date(0).toISOString();
-      return {
-        templateID: t.templateId,
-        buildID: `${t.templateId}-${at.replace(/\D/g, "")}`,
-        cpuCount: t.cpuCount,
-        memoryMB: t.memoryMb,
-        diskSizeMB: t.diskMb,
-        public: true,
-        aliases: [t.templateId],
-        names: [t.templateId],
-        createdAt: at,
-        updatedAt: at,
-        createdBy: null,
-        lastSpawnedAt: null,
-        spawnCount: 0,
-        buildCount: 1,
-        envdVersion: ENVD_VERSION,
-        buildStatus: "ready",
-      };
-    });
+    return templates
+      .filter((t) => t.public || t.owner === teamId)
+      .map((t) => {
+        const at = t.builtAt ? timestampDate(t.builtAt).toISOString() : new Date(0).toISOString();
+        const main = t.tags.find((x) => x.tag === "default") ?? t.tags[0];
+        return {
+          templateID: t.templateId,
+          buildID: main?.buildId || `${t.templateId}-${at.replace(/\D/g, "")}`,
+          cpuCount: t.cpuCount,
+          memoryMB: t.memoryMb,
+          diskSizeMB: t.diskMb,
+          public: t.public,
+          aliases: [t.templateId],
+          names: [t.templateId],
+          createdAt: at,
+          updatedAt: at,
+          createdBy: null,
+          lastSpawnedAt: null,
+          spawnCount: 0,
+          buildCount: 1,
+          envdVersion: ENVD_VERSION,
+          buildStatus: "ready",
+        };
+      });
   }
 
-  app.get("/templates", async (req) => {
-    requireTeam(req);
-    return templates();
-  });
-  app.get("/v2/templates", async (req) => {
-    requireTeam(req);
-    return templates();
-  });
+  app.get("/templates", async (req) => templates(requireTeam(req).id));
+  app.get("/v2/templates", async (req) => templates(requireTeam(req).id));
 
-  async function findTemplate(id: string) {
-    const t = (await templates()).find((x) => x.templateID === id);
+  async function findTemplate(teamId: string, id: string) {
+    const t = (await templates(teamId)).find((x) => x.templateID === id);
     if (t === undefined) throw new ApiError("not_found", `template '${id}' not found`);
     return t;
   }
 
   app.get<{ Params: { templateID: string } }>("/templates/:templateID", async (req) => {
-    requireTeam(req);
-    const t = await findTemplate(req.params.templateID);
+    const t = await findTemplate(requireTeam(req).id, req.params.templateID);
     return {
       ...t,
       builds: [
@@ -228,9 +225,13 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
   });
 
   app.get<{ Params: { alias: string } }>("/templates/aliases/:alias", async (req) => {
-    requireTeam(req);
-    const t = await findTemplate(req.params.alias);
-    return { templateID: t.templateID, public: true };
+    const team = requireTeam(req);
+    const { templates: all } = await node.listTemplates({});
+    const t = all.find((x) => x.templateId === req.params.alias);
+    if (t === undefined) throw new ApiError("not_found", `template '${req.params.alias}' not found`);
+    // E2B's answer for a name another team holds privately: it exists, and is not yours.
+    if (!t.public && t.owner !== team.id) throw new ApiError("forbidden", `template '${req.params.alias}' belongs to another team`);
+    return { templateID: t.templateId, public: t.public };
   });
 
   for (const [method, url, what] of UNSUPPORTED_ROUTES) {

@@ -197,16 +197,20 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
   });
 
   app.get("/v1/templates", async (req) => {
-    requireTeam(req);
+    const team = requireTeam(req);
     const { templates } = await node.listTemplates({});
     return {
-      templates: templates.map((t) => ({
-        id: t.templateId,
-        builtAt: t.builtAt ? timestampDate(t.builtAt).toISOString() : null,
-        cpuCount: t.cpuCount,
-        memoryMB: t.memoryMb,
-        diskMB: t.diskMb,
-      })),
+      templates: templates
+        .filter((t) => t.public || t.owner === team.id)
+        .map((t) => ({
+          id: t.templateId,
+          public: t.public,
+          tags: t.tags.map((x) => x.tag),
+          builtAt: t.builtAt ? timestampDate(t.builtAt).toISOString() : null,
+          cpuCount: t.cpuCount,
+          memoryMB: t.memoryMb,
+          diskMB: t.diskMb,
+        })),
     };
   });
 

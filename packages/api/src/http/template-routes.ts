@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
+import { parseTemplateRef, TEMPLATE_NAME, TEMPLATE_TAG } from "@cove/protocol/template-ref";
 import { ApiError, invalid, notFound, notImplemented } from "../errors.js";
 import { fromNodeError } from "../sandboxes/node-errors.js";
 import type { BuildRegistry, TemplateBuild } from "../templates/builds.js";
@@ -15,17 +16,30 @@ export interface TemplateRoutesOptions {
   links: UploadLinks;
 }
 
-/** Template names the node takes (E2B's `name`, without a tag). */
-const TEMPLATE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const FILES_HASH = /^[0-9a-f]{64}$/;
 const STEP_TYPES = new Set(["COPY", "ADD", "RUN", "ENV", "ARG", "WORKDIR", "USER"]);
 /** The SDK polls with offsets; E2B caps an answer at 100 entries. */
 const LOG_PAGE = 100;
 
-function templateName(name: string): string {
-  if (name.includes(":")) throw notImplemented("template tags (`name:tag`)");
+export function templateName(name: string): string {
   if (!TEMPLATE_NAME.test(name)) throw invalid(`invalid template name '${name}': lowercase letters, digits, '.', '_' and '-', at most 63`);
   return name;
+}
+
+/** `name` or `name:tag`, as E2B takes them. */
+export function templateRef(ref: string): { name: string; tag: string } {
+  const parsed = parseTemplateRef(ref);
+  if (!parsed) templateName(ref.split(":")[0] ?? "");
+  if (!parsed) throw invalid(`invalid tag in '${ref}': letters, digits, '.', '_' and '-', at most 128`);
+  return parsed;
+}
+
+export function tagList(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((t) => typeof t !== "string" || !TEMPLATE_TAG.test(t))) {
+    throw invalid(`${field} must be an array of tags (letters, digits, '.', '_' and '-', at most 128)`);
+  }
+  return value as string[];
 }
 
 function steps(value: unknown) {
@@ -50,7 +64,8 @@ function source(b: Fields) {
   const registry = b.fromImageRegistry === undefined || b.fromImageRegistry === null ? undefined : body(b.fromImageRegistry);
   if (fromTemplate) {
     if (registry) throw invalid("fromImageRegistry goes with fromImage");
-    return { fromTemplate: templateName(fromTemplate) };
+    templateRef(fromTemplate);
+    return { fromTemplate };
   }
   // E2B's default when a template names no source.
   const image = fromImage || "e2bdev/base";
@@ -83,19 +98,22 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     return build;
   };
   const sizes = new Map<string, { cpuCount?: number; memoryMB?: number }>();
+  const buildTags = new Map<string, string[]>();
 
   app.post("/v3/templates", async (req, reply) => {
     const team = requireTeam(req);
     const b = body(req.body);
-    const name = templateName(optString(b, "name") ?? optString(b, "alias") ?? "");
+    const ref = optString(b, "name") ?? optString(b, "alias") ?? "";
+    const { name, tag } = templateRef(ref);
     if (name === "base") throw invalid("base is Cove's own template; give yours another name");
-    const tags = b.tags;
-    if (Array.isArray(tags) && tags.some((t) => t !== "latest")) throw notImplemented("template tags");
+    // The name's own tag and the listed ones; neither: "default" (what the bare name means).
+    const tags = [...new Set([...(ref.includes(":") ? [tag] : []), ...tagList(b.tags, "tags")])];
     const build = builds.create(team.id, name);
+    buildTags.set(build.buildID, tags);
     const cpuCount = optInt(b, "cpuCount", 1, 64);
     const memoryMB = optInt(b, "memoryMB", 128, 1 << 20);
     sizes.set(build.buildID, { ...(cpuCount ? { cpuCount } : {}), ...(memoryMB ? { memoryMB } : {}) });
-    return reply.code(202).send({ templateID: name, buildID: build.buildID, names: [name], tags: [], aliases: [name], public: false });
+    return reply.code(202).send({ templateID: name, buildID: build.buildID, names: [ref], tags, aliases: [name], public: false });
   });
 
   app.get<{ Params: { templateID: string; hash: string } }>("/templates/:templateID/files/:hash", async (req, reply) => {
@@ -138,6 +156,8 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     const request = {
       name: build.templateID,
       owner: team.id,
+      buildId: build.buildID,
+      tags: buildTags.get(build.buildID) ?? [],
       ...source(b),
       steps: steps(b.steps),
       force: optBool(b, "force") ?? false,
@@ -147,6 +167,7 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
       ...(size.memoryMB ? { memoryMb: size.memoryMB } : {}),
     };
     sizes.delete(build.buildID);
+    buildTags.delete(build.buildID);
     builds.start(build, request);
     return reply.code(202).send();
   });

@@ -39,10 +39,12 @@ export interface CreatorOptions {
 export function createCreator(options: CreatorOptions): (team: Team, p: CreateParams) => Promise<SandboxRow> {
   const { store, node, logger, admission, routes } = options;
 
-  async function nodeCreate(p: CreateParams, envdAccessToken: string | undefined): Promise<NodeSandbox> {
+  async function nodeCreate(teamId: string, p: CreateParams, envdAccessToken: string | undefined): Promise<NodeSandbox> {
     try {
       const res = await node.createSandbox({
         templateId: p.templateId,
+        // Another team's private template is not found.
+        owner: teamId,
         timeoutMs: p.timeoutSeconds * 1000,
         envVars: p.envVars,
         metadata: p.metadata,
@@ -64,7 +66,7 @@ export function createCreator(options: CreatorOptions): (team: Team, p: CreatePa
     try {
       const envdAccessToken = p.secure ? randomBytes(24).toString("hex") : undefined;
       const trafficAccessToken = p.allowPublicTraffic ? null : randomBytes(24).toString("hex");
-      const created = await nodeCreate(p, envdAccessToken);
+      const created = await nodeCreate(team.id, p, envdAccessToken);
       const row: SandboxRow = {
         sandbox_id: created.sandboxId,
         team_id: team.id,

@@ -281,7 +281,19 @@ export function createFakeNode(): FakeNode {
     },
     async listTemplates() {
       await enter("listTemplates");
-      return { templates: [{ templateId: "base", builtAt: timestampFromDate(new Date("2026-01-01T00:00:00Z")), cpuCount: 2, memoryMb: 512, diskMb: 1024 }] };
+      return {
+        templates: [
+          {
+            templateId: "base",
+            builtAt: timestampFromDate(new Date("2026-01-01T00:00:00Z")),
+            cpuCount: 2,
+            memoryMb: 512,
+            diskMb: 1024,
+            public: true,
+            tags: [{ tag: "default", buildId: "" }],
+          },
+        ],
+      };
     },
     async getWarmPool() {
       await enter("getWarmPool");
@@ -297,6 +309,15 @@ export function createFakeNode(): FakeNode {
     },
     async deleteTemplate() {
       throw new ConnectError("the fake node has no templates to delete", Code.Unimplemented);
+    },
+    async assignTemplateTags() {
+      throw new ConnectError("the fake node has no templates to tag", Code.Unimplemented);
+    },
+    async removeTemplateTags() {
+      throw new ConnectError("the fake node has no templates to tag", Code.Unimplemented);
+    },
+    async setTemplatePublic() {
+      throw new ConnectError("the fake node has no templates to publish", Code.Unimplemented);
     },
     // Builds need a real node (build sandboxes); the api's fake never builds.
     // biome-ignore lint/correctness/useYield: answers before its first message

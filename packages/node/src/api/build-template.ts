@@ -45,6 +45,8 @@ export async function* buildTemplateStream(
     .build({
       name: req.name,
       ...(req.owner ? { owner: req.owner } : {}),
+      tags: req.tags,
+      ...(req.buildId ? { buildId: req.buildId } : {}),
       spec: {
         source,
         steps: req.steps.map((s) => ({ type: s.type as BuildStepType, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
@@ -59,7 +61,19 @@ export async function* buildTemplateStream(
       signal: ctx.signal,
     })
     .then(
-      (built) => push({ event: { case: "done", value: { name: built.manifest.name, steps: req.steps.length, cachedSteps: built.cachedSteps } } }),
+      (built) =>
+        push({
+          event: {
+            case: "done",
+            value: {
+              name: built.manifest.name,
+              steps: req.steps.length,
+              cachedSteps: built.cachedSteps,
+              buildId: built.manifest.buildId ?? "",
+              tags: built.tags,
+            },
+          },
+        }),
       (err: unknown) => push({ event: { case: "failed", value: failureOf(err, log) } }),
     )
     .finally(() => {

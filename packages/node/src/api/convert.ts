@@ -21,6 +21,7 @@ import {
 } from "@cove/protocol/nodeapi";
 import type { SandboxState } from "../lifecycle/state-table.js";
 import type { CreateSandboxRequest, SandboxEvent, SandboxEventReason, SandboxEventType, SandboxInfo, SandboxRoute } from "../sandbox/types.js";
+import type { TemplateEntry } from "../templates/template-store.js";
 import type { NodeInfo, TemplateSummary } from "./types.js";
 
 const wireState: Record<SandboxState, WireState> = {
@@ -58,6 +59,7 @@ export function createRequestFromWire(req: WireCreateRequest): CreateSandboxRequ
     allowInternetAccess: req.allowInternetAccess,
     autoPause: req.autoPause,
     envdAccessToken: req.envdAccessToken,
+    ...(req.owner !== undefined ? { owner: req.owner } : {}),
   };
 }
 
@@ -113,6 +115,22 @@ export function nodeInfoToWire(info: NodeInfo): GetNodeInfoResponse {
   });
 }
 
+/** One template as ListTemplates reports it: its default tag's build (else its first tag's), and every tag. */
+export function templateSummary(e: TemplateEntry): TemplateSummary {
+  const main = e.tags[0]?.manifest;
+  const d = main?.defaults;
+  return {
+    templateId: e.name,
+    builtAt: new Date(main?.builtAt ?? 0),
+    cpuCount: d?.cpuCount ?? 0,
+    memoryMB: d?.memoryMB ?? 0,
+    diskMB: d?.diskMB ?? 0,
+    ...(e.owner ? { owner: e.owner } : {}),
+    public: e.public || e.owner === undefined,
+    tags: e.tags.map((t) => ({ tag: t.tag, buildId: t.manifest.buildId ?? "", createdAt: new Date(t.manifest.taggedAt ?? t.manifest.builtAt) })),
+  };
+}
+
 export function templateToWire(t: TemplateSummary): WireTemplate {
   return create(TemplateSchema, {
     templateId: t.templateId,
@@ -120,5 +138,8 @@ export function templateToWire(t: TemplateSummary): WireTemplate {
     cpuCount: t.cpuCount,
     memoryMb: t.memoryMB,
     diskMb: t.diskMB,
+    ...(t.owner ? { owner: t.owner } : {}),
+    public: t.public,
+    tags: t.tags.map((tag) => ({ tag: tag.tag, buildId: tag.buildId, createdAt: timestampFromDate(tag.createdAt) })),
   });
 }

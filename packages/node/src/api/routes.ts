@@ -1,6 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { NodeService } from "@cove/protocol/nodeapi";
 import type { NodeTemplateBuilder } from "../builds/node-builder.js";
+import type { TemplateStore } from "../templates/template-store.js";
 import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
@@ -22,6 +23,8 @@ export interface NodeApiRoutesOptions {
   builder?: NodeTemplateBuilder;
   /** DeleteTemplate; omitted = the RPC answers unimplemented. */
   deleteTemplate?: (templateId: string, owner?: string) => Promise<void>;
+  /** Tags and visibility (AssignTemplateTags, RemoveTemplateTags, SetTemplatePublic); omitted = unimplemented. */
+  templateTags?: Pick<TemplateStore, "assignTags" | "removeTags" | "setPublic">;
 }
 
 /** Used when the caller passes no logger; unexpected errors must land somewhere. */
@@ -47,6 +50,11 @@ export function createNodeApiRoutes(
     }
   }
 
+  const tagStore = () => {
+    if (!options.templateTags) throw new ConnectError("this node does not tag templates", Code.Unimplemented);
+    return options.templateTags;
+  };
+
   return (router) => {
     router.service(NodeService, {
       createSandbox: (req) => guard("CreateSandbox", async () => ({ sandbox: sandboxToWire(await service.create(createRequestFromWire(req))) })),
@@ -70,6 +78,21 @@ export function createNodeApiRoutes(
         guard("DeleteTemplate", async () => {
           if (!options.deleteTemplate) throw new ConnectError("this node does not delete templates", Code.Unimplemented);
           await options.deleteTemplate(req.templateId, req.owner);
+          return {};
+        }),
+      assignTemplateTags: (req) =>
+        guard("AssignTemplateTags", async () => {
+          const buildId = await tagStore().assignTags(req.target, req.tags, req.owner);
+          return { buildId, tags: req.tags };
+        }),
+      removeTemplateTags: (req) =>
+        guard("RemoveTemplateTags", async () => {
+          await tagStore().removeTags(req.templateId, req.tags, req.owner);
+          return {};
+        }),
+      setTemplatePublic: (req) =>
+        guard("SetTemplatePublic", async () => {
+          await tagStore().setPublic(req.templateId, req.public, req.owner);
           return {};
         }),
       buildTemplate: (req, ctx) => {

@@ -7,7 +7,7 @@ import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
 import { createBearerAuth } from "./auth.js";
 import { receiveBuildFiles } from "./build-files-route.js";
-import { consoleLogger, createNodeApiRoutes } from "./routes.js";
+import { consoleLogger, createNodeApiRoutes, type NodeApiRoutesOptions } from "./routes.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
 
 export interface NodeApiServerOptions {
@@ -30,6 +30,8 @@ export interface NodeApiServerOptions {
   builder?: NodeTemplateBuilder;
   /** DeleteTemplate; omitted = unimplemented. */
   deleteTemplate?: (templateId: string, owner?: string) => Promise<void>;
+  /** Template tags and visibility; omitted = unimplemented. */
+  templateTags?: NodeApiRoutesOptions["templateTags"];
   /** How long close() lets unary calls in flight finish before cutting connections. Default 5000. */
   closeGraceMs?: number;
 }
@@ -59,6 +61,7 @@ export function createNodeApiServer(options: NodeApiServerOptions): NodeApiServe
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.builder ? { builder: options.builder } : {}),
         ...(options.deleteTemplate ? { deleteTemplate: options.deleteTemplate } : {}),
+        ...(options.templateTags ? { templateTags: options.templateTags } : {}),
       },
       options.templates,
     ),

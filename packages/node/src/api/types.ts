@@ -28,4 +28,7 @@ export interface TemplateSummary {
   cpuCount: number;
   memoryMB: number;
   diskMB: number;
+  owner?: string;
+  public: boolean;
+  tags: { tag: string; buildId: string; createdAt: Date }[];
 }

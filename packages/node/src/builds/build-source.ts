@@ -52,10 +52,12 @@ export async function resolveBuildSource(
   source: BuildSource,
   log: (entry: BuildLogEntry) => void,
   signal: AbortSignal,
+  /** The building team: another team's private template is not a source. */
+  owner?: string,
 ): Promise<ResolvedBuildSource> {
   if (source.kind === "template" || BASE_IMAGES.has(source.kind === "image" ? source.image : "")) {
     const name = source.kind === "template" ? source.template : "base";
-    const t = await deps.templates.resolve(name);
+    const t = await deps.templates.resolve(name, owner);
     const d = t.manifest.defaults;
     return {
       lower: [t.rootfs, ...(t.layers ?? [])],

@@ -21,7 +21,6 @@ export interface NodeTemplateBuilder {
 export interface NodeTemplateBuilderOptions {
   manager: Pick<SandboxManager, "createBuildSandbox" | "kill">;
   templates: TemplateStore;
-  templatesDir: string;
   /** Holds `layers/` and `build-files/`. */
   dataDir: string;
   /** Longest a build's ready command may take to pass. */
@@ -84,7 +83,6 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
   const build = (req: TemplateBuildRequest) =>
     buildTemplate(
       {
-        templatesDir: options.templatesDir,
         templates: options.templates,
         layers,
         pull,

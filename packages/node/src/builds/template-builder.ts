@@ -1,8 +1,8 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { randomUUID } from "node:crypto";
 import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, executeBuild, planBuild } from "@cove/builder";
 import { NodeError } from "../errors.js";
-import { readManifest, type TemplateManifest } from "../templates/base-template.js";
+import type { TemplateManifest } from "../templates/base-template.js";
+import { DEFAULT_TAG, TEMPLATE_NAME, TEMPLATE_TAG } from "../templates/template-ref.js";
 import { resolveBuildSource, type SourceDeps } from "./build-source.js";
 import { CA_ENV, caLayer } from "./ca-layer.js";
 import { profilePathLayer } from "./profile-layer.js";
@@ -12,6 +12,10 @@ export interface TemplateBuildRequest {
   name: string;
   /** Who builds (a team id; absent for an operator's build): only they may replace their template. */
   owner?: string;
+  /** The tags the build gets (default: `default`, the one the bare name means). */
+  tags?: string[];
+  /** The build's id (the api's); a new one when absent. */
+  buildId?: string;
   spec: BuildSpec;
   cpuCount?: number;
   memoryMB?: number;
@@ -21,7 +25,6 @@ export interface TemplateBuildRequest {
 }
 
 export interface TemplateBuilderDeps extends SourceDeps {
-  templatesDir: string;
   layers: DiskLayerStore;
   /** PEM certificates every build trusts and every built template keeps ("" = none). */
   extraCaCerts?: string;
@@ -30,9 +33,8 @@ export interface TemplateBuilderDeps extends SourceDeps {
 export interface BuiltTemplate {
   manifest: TemplateManifest;
   cachedSteps: number;
+  tags: string[];
 }
-
-const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
  * Builds a template on this node from another template or an image: resolves the source (an
@@ -41,18 +43,20 @@ const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
  * previous build keep its layers (layers are never replaced in place).
  */
 export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuildRequest): Promise<BuiltTemplate> {
-  if (!templateName.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
+  if (!TEMPLATE_NAME.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
+  const tags = req.tags?.length ? [...new Set(req.tags)] : [DEFAULT_TAG];
+  for (const t of tags) if (!TEMPLATE_TAG.test(t)) throw new NodeError("invalid_argument", `invalid tag '${t}'`);
   const signal = req.signal ?? new AbortController().signal;
   if (req.name === "base") throw new NodeError("invalid_argument", "base is built by cove up; give your template another name");
-  const existing = await readManifest(join(deps.templatesDir, req.name));
-  if (existing && existing.owner !== req.owner) {
+  const existing = await deps.templates.ownerOf(req.name);
+  if (existing !== undefined && (existing ?? undefined) !== req.owner) {
     throw new NodeError(
       "invalid_transition",
       `the template name '${req.name}' is taken${req.owner === undefined ? " by a team's template" : ""}; choose another`,
     );
   }
   try {
-    const source = await resolveBuildSource(deps, req.spec.source, req.onLog, signal);
+    const source = await resolveBuildSource(deps, req.spec.source, req.onLog, signal, req.owner);
     if (deps.extraCaCerts) {
       // The host's TLS-intercepting proxy (if any) must verify inside builds and sandboxes alike.
       const ca = await caLayer(deps.layers, source.key, source.lower, deps.extraCaCerts);
@@ -85,6 +89,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
     const manifest: TemplateManifest = {
       name: req.name,
       ...(req.owner ? { owner: req.owner } : {}),
+      buildId: req.buildId ?? randomUUID(),
       recipe: 1,
       builtAt: new Date().toISOString(),
       rootfs,
@@ -93,13 +98,12 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
       defaults: { ...defaults, user: plan.final.user, workdir: plan.final.workdir, env: plan.final.env },
     };
-    const dir = join(deps.templatesDir, req.name);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = join(dir, `.template.json.${process.pid}.${Date.now()}`);
-    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(tmp, join(dir, "template.json"));
-    req.onLog({ level: "info", message: `built template ${req.name}: ${plan.steps.length} steps, ${out.cachedSteps} cached` });
-    return { manifest, cachedSteps: out.cachedSteps };
+    await deps.templates.write(manifest, tags);
+    req.onLog({
+      level: "info",
+      message: `built template ${req.name} (${tags.map((t) => `${req.name}:${t}`).join(", ")}): ${plan.steps.length} steps, ${out.cachedSteps} cached`,
+    });
+    return { manifest, cachedSteps: out.cachedSteps, tags };
   } catch (err) {
     if (err instanceof BuilderError) req.onLog({ level: "error", message: err.message });
     throw err;

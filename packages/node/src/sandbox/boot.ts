@@ -4,7 +4,7 @@ import { applyTransition, canTransition } from "../lifecycle/state-table.js";
 import type { NetworkManager } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
 import type { StorageManager } from "../storage/index.js";
-import type { ResolvedTemplate } from "../templates/template-store.js";
+import { type ResolvedTemplate, templateIdentity } from "../templates/template-store.js";
 import type { UsernsManager } from "../userns/index.js";
 import type { Clock } from "./clock.js";
 import type { Destroyable } from "./destroy.js";
@@ -149,6 +149,7 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
       return {
         sandboxId: newSandboxId(),
         templateId: template.manifest.name,
+        template: templateIdentity(template),
         state: "pending",
         cpuCount: req.cpuCount ?? d.cpuCount,
         memoryMB: req.memoryMB ?? d.memoryMB,

@@ -180,7 +180,7 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     async create(req) {
       if (closed) throw new NodeError("unavailable", "the node is shutting down");
       validateCreate(req, { maxCpus: options.maxCpus, maxMemoryMB: options.maxMemoryMB });
-      const template = await templates.resolve(req.templateId);
+      const template = await templates.resolve(req.templateId, req.owner);
       const rec = (await pool.claim(template, req)) ?? (await ops.create(template, req));
       view.emit("created", rec);
       pool.refill();

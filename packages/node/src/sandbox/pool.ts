@@ -1,7 +1,7 @@
 import { applyTransition, canTransition } from "../lifecycle/state-table.js";
 import type { NetworkManager } from "../network/index.js";
 import type { SandboxRuntime } from "../runtime/runtime.js";
-import type { ResolvedTemplate, TemplateStore } from "../templates/template-store.js";
+import { type ResolvedTemplate, type TemplateStore, templateIdentity } from "../templates/template-store.js";
 import type { SandboxBoot } from "./boot.js";
 import type { Clock } from "./clock.js";
 import type { Destroyable } from "./destroy.js";
@@ -110,8 +110,10 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
   if (settings.max > 0) for (const t of settings.templates) newPool(t, settings.min);
 
   const members = () => [...live.values()].filter((r) => r.pooled);
+  // Pools are per `name` or `name:tag` (templateId here); a member records which build it booted.
+  const refOf = (r: SandboxRecord) => r.template?.ref ?? r.templateId;
   const waitingOf = (templateId: string) =>
-    [...live.values()].filter((r) => r.pooled && r.templateId === templateId && r.state === "running" && !warming.has(r.sandboxId));
+    [...live.values()].filter((r) => r.pooled && refOf(r) === templateId && r.state === "running" && !warming.has(r.sandboxId));
   const counts = (p: TemplatePool): PoolCounts => ({ min: p.min, target: p.target, waiting: waitingOf(p.templateId).length, booting: p.booting });
   const memoryLow = () => memory.availableMB() < settings.memoryReserveMB;
 
@@ -176,18 +178,20 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
     }
   };
 
+  const discard = (rec: SandboxRecord) => {
+    live.delete(rec.sandboxId);
+    track(
+      locks.run(rec.sandboxId, async () => {
+        await destroy(rec).catch((err: unknown) => log.error({ sandboxId: rec.sandboxId, err }, "cleanup of a pool sandbox failed"));
+        if (canTransition(rec.state, "kill")) applyTransition(rec, "kill");
+      }),
+    );
+  };
+
   /** Discards waiting sandboxes beyond the pool's target. */
   const trim = (p: TemplatePool) => {
     const extra = excess(counts(p));
-    for (const rec of waitingOf(p.templateId).slice(0, extra)) {
-      live.delete(rec.sandboxId);
-      track(
-        locks.run(rec.sandboxId, async () => {
-          await destroy(rec).catch((err: unknown) => log.error({ sandboxId: rec.sandboxId, err }, "cleanup of a pool sandbox failed"));
-          if (canTransition(rec.state, "kill")) applyTransition(rec, "kill");
-        }),
-      );
-    }
+    for (const rec of waitingOf(p.templateId).slice(0, extra)) discard(rec);
   };
 
   const grow = (p: TemplatePool, reason: GrowReason) => {
@@ -245,9 +249,14 @@ export function createWarmPool(deps: WarmPoolDeps): WarmPool {
 
     async claim(template, req) {
       if (settings.max === 0 || stopped) return undefined;
-      const templateId = template.manifest.name;
+      const { ref: templateId, build } = templateIdentity(template);
       const p = pools.get(templateId) ?? newPool(templateId, 0);
       p.lastDemandAt = clock.now();
+      // Booted from a build the template (or tag) no longer points at: never handed out.
+      for (const stale of waitingOf(templateId).filter((r) => r.template !== undefined && r.template.build !== build)) {
+        log.info({ templateId, sandboxId: stale.sandboxId }, "discarding a pool sandbox of a replaced build");
+        discard(stale);
+      }
       const [rec] = waitingOf(templateId);
       if (!rec) {
         p.misses++;

@@ -20,6 +20,8 @@ export interface SandboxRecord extends Omit<SandboxInfo, "envdAddress" | "sandbo
   rootfs?: SandboxRootfs;
   /** The sandbox's own user namespace (absent for sandboxes made without one). */
   userns?: SandboxUserns;
+  /** What create asked for (`name` or `name:tag`) and which build that was: a pool hands out only the current one. */
+  template?: { ref: string; build: string };
   /** Pre-started for the warm pool and not yet handed to a caller. */
   pooled?: boolean;
   /** Runs one template build step for the node's builder: nobody's sandbox, never listed, no events, not re-adopted after a restart. */

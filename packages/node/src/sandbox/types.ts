@@ -15,6 +15,8 @@ export interface CreateSandboxRequest {
   autoPause?: boolean;
   /** Token envd requires on every request; none = envd is open to whoever reaches it. */
   envdAccessToken?: string;
+  /** The caller's team: another team's private template is not found. Unset: every template. */
+  owner?: string;
 }
 
 /** A sandbox as the node reports it. */

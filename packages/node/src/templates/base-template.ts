@@ -18,6 +18,10 @@ export interface TemplateManifest {
   layers?: string[];
   /** Who built it through the api (a team id); absent for base and operator builds. */
   owner?: string;
+  /** The build this manifest records (the api's build id; absent for base and older builds). */
+  buildId?: string;
+  /** When this tag was pointed at the build (absent: when it was built). */
+  taggedAt?: string;
   /** Started when a sandbox starts from the template; `readyCmd` then polled until it exits 0. */
   startCmd?: string;
   readyCmd?: string;

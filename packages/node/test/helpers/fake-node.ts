@@ -108,6 +108,25 @@ export function createFakeTemplates(): TemplateStore {
     async remove(templateId, _owner) {
       known.delete(templateId);
     },
+    async entries() {
+      return [...known.values()].map((m) => ({ name: m.name, public: true, tags: [{ tag: "default", manifest: m }] }));
+    },
+    // A rebuild: the name now points at this build.
+    async write(manifest) {
+      known.set(manifest.name, manifest);
+    },
+    async ownerOf(name) {
+      return known.has(name) ? null : undefined;
+    },
+    async assignTags() {
+      throw new Error("the fake templates have no tags");
+    },
+    async removeTags() {
+      throw new Error("the fake templates have no tags");
+    },
+    async setPublic() {
+      throw new Error("the fake templates are all public");
+    },
   };
 }
 
@@ -127,6 +146,7 @@ export interface FakeNode {
   records: FakeRecords;
   envd: FakeEnvd;
   clock: FakeClock;
+  templates: TemplateStore;
   /** Every event the manager published, in order. */
   events: SandboxEvent[];
   /** Stops collecting events and closes the manager (killing every sandbox). */
@@ -144,8 +164,9 @@ export function createFakeNode(
   const records = createFakeRecords();
   const envd = createFakeEnvd();
   const clock = createFakeClock();
+  const templates = createFakeTemplates();
   const manager = createSandboxManager({
-    templates: createFakeTemplates(),
+    templates,
     runtime,
     network,
     storage,
@@ -178,6 +199,7 @@ export function createFakeNode(
     records,
     envd,
     clock,
+    templates,
     events,
     async close() {
       await manager.close({ killAll: true });

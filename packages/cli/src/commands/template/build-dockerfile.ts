@@ -3,6 +3,7 @@ import { basename, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type { BuildStep } from "@cove/builder";
 import type { BuildTemplateResponse } from "@cove/protocol/nodeapi";
+import { parseTemplateRef } from "@cove/protocol/template-ref";
 import { type NodeFlags, nodeTarget } from "../../node-target.js";
 
 export interface DockerfileBuildFlags extends NodeFlags {
@@ -17,7 +18,6 @@ export interface DockerfileBuildFlags extends NodeFlags {
  * does not read the base image's config, so an image's own PATH entries beyond it are not kept.
  */
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const templateName = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 function parseBuildArgs(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -35,9 +35,8 @@ function parseBuildArgs(pairs: string[]): Record<string, string> {
  * Talks to the node directly, like `cove pool` (its secret from the data dir).
  */
 export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFlags, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<void> {
-  if (!templateName.test(flags.name)) {
-    throw new Error(`--name ${flags.name}: lowercase letters, digits, '.', '_' and '-' (tags need the api's template store, not there yet)`);
-  }
+  const ref = parseTemplateRef(flags.name);
+  if (!ref) throw new Error(`--name ${flags.name}: NAME or NAME:TAG (lowercase letters, digits, '.', '_' and '-'; a tag may also have capitals)`);
   const contextDir = resolve(dir);
   const file = resolve(contextDir, flags.file ?? "Dockerfile");
   const text = await readFile(file, "utf8").catch((e: unknown) => {
@@ -83,7 +82,9 @@ export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFla
   let last: BuildTemplateResponse["event"] | undefined;
   try {
     const stream = client.buildTemplate({
-      name: flags.name,
+      name: ref.name,
+      // NAME alone builds the default tag (what NAME means at create), as with E2B.
+      ...(flags.name.includes(":") ? { tags: [ref.tag] } : {}),
       ...source,
       steps: steps.map((s) => ({ type: s.type, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
       force: flags.force,

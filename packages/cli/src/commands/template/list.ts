@@ -8,6 +8,8 @@ interface TemplateRecord {
   cpuCount: number;
   memoryMB: number;
   diskMB: number;
+  public: boolean;
+  tags: string[];
 }
 
 interface ListFlags extends ConnectionFlags {
@@ -24,8 +26,16 @@ export function registerTemplateList(template: Command): void {
     if (flags.json) return printJson(process.stdout, templates);
     printTable(
       process.stdout,
-      ["ID", "BUILT", "CPUS", "MEMORY MB", "DISK MB"],
-      templates.map((t) => [t.id, formatTime(t.builtAt), String(t.cpuCount), String(t.memoryMB), String(t.diskMB)]),
+      ["ID", "TAGS", "PUBLIC", "BUILT", "CPUS", "MEMORY MB", "DISK MB"],
+      templates.map((t) => [
+        t.id,
+        t.tags.join(",") || "-",
+        t.public ? "yes" : "no",
+        formatTime(t.builtAt),
+        String(t.cpuCount),
+        String(t.memoryMB),
+        String(t.diskMB),
+      ]),
     );
   });
 }

@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file nodeapi/v1/node.proto.
  */
 export const file_nodeapi_v1_node: GenFile = /*@__PURE__*/
-  fileDesc("ChVub2RlYXBpL3YxL25vZGUucHJvdG8SCm5vZGVhcGkudjEixwMKB1NhbmRib3gSEgoKc2FuZGJveF9pZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRInCgVzdGF0ZRgDIAEoDjIYLm5vZGVhcGkudjEuU2FuZGJveFN0YXRlEhEKCWNwdV9jb3VudBgEIAEoDRIRCgltZW1vcnlfbWIYBSABKA0SDwoHZGlza19tYhgGIAEoDRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCG1ldGFkYXRhGAkgAygLMiEubm9kZWFwaS52MS5TYW5kYm94Lk1ldGFkYXRhRW50cnkSHQoVYWxsb3dfaW50ZXJuZXRfYWNjZXNzGAogASgIEhIKCmF1dG9fcGF1c2UYCyABKAgSFAoMZW52ZF92ZXJzaW9uGAwgASgJEhQKDGVudmRfYWRkcmVzcxgNIAEoCRISCgpzYW5kYm94X2lwGA4gASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKLBAoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSFgoJY3B1X2NvdW50GAIgASgNSACIAQESFgoJbWVtb3J5X21iGAMgASgNSAGIAQESEgoKdGltZW91dF9tcxgEIAEoDRI/CghlbnZfdmFycxgFIAMoCzItLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QuRW52VmFyc0VudHJ5EkAKCG1ldGFkYXRhGAYgAygLMi4ubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5NZXRhZGF0YUVudHJ5EiIKFWFsbG93X2ludGVybmV0X2FjY2VzcxgHIAEoCEgCiAEBEhcKCmF1dG9fcGF1c2UYCCABKAhIA4gBARIeChFlbnZkX2FjY2Vzc190b2tlbhgJIAEoCUgEiAEBGi4KDEVudlZhcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIMCgpfY3B1X2NvdW50QgwKCl9tZW1vcnlfbWJCGAoWX2FsbG93X2ludGVybmV0X2FjY2Vzc0INCgtfYXV0b19wYXVzZUIUChJfZW52ZF9hY2Nlc3NfdG9rZW4iPQoVQ3JlYXRlU2FuZGJveFJlc3BvbnNlEiQKB3NhbmRib3gYASABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3giFgoUTGlzdFNhbmRib3hlc1JlcXVlc3QiPwoVTGlzdFNhbmRib3hlc1Jlc3BvbnNlEiYKCXNhbmRib3hlcxgBIAMoCzITLm5vZGVhcGkudjEuU2FuZGJveCInChFHZXRTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIjoKEkdldFNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IigKEktpbGxTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIhUKE0tpbGxTYW5kYm94UmVzcG9uc2UiOwoRU2V0VGltZW91dFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIjoKElNldFRpbWVvdXRSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IikKE1BhdXNlU2FuZGJveFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCSI8ChRQYXVzZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IlIKFFJlc3VtZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSFwoKdGltZW91dF9tcxgCIAEoDUgAiAEBQg0KC190aW1lb3V0X21zIj0KFVJlc3VtZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IjcKE1Jlc29sdmVSb3V0ZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNImQKFFJlc29sdmVSb3V0ZVJlc3BvbnNlEhIKCnNhbmRib3hfaWQYASABKAkSJwoFc3RhdGUYAiABKA4yGC5ub2RlYXBpLnYxLlNhbmRib3hTdGF0ZRIPCgdhZGRyZXNzGAMgASgJIhQKEldhdGNoRXZlbnRzUmVxdWVzdCLuAQoMU2FuZGJveEV2ZW50EioKBHR5cGUYASABKA4yHC5ub2RlYXBpLnYxLlNhbmRib3hFdmVudFR5cGUSEgoKc2FuZGJveF9pZBgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoGcmVhc29uGAQgASgOMh4ubm9kZWFwaS52MS5TYW5kYm94RXZlbnRSZWFzb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBEiQKB3NhbmRib3gYBiABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3hCCgoIX21lc3NhZ2UiPgoTV2F0Y2hFdmVudHNSZXNwb25zZRInCgVldmVudBgBIAEoCzIYLm5vZGVhcGkudjEuU2FuZGJveEV2ZW50IhQKEkdldE5vZGVJbmZvUmVxdWVzdCJOCgxOb2RlQ2FwYWNpdHkSEQoJY3B1X2NvdW50GAEgASgNEhQKDG1lbW9yeV9ieXRlcxgCIAEoBBIVCg1zYW5kYm94X2NvdW50GAMgASgNIokBChNHZXROb2RlSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdydW50aW1lGAMgASgJEhMKC2Nncm91cF9tb2RlGAQgASgJEioKCGNhcGFjaXR5GAUgASgLMhgubm9kZWFwaS52MS5Ob2RlQ2FwYWNpdHkiFgoUTGlzdFRlbXBsYXRlc1JlcXVlc3QihAEKCFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEiwKCGJ1aWx0X2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY291bnQYAyABKA0SEQoJbWVtb3J5X21iGAQgASgNEg8KB2Rpc2tfbWIYBSABKA0iQAoVTGlzdFRlbXBsYXRlc1Jlc3BvbnNlEicKCXRlbXBsYXRlcxgBIAMoCzIULm5vZGVhcGkudjEuVGVtcGxhdGUiFAoSR2V0V2FybVBvb2xSZXF1ZXN0IooBChBXYXJtUG9vbFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEgsKA21pbhgCIAEoDRIOCgZ0YXJnZXQYAyABKA0SDwoHd2FpdGluZxgEIAEoDRIPCgdib290aW5nGAUgASgNEhIKCmhhbmRlZF9vdXQYBiABKAQSDgoGbWlzc2VzGAcgASgEIrUBChNHZXRXYXJtUG9vbFJlc3BvbnNlEisKBXBvb2xzGAEgAygLMhwubm9kZWFwaS52MS5XYXJtUG9vbFRlbXBsYXRlEgsKA21heBgCIAEoDRITCgtjb25jdXJyZW5jeRgDIAEoDRIXCg9pZGxlX3RpbWVvdXRfbXMYBCABKA0SGQoRbWVtb3J5X3Jlc2VydmVfbWIYBSABKAQSGwoTbWVtb3J5X2F2YWlsYWJsZV9tYhgGIAEoBCIjChJMaXN0TWV0cmljc1JlcXVlc3QSDQoFYWZ0ZXIYASABKAQi8QEKDVNhbmRib3hNZXRyaWMSEgoKc2FuZGJveF9pZBgBIAEoCRImCgJhdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY3B1X2NvdW50GAMgASgNEhQKDGNwdV91c2VkX3BjdBgEIAEoARIWCg5tZW1fdXNlZF9ieXRlcxgFIAEoBBIXCg9tZW1fdG90YWxfYnl0ZXMYBiABKAQSFwoPbWVtX2NhY2hlX2J5dGVzGAcgASgEEhcKD2Rpc2tfdXNlZF9ieXRlcxgIIAEoBBIYChBkaXNrX3RvdGFsX2J5dGVzGAkgASgEIlEKE0xpc3RNZXRyaWNzUmVzcG9uc2USKgoHc2FtcGxlcxgBIAMoCzIZLm5vZGVhcGkudjEuU2FuZGJveE1ldHJpYxIOCgZjdXJzb3IYAiABKAQiXgoJQnVpbGRTdGVwEgwKBHR5cGUYASABKAkSDAoEYXJncxgCIAMoCRINCgVmb3JjZRgDIAEoCBIXCgpmaWxlc19oYXNoGAQgASgJSACIAQFCDQoLX2ZpbGVzX2hhc2gi3AMKFEJ1aWxkVGVtcGxhdGVSZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV90ZW1wbGF0ZRgCIAEoCRIkCgVzdGVwcxgDIAMoCzIVLm5vZGVhcGkudjEuQnVpbGRTdGVwEhYKCXN0YXJ0X2NtZBgEIAEoCUgAiAEBEhYKCXJlYWR5X2NtZBgFIAEoCUgBiAEBEg0KBWZvcmNlGAYgASgIEhYKCWNwdV9jb3VudBgHIAEoDUgCiAEBEhYKCW1lbW9yeV9tYhgIIAEoDUgDiAEBEhQKB2Rpc2tfbWIYCSABKA1IBIgBARIXCgpmcm9tX2ltYWdlGAogASgJSAWIAQESHgoRcmVnaXN0cnlfdXNlcm5hbWUYCyABKAlIBogBARIeChFyZWdpc3RyeV9wYXNzd29yZBgMIAEoCUgHiAEBEhIKBW93bmVyGA0gASgJSAiIAQFCDAoKX3N0YXJ0X2NtZEIMCgpfcmVhZHlfY21kQgwKCl9jcHVfY291bnRCDAoKX21lbW9yeV9tYkIKCghfZGlza19tYkINCgtfZnJvbV9pbWFnZUIUChJfcmVnaXN0cnlfdXNlcm5hbWVCFAoSX3JlZ2lzdHJ5X3Bhc3N3b3JkQggKBl9vd25lciJ6Cg1CdWlsZExvZ0VudHJ5Ei0KCXRpbWVzdGFtcBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGV2ZWwYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIRCgRzdGVwGAQgASgJSACIAQFCBwoFX3N0ZXAiSAoTQnVpbGRUZW1wbGF0ZVJlc3VsdBIMCgRuYW1lGAEgASgJEg0KBXN0ZXBzGAIgASgNEhQKDGNhY2hlZF9zdGVwcxgDIAEoDSJfChRCdWlsZFRlbXBsYXRlRmFpbHVyZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEQoEc3RlcBgDIAEoCUgAiAEBEgwKBHRhaWwYBCADKAlCBwoFX3N0ZXAirwEKFUJ1aWxkVGVtcGxhdGVSZXNwb25zZRIoCgNsb2cYASABKAsyGS5ub2RlYXBpLnYxLkJ1aWxkTG9nRW50cnlIABIvCgRkb25lGAIgASgLMh8ubm9kZWFwaS52MS5CdWlsZFRlbXBsYXRlUmVzdWx0SAASMgoGZmFpbGVkGAMgASgLMiAubm9kZWFwaS52MS5CdWlsZFRlbXBsYXRlRmFpbHVyZUgAQgcKBWV2ZW50IkoKFURlbGV0ZVRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCRISCgVvd25lchgCIAEoCUgAiAEBQggKBl9vd25lciIYChZEZWxldGVUZW1wbGF0ZVJlc3BvbnNlKusBCgxTYW5kYm94U3RhdGUSHQoZU0FOREJPWF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVNBTkRCT1hfU1RBVEVfUEVORElORxABEhoKFlNBTkRCT1hfU1RBVEVfU1RBUlRJTkcQAhIZChVTQU5EQk9YX1NUQVRFX1JVTk5JTkcQAxIYChRTQU5EQk9YX1NUQVRFX1BBVVNFRBAEEhwKGFNBTkRCT1hfU1RBVEVfSElCRVJOQVRFRBAFEhkKFVNBTkRCT1hfU1RBVEVfU1RPUFBFRBAGEhcKE1NBTkRCT1hfU1RBVEVfRVJST1IQByq0AQoQU2FuZGJveEV2ZW50VHlwZRIiCh5TQU5EQk9YX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIeChpTQU5EQk9YX0VWRU5UX1RZUEVfQ1JFQVRFRBABEh0KGVNBTkRCT1hfRVZFTlRfVFlQRV9QQVVTRUQQAhIeChpTQU5EQk9YX0VWRU5UX1RZUEVfUkVTVU1FRBADEh0KGVNBTkRCT1hfRVZFTlRfVFlQRV9LSUxMRUQQBCqeAQoSU2FuZGJveEV2ZW50UmVhc29uEiQKIFNBTkRCT1hfRVZFTlRfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU0FOREJPWF9FVkVOVF9SRUFTT05fUkVRVUVTVBABEiAKHFNBTkRCT1hfRVZFTlRfUkVBU09OX1RJTUVPVVQQAhIeChpTQU5EQk9YX0VWRU5UX1JFQVNPTl9FUlJPUhADMugJCgtOb2RlU2VydmljZRJUCg1DcmVhdGVTYW5kYm94EiAubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdBohLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlc3BvbnNlElQKDUxpc3RTYW5kYm94ZXMSIC5ub2RlYXBpLnYxLkxpc3RTYW5kYm94ZXNSZXF1ZXN0GiEubm9kZWFwaS52MS5MaXN0U2FuZGJveGVzUmVzcG9uc2USSwoKR2V0U2FuZGJveBIdLm5vZGVhcGkudjEuR2V0U2FuZGJveFJlcXVlc3QaHi5ub2RlYXBpLnYxLkdldFNhbmRib3hSZXNwb25zZRJOCgtLaWxsU2FuZGJveBIeLm5vZGVhcGkudjEuS2lsbFNhbmRib3hSZXF1ZXN0Gh8ubm9kZWFwaS52MS5LaWxsU2FuZGJveFJlc3BvbnNlEksKClNldFRpbWVvdXQSHS5ub2RlYXBpLnYxLlNldFRpbWVvdXRSZXF1ZXN0Gh4ubm9kZWFwaS52MS5TZXRUaW1lb3V0UmVzcG9uc2USUQoMUGF1c2VTYW5kYm94Eh8ubm9kZWFwaS52MS5QYXVzZVNhbmRib3hSZXF1ZXN0GiAubm9kZWFwaS52MS5QYXVzZVNhbmRib3hSZXNwb25zZRJUCg1SZXN1bWVTYW5kYm94EiAubm9kZWFwaS52MS5SZXN1bWVTYW5kYm94UmVxdWVzdBohLm5vZGVhcGkudjEuUmVzdW1lU2FuZGJveFJlc3BvbnNlElEKDFJlc29sdmVSb3V0ZRIfLm5vZGVhcGkudjEuUmVzb2x2ZVJvdXRlUmVxdWVzdBogLm5vZGVhcGkudjEuUmVzb2x2ZVJvdXRlUmVzcG9uc2USUAoLV2F0Y2hFdmVudHMSHi5ub2RlYXBpLnYxLldhdGNoRXZlbnRzUmVxdWVzdBofLm5vZGVhcGkudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABEk4KC0dldE5vZGVJbmZvEh4ubm9kZWFwaS52MS5HZXROb2RlSW5mb1JlcXVlc3QaHy5ub2RlYXBpLnYxLkdldE5vZGVJbmZvUmVzcG9uc2USVAoNTGlzdFRlbXBsYXRlcxIgLm5vZGVhcGkudjEuTGlzdFRlbXBsYXRlc1JlcXVlc3QaIS5ub2RlYXBpLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZRJOCgtHZXRXYXJtUG9vbBIeLm5vZGVhcGkudjEuR2V0V2FybVBvb2xSZXF1ZXN0Gh8ubm9kZWFwaS52MS5HZXRXYXJtUG9vbFJlc3BvbnNlEk4KC0xpc3RNZXRyaWNzEh4ubm9kZWFwaS52MS5MaXN0TWV0cmljc1JlcXVlc3QaHy5ub2RlYXBpLnYxLkxpc3RNZXRyaWNzUmVzcG9uc2USVgoNQnVpbGRUZW1wbGF0ZRIgLm5vZGVhcGkudjEuQnVpbGRUZW1wbGF0ZVJlcXVlc3QaIS5ub2RlYXBpLnYxLkJ1aWxkVGVtcGxhdGVSZXNwb25zZTABElcKDkRlbGV0ZVRlbXBsYXRlEiEubm9kZWFwaS52MS5EZWxldGVUZW1wbGF0ZVJlcXVlc3QaIi5ub2RlYXBpLnYxLkRlbGV0ZVRlbXBsYXRlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChVub2RlYXBpL3YxL25vZGUucHJvdG8SCm5vZGVhcGkudjEixwMKB1NhbmRib3gSEgoKc2FuZGJveF9pZBgBIAEoCRITCgt0ZW1wbGF0ZV9pZBgCIAEoCRInCgVzdGF0ZRgDIAEoDjIYLm5vZGVhcGkudjEuU2FuZGJveFN0YXRlEhEKCWNwdV9jb3VudBgEIAEoDRIRCgltZW1vcnlfbWIYBSABKA0SDwoHZGlza19tYhgGIAEoDRIuCgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgZlbmRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKCG1ldGFkYXRhGAkgAygLMiEubm9kZWFwaS52MS5TYW5kYm94Lk1ldGFkYXRhRW50cnkSHQoVYWxsb3dfaW50ZXJuZXRfYWNjZXNzGAogASgIEhIKCmF1dG9fcGF1c2UYCyABKAgSFAoMZW52ZF92ZXJzaW9uGAwgASgJEhQKDGVudmRfYWRkcmVzcxgNIAEoCRISCgpzYW5kYm94X2lwGA4gASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKpBAoUQ3JlYXRlU2FuZGJveFJlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSFgoJY3B1X2NvdW50GAIgASgNSACIAQESFgoJbWVtb3J5X21iGAMgASgNSAGIAQESEgoKdGltZW91dF9tcxgEIAEoDRI/CghlbnZfdmFycxgFIAMoCzItLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlcXVlc3QuRW52VmFyc0VudHJ5EkAKCG1ldGFkYXRhGAYgAygLMi4ubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdC5NZXRhZGF0YUVudHJ5EiIKFWFsbG93X2ludGVybmV0X2FjY2VzcxgHIAEoCEgCiAEBEhcKCmF1dG9fcGF1c2UYCCABKAhIA4gBARIeChFlbnZkX2FjY2Vzc190b2tlbhgJIAEoCUgEiAEBEhIKBW93bmVyGAogASgJSAWIAQEaLgoMRW52VmFyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgwKCl9jcHVfY291bnRCDAoKX21lbW9yeV9tYkIYChZfYWxsb3dfaW50ZXJuZXRfYWNjZXNzQg0KC19hdXRvX3BhdXNlQhQKEl9lbnZkX2FjY2Vzc190b2tlbkIICgZfb3duZXIiPQoVQ3JlYXRlU2FuZGJveFJlc3BvbnNlEiQKB3NhbmRib3gYASABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3giFgoUTGlzdFNhbmRib3hlc1JlcXVlc3QiPwoVTGlzdFNhbmRib3hlc1Jlc3BvbnNlEiYKCXNhbmRib3hlcxgBIAMoCzITLm5vZGVhcGkudjEuU2FuZGJveCInChFHZXRTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIjoKEkdldFNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IigKEktpbGxTYW5kYm94UmVxdWVzdBISCgpzYW5kYm94X2lkGAEgASgJIhUKE0tpbGxTYW5kYm94UmVzcG9uc2UiOwoRU2V0VGltZW91dFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRISCgp0aW1lb3V0X21zGAIgASgNIjoKElNldFRpbWVvdXRSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IikKE1BhdXNlU2FuZGJveFJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCSI8ChRQYXVzZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IlIKFFJlc3VtZVNhbmRib3hSZXF1ZXN0EhIKCnNhbmRib3hfaWQYASABKAkSFwoKdGltZW91dF9tcxgCIAEoDUgAiAEBQg0KC190aW1lb3V0X21zIj0KFVJlc3VtZVNhbmRib3hSZXNwb25zZRIkCgdzYW5kYm94GAEgASgLMhMubm9kZWFwaS52MS5TYW5kYm94IjcKE1Jlc29sdmVSb3V0ZVJlcXVlc3QSEgoKc2FuZGJveF9pZBgBIAEoCRIMCgRwb3J0GAIgASgNImQKFFJlc29sdmVSb3V0ZVJlc3BvbnNlEhIKCnNhbmRib3hfaWQYASABKAkSJwoFc3RhdGUYAiABKA4yGC5ub2RlYXBpLnYxLlNhbmRib3hTdGF0ZRIPCgdhZGRyZXNzGAMgASgJIhQKEldhdGNoRXZlbnRzUmVxdWVzdCLuAQoMU2FuZGJveEV2ZW50EioKBHR5cGUYASABKA4yHC5ub2RlYXBpLnYxLlNhbmRib3hFdmVudFR5cGUSEgoKc2FuZGJveF9pZBgCIAEoCRImCgJhdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoGcmVhc29uGAQgASgOMh4ubm9kZWFwaS52MS5TYW5kYm94RXZlbnRSZWFzb24SFAoHbWVzc2FnZRgFIAEoCUgAiAEBEiQKB3NhbmRib3gYBiABKAsyEy5ub2RlYXBpLnYxLlNhbmRib3hCCgoIX21lc3NhZ2UiPgoTV2F0Y2hFdmVudHNSZXNwb25zZRInCgVldmVudBgBIAEoCzIYLm5vZGVhcGkudjEuU2FuZGJveEV2ZW50IhQKEkdldE5vZGVJbmZvUmVxdWVzdCJOCgxOb2RlQ2FwYWNpdHkSEQoJY3B1X2NvdW50GAEgASgNEhQKDG1lbW9yeV9ieXRlcxgCIAEoBBIVCg1zYW5kYm94X2NvdW50GAMgASgNIokBChNHZXROb2RlSW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIPCgdydW50aW1lGAMgASgJEhMKC2Nncm91cF9tb2RlGAQgASgJEioKCGNhcGFjaXR5GAUgASgLMhgubm9kZWFwaS52MS5Ob2RlQ2FwYWNpdHkiFgoUTGlzdFRlbXBsYXRlc1JlcXVlc3Qi2QEKCFRlbXBsYXRlEhMKC3RlbXBsYXRlX2lkGAEgASgJEiwKCGJ1aWx0X2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY291bnQYAyABKA0SEQoJbWVtb3J5X21iGAQgASgNEg8KB2Rpc2tfbWIYBSABKA0SEgoFb3duZXIYBiABKAlIAIgBARIOCgZwdWJsaWMYByABKAgSJQoEdGFncxgIIAMoCzIXLm5vZGVhcGkudjEuVGVtcGxhdGVUYWdCCAoGX293bmVyIlwKC1RlbXBsYXRlVGFnEgsKA3RhZxgBIAEoCRIQCghidWlsZF9pZBgCIAEoCRIuCgpjcmVhdGVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJAChVMaXN0VGVtcGxhdGVzUmVzcG9uc2USJwoJdGVtcGxhdGVzGAEgAygLMhQubm9kZWFwaS52MS5UZW1wbGF0ZSIUChJHZXRXYXJtUG9vbFJlcXVlc3QiigEKEFdhcm1Qb29sVGVtcGxhdGUSEwoLdGVtcGxhdGVfaWQYASABKAkSCwoDbWluGAIgASgNEg4KBnRhcmdldBgDIAEoDRIPCgd3YWl0aW5nGAQgASgNEg8KB2Jvb3RpbmcYBSABKA0SEgoKaGFuZGVkX291dBgGIAEoBBIOCgZtaXNzZXMYByABKAQitQEKE0dldFdhcm1Qb29sUmVzcG9uc2USKwoFcG9vbHMYASADKAsyHC5ub2RlYXBpLnYxLldhcm1Qb29sVGVtcGxhdGUSCwoDbWF4GAIgASgNEhMKC2NvbmN1cnJlbmN5GAMgASgNEhcKD2lkbGVfdGltZW91dF9tcxgEIAEoDRIZChFtZW1vcnlfcmVzZXJ2ZV9tYhgFIAEoBBIbChNtZW1vcnlfYXZhaWxhYmxlX21iGAYgASgEIiMKEkxpc3RNZXRyaWNzUmVxdWVzdBINCgVhZnRlchgBIAEoBCLxAQoNU2FuZGJveE1ldHJpYxISCgpzYW5kYm94X2lkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljcHVfY291bnQYAyABKA0SFAoMY3B1X3VzZWRfcGN0GAQgASgBEhYKDm1lbV91c2VkX2J5dGVzGAUgASgEEhcKD21lbV90b3RhbF9ieXRlcxgGIAEoBBIXCg9tZW1fY2FjaGVfYnl0ZXMYByABKAQSFwoPZGlza191c2VkX2J5dGVzGAggASgEEhgKEGRpc2tfdG90YWxfYnl0ZXMYCSABKAQiUQoTTGlzdE1ldHJpY3NSZXNwb25zZRIqCgdzYW1wbGVzGAEgAygLMhkubm9kZWFwaS52MS5TYW5kYm94TWV0cmljEg4KBmN1cnNvchgCIAEoBCJeCglCdWlsZFN0ZXASDAoEdHlwZRgBIAEoCRIMCgRhcmdzGAIgAygJEg0KBWZvcmNlGAMgASgIEhcKCmZpbGVzX2hhc2gYBCABKAlIAIgBAUINCgtfZmlsZXNfaGFzaCKOBAoUQnVpbGRUZW1wbGF0ZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1mcm9tX3RlbXBsYXRlGAIgASgJEiQKBXN0ZXBzGAMgAygLMhUubm9kZWFwaS52MS5CdWlsZFN0ZXASFgoJc3RhcnRfY21kGAQgASgJSACIAQESFgoJcmVhZHlfY21kGAUgASgJSAGIAQESDQoFZm9yY2UYBiABKAgSFgoJY3B1X2NvdW50GAcgASgNSAKIAQESFgoJbWVtb3J5X21iGAggASgNSAOIAQESFAoHZGlza19tYhgJIAEoDUgEiAEBEhcKCmZyb21faW1hZ2UYCiABKAlIBYgBARIeChFyZWdpc3RyeV91c2VybmFtZRgLIAEoCUgGiAEBEh4KEXJlZ2lzdHJ5X3Bhc3N3b3JkGAwgASgJSAeIAQESEgoFb3duZXIYDSABKAlICIgBARIMCgR0YWdzGA4gAygJEhUKCGJ1aWxkX2lkGA8gASgJSAmIAQFCDAoKX3N0YXJ0X2NtZEIMCgpfcmVhZHlfY21kQgwKCl9jcHVfY291bnRCDAoKX21lbW9yeV9tYkIKCghfZGlza19tYkINCgtfZnJvbV9pbWFnZUIUChJfcmVnaXN0cnlfdXNlcm5hbWVCFAoSX3JlZ2lzdHJ5X3Bhc3N3b3JkQggKBl9vd25lckILCglfYnVpbGRfaWQiegoNQnVpbGRMb2dFbnRyeRItCgl0aW1lc3RhbXAYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxldmVsGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSEQoEc3RlcBgEIAEoCUgAiAEBQgcKBV9zdGVwImgKE0J1aWxkVGVtcGxhdGVSZXN1bHQSDAoEbmFtZRgBIAEoCRINCgVzdGVwcxgCIAEoDRIUCgxjYWNoZWRfc3RlcHMYAyABKA0SEAoIYnVpbGRfaWQYBCABKAkSDAoEdGFncxgFIAMoCSJfChRCdWlsZFRlbXBsYXRlRmFpbHVyZRIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSEQoEc3RlcBgDIAEoCUgAiAEBEgwKBHRhaWwYBCADKAlCBwoFX3N0ZXAirwEKFUJ1aWxkVGVtcGxhdGVSZXNwb25zZRIoCgNsb2cYASABKAsyGS5ub2RlYXBpLnYxLkJ1aWxkTG9nRW50cnlIABIvCgRkb25lGAIgASgLMh8ubm9kZWFwaS52MS5CdWlsZFRlbXBsYXRlUmVzdWx0SAASMgoGZmFpbGVkGAMgASgLMiAubm9kZWFwaS52MS5CdWlsZFRlbXBsYXRlRmFpbHVyZUgAQgcKBWV2ZW50IkoKFURlbGV0ZVRlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCRISCgVvd25lchgCIAEoCUgAiAEBQggKBl9vd25lciIYChZEZWxldGVUZW1wbGF0ZVJlc3BvbnNlIlcKGUFzc2lnblRlbXBsYXRlVGFnc1JlcXVlc3QSDgoGdGFyZ2V0GAEgASgJEgwKBHRhZ3MYAiADKAkSEgoFb3duZXIYAyABKAlIAIgBAUIICgZfb3duZXIiPAoaQXNzaWduVGVtcGxhdGVUYWdzUmVzcG9uc2USEAoIYnVpbGRfaWQYASABKAkSDAoEdGFncxgCIAMoCSJcChlSZW1vdmVUZW1wbGF0ZVRhZ3NSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEgwKBHRhZ3MYAiADKAkSEgoFb3duZXIYAyABKAlIAIgBAUIICgZfb3duZXIiHAoaUmVtb3ZlVGVtcGxhdGVUYWdzUmVzcG9uc2UiXQoYU2V0VGVtcGxhdGVQdWJsaWNSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEg4KBnB1YmxpYxgCIAEoCBISCgVvd25lchgDIAEoCUgAiAEBQggKBl9vd25lciIbChlTZXRUZW1wbGF0ZVB1YmxpY1Jlc3BvbnNlKusBCgxTYW5kYm94U3RhdGUSHQoZU0FOREJPWF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVNBTkRCT1hfU1RBVEVfUEVORElORxABEhoKFlNBTkRCT1hfU1RBVEVfU1RBUlRJTkcQAhIZChVTQU5EQk9YX1NUQVRFX1JVTk5JTkcQAxIYChRTQU5EQk9YX1NUQVRFX1BBVVNFRBAEEhwKGFNBTkRCT1hfU1RBVEVfSElCRVJOQVRFRBAFEhkKFVNBTkRCT1hfU1RBVEVfU1RPUFBFRBAGEhcKE1NBTkRCT1hfU1RBVEVfRVJST1IQByq0AQoQU2FuZGJveEV2ZW50VHlwZRIiCh5TQU5EQk9YX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIeChpTQU5EQk9YX0VWRU5UX1RZUEVfQ1JFQVRFRBABEh0KGVNBTkRCT1hfRVZFTlRfVFlQRV9QQVVTRUQQAhIeChpTQU5EQk9YX0VWRU5UX1RZUEVfUkVTVU1FRBADEh0KGVNBTkRCT1hfRVZFTlRfVFlQRV9LSUxMRUQQBCqeAQoSU2FuZGJveEV2ZW50UmVhc29uEiQKIFNBTkRCT1hfRVZFTlRfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU0FOREJPWF9FVkVOVF9SRUFTT05fUkVRVUVTVBABEiAKHFNBTkRCT1hfRVZFTlRfUkVBU09OX1RJTUVPVVQQAhIeChpTQU5EQk9YX0VWRU5UX1JFQVNPTl9FUlJPUhADMpQMCgtOb2RlU2VydmljZRJUCg1DcmVhdGVTYW5kYm94EiAubm9kZWFwaS52MS5DcmVhdGVTYW5kYm94UmVxdWVzdBohLm5vZGVhcGkudjEuQ3JlYXRlU2FuZGJveFJlc3BvbnNlElQKDUxpc3RTYW5kYm94ZXMSIC5ub2RlYXBpLnYxLkxpc3RTYW5kYm94ZXNSZXF1ZXN0GiEubm9kZWFwaS52MS5MaXN0U2FuZGJveGVzUmVzcG9uc2USSwoKR2V0U2FuZGJveBIdLm5vZGVhcGkudjEuR2V0U2FuZGJveFJlcXVlc3QaHi5ub2RlYXBpLnYxLkdldFNhbmRib3hSZXNwb25zZRJOCgtLaWxsU2FuZGJveBIeLm5vZGVhcGkudjEuS2lsbFNhbmRib3hSZXF1ZXN0Gh8ubm9kZWFwaS52MS5LaWxsU2FuZGJveFJlc3BvbnNlEksKClNldFRpbWVvdXQSHS5ub2RlYXBpLnYxLlNldFRpbWVvdXRSZXF1ZXN0Gh4ubm9kZWFwaS52MS5TZXRUaW1lb3V0UmVzcG9uc2USUQoMUGF1c2VTYW5kYm94Eh8ubm9kZWFwaS52MS5QYXVzZVNhbmRib3hSZXF1ZXN0GiAubm9kZWFwaS52MS5QYXVzZVNhbmRib3hSZXNwb25zZRJUCg1SZXN1bWVTYW5kYm94EiAubm9kZWFwaS52MS5SZXN1bWVTYW5kYm94UmVxdWVzdBohLm5vZGVhcGkudjEuUmVzdW1lU2FuZGJveFJlc3BvbnNlElEKDFJlc29sdmVSb3V0ZRIfLm5vZGVhcGkudjEuUmVzb2x2ZVJvdXRlUmVxdWVzdBogLm5vZGVhcGkudjEuUmVzb2x2ZVJvdXRlUmVzcG9uc2USUAoLV2F0Y2hFdmVudHMSHi5ub2RlYXBpLnYxLldhdGNoRXZlbnRzUmVxdWVzdBofLm5vZGVhcGkudjEuV2F0Y2hFdmVudHNSZXNwb25zZTABEk4KC0dldE5vZGVJbmZvEh4ubm9kZWFwaS52MS5HZXROb2RlSW5mb1JlcXVlc3QaHy5ub2RlYXBpLnYxLkdldE5vZGVJbmZvUmVzcG9uc2USVAoNTGlzdFRlbXBsYXRlcxIgLm5vZGVhcGkudjEuTGlzdFRlbXBsYXRlc1JlcXVlc3QaIS5ub2RlYXBpLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZRJOCgtHZXRXYXJtUG9vbBIeLm5vZGVhcGkudjEuR2V0V2FybVBvb2xSZXF1ZXN0Gh8ubm9kZWFwaS52MS5HZXRXYXJtUG9vbFJlc3BvbnNlEk4KC0xpc3RNZXRyaWNzEh4ubm9kZWFwaS52MS5MaXN0TWV0cmljc1JlcXVlc3QaHy5ub2RlYXBpLnYxLkxpc3RNZXRyaWNzUmVzcG9uc2USVgoNQnVpbGRUZW1wbGF0ZRIgLm5vZGVhcGkudjEuQnVpbGRUZW1wbGF0ZVJlcXVlc3QaIS5ub2RlYXBpLnYxLkJ1aWxkVGVtcGxhdGVSZXNwb25zZTABElcKDkRlbGV0ZVRlbXBsYXRlEiEubm9kZWFwaS52MS5EZWxldGVUZW1wbGF0ZVJlcXVlc3QaIi5ub2RlYXBpLnYxLkRlbGV0ZVRlbXBsYXRlUmVzcG9uc2USYwoSQXNzaWduVGVtcGxhdGVUYWdzEiUubm9kZWFwaS52MS5Bc3NpZ25UZW1wbGF0ZVRhZ3NSZXF1ZXN0GiYubm9kZWFwaS52MS5Bc3NpZ25UZW1wbGF0ZVRhZ3NSZXNwb25zZRJjChJSZW1vdmVUZW1wbGF0ZVRhZ3MSJS5ub2RlYXBpLnYxLlJlbW92ZVRlbXBsYXRlVGFnc1JlcXVlc3QaJi5ub2RlYXBpLnYxLlJlbW92ZVRlbXBsYXRlVGFnc1Jlc3BvbnNlEmAKEVNldFRlbXBsYXRlUHVibGljEiQubm9kZWFwaS52MS5TZXRUZW1wbGF0ZVB1YmxpY1JlcXVlc3QaJS5ub2RlYXBpLnYxLlNldFRlbXBsYXRlUHVibGljUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A sandbox as the node reports it.
@@ -176,6 +176,14 @@ export type CreateSandboxRequest = Message<"nodeapi.v1.CreateSandboxRequest"> & 
    * @generated from field: optional string envd_access_token = 9;
    */
   envdAccessToken?: string | undefined;
+
+  /**
+   * The caller's team: a team's private template is found only by that team. Unset (an
+   * operator's call): every template.
+   *
+   * @generated from field: optional string owner = 10;
+   */
+  owner?: string | undefined;
 };
 
 /**
@@ -673,6 +681,25 @@ export type Template = Message<"nodeapi.v1.Template"> & {
    * @generated from field: uint32 disk_mb = 5;
    */
   diskMb: number;
+
+  /**
+   * The team that built it; unset for base and an operator's templates.
+   *
+   * @generated from field: optional string owner = 6;
+   */
+  owner?: string | undefined;
+
+  /**
+   * Usable by every team (base and owner-less templates always are).
+   *
+   * @generated from field: bool public = 7;
+   */
+  public: boolean;
+
+  /**
+   * @generated from field: repeated nodeapi.v1.TemplateTag tags = 8;
+   */
+  tags: TemplateTag[];
 };
 
 /**
@@ -681,6 +708,35 @@ export type Template = Message<"nodeapi.v1.Template"> & {
  */
 export const TemplateSchema: GenMessage<Template> = /*@__PURE__*/
   messageDesc(file_nodeapi_v1_node, 24);
+
+/**
+ * @generated from message nodeapi.v1.TemplateTag
+ */
+export type TemplateTag = Message<"nodeapi.v1.TemplateTag"> & {
+  /**
+   * @generated from field: string tag = 1;
+   */
+  tag: string;
+
+  /**
+   * @generated from field: string build_id = 2;
+   */
+  buildId: string;
+
+  /**
+   * When the tag was pointed at the build.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 3;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.TemplateTag.
+ * Use `create(TemplateTagSchema)` to create a new message.
+ */
+export const TemplateTagSchema: GenMessage<TemplateTag> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 25);
 
 /**
  * @generated from message nodeapi.v1.ListTemplatesResponse
@@ -697,7 +753,7 @@ export type ListTemplatesResponse = Message<"nodeapi.v1.ListTemplatesResponse"> 
  * Use `create(ListTemplatesResponseSchema)` to create a new message.
  */
 export const ListTemplatesResponseSchema: GenMessage<ListTemplatesResponse> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 25);
+  messageDesc(file_nodeapi_v1_node, 26);
 
 /**
  * @generated from message nodeapi.v1.GetWarmPoolRequest
@@ -710,7 +766,7 @@ export type GetWarmPoolRequest = Message<"nodeapi.v1.GetWarmPoolRequest"> & {
  * Use `create(GetWarmPoolRequestSchema)` to create a new message.
  */
 export const GetWarmPoolRequestSchema: GenMessage<GetWarmPoolRequest> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 26);
+  messageDesc(file_nodeapi_v1_node, 27);
 
 /**
  * One template's warm pool.
@@ -771,7 +827,7 @@ export type WarmPoolTemplate = Message<"nodeapi.v1.WarmPoolTemplate"> & {
  * Use `create(WarmPoolTemplateSchema)` to create a new message.
  */
 export const WarmPoolTemplateSchema: GenMessage<WarmPoolTemplate> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 27);
+  messageDesc(file_nodeapi_v1_node, 28);
 
 /**
  * @generated from message nodeapi.v1.GetWarmPoolResponse
@@ -823,7 +879,7 @@ export type GetWarmPoolResponse = Message<"nodeapi.v1.GetWarmPoolResponse"> & {
  * Use `create(GetWarmPoolResponseSchema)` to create a new message.
  */
 export const GetWarmPoolResponseSchema: GenMessage<GetWarmPoolResponse> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 28);
+  messageDesc(file_nodeapi_v1_node, 29);
 
 /**
  * @generated from message nodeapi.v1.ListMetricsRequest
@@ -842,7 +898,7 @@ export type ListMetricsRequest = Message<"nodeapi.v1.ListMetricsRequest"> & {
  * Use `create(ListMetricsRequestSchema)` to create a new message.
  */
 export const ListMetricsRequestSchema: GenMessage<ListMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 29);
+  messageDesc(file_nodeapi_v1_node, 30);
 
 /**
  * One sample of one running sandbox (paused sandboxes are not sampled).
@@ -907,7 +963,7 @@ export type SandboxMetric = Message<"nodeapi.v1.SandboxMetric"> & {
  * Use `create(SandboxMetricSchema)` to create a new message.
  */
 export const SandboxMetricSchema: GenMessage<SandboxMetric> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 30);
+  messageDesc(file_nodeapi_v1_node, 31);
 
 /**
  * @generated from message nodeapi.v1.ListMetricsResponse
@@ -933,7 +989,7 @@ export type ListMetricsResponse = Message<"nodeapi.v1.ListMetricsResponse"> & {
  * Use `create(ListMetricsResponseSchema)` to create a new message.
  */
 export const ListMetricsResponseSchema: GenMessage<ListMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 31);
+  messageDesc(file_nodeapi_v1_node, 32);
 
 /**
  * One step, as the e2b SDK's Template() sends it (spec 3.5): type COPY, ADD, RUN, ENV, ARG,
@@ -972,7 +1028,7 @@ export type BuildStep = Message<"nodeapi.v1.BuildStep"> & {
  * Use `create(BuildStepSchema)` to create a new message.
  */
 export const BuildStepSchema: GenMessage<BuildStep> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 32);
+  messageDesc(file_nodeapi_v1_node, 33);
 
 /**
  * @generated from message nodeapi.v1.BuildTemplateRequest
@@ -1056,6 +1112,20 @@ export type BuildTemplateRequest = Message<"nodeapi.v1.BuildTemplateRequest"> & 
    * @generated from field: optional string owner = 13;
    */
   owner?: string | undefined;
+
+  /**
+   * The tags the build gets; none: "default" (the tag the bare name means).
+   *
+   * @generated from field: repeated string tags = 14;
+   */
+  tags: string[];
+
+  /**
+   * The build's id (the api's); the node makes one when unset.
+   *
+   * @generated from field: optional string build_id = 15;
+   */
+  buildId?: string | undefined;
 };
 
 /**
@@ -1063,7 +1133,7 @@ export type BuildTemplateRequest = Message<"nodeapi.v1.BuildTemplateRequest"> & 
  * Use `create(BuildTemplateRequestSchema)` to create a new message.
  */
 export const BuildTemplateRequestSchema: GenMessage<BuildTemplateRequest> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 33);
+  messageDesc(file_nodeapi_v1_node, 34);
 
 /**
  * @generated from message nodeapi.v1.BuildLogEntry
@@ -1099,7 +1169,7 @@ export type BuildLogEntry = Message<"nodeapi.v1.BuildLogEntry"> & {
  * Use `create(BuildLogEntrySchema)` to create a new message.
  */
 export const BuildLogEntrySchema: GenMessage<BuildLogEntry> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 34);
+  messageDesc(file_nodeapi_v1_node, 35);
 
 /**
  * @generated from message nodeapi.v1.BuildTemplateResult
@@ -1119,6 +1189,16 @@ export type BuildTemplateResult = Message<"nodeapi.v1.BuildTemplateResult"> & {
    * @generated from field: uint32 cached_steps = 3;
    */
   cachedSteps: number;
+
+  /**
+   * @generated from field: string build_id = 4;
+   */
+  buildId: string;
+
+  /**
+   * @generated from field: repeated string tags = 5;
+   */
+  tags: string[];
 };
 
 /**
@@ -1126,7 +1206,7 @@ export type BuildTemplateResult = Message<"nodeapi.v1.BuildTemplateResult"> & {
  * Use `create(BuildTemplateResultSchema)` to create a new message.
  */
 export const BuildTemplateResultSchema: GenMessage<BuildTemplateResult> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 35);
+  messageDesc(file_nodeapi_v1_node, 36);
 
 /**
  * @generated from message nodeapi.v1.BuildTemplateFailure
@@ -1164,7 +1244,7 @@ export type BuildTemplateFailure = Message<"nodeapi.v1.BuildTemplateFailure"> & 
  * Use `create(BuildTemplateFailureSchema)` to create a new message.
  */
 export const BuildTemplateFailureSchema: GenMessage<BuildTemplateFailure> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 36);
+  messageDesc(file_nodeapi_v1_node, 37);
 
 /**
  * @generated from message nodeapi.v1.BuildTemplateResponse
@@ -1199,7 +1279,7 @@ export type BuildTemplateResponse = Message<"nodeapi.v1.BuildTemplateResponse"> 
  * Use `create(BuildTemplateResponseSchema)` to create a new message.
  */
 export const BuildTemplateResponseSchema: GenMessage<BuildTemplateResponse> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 37);
+  messageDesc(file_nodeapi_v1_node, 38);
 
 /**
  * @generated from message nodeapi.v1.DeleteTemplateRequest
@@ -1223,7 +1303,7 @@ export type DeleteTemplateRequest = Message<"nodeapi.v1.DeleteTemplateRequest"> 
  * Use `create(DeleteTemplateRequestSchema)` to create a new message.
  */
 export const DeleteTemplateRequestSchema: GenMessage<DeleteTemplateRequest> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 38);
+  messageDesc(file_nodeapi_v1_node, 39);
 
 /**
  * @generated from message nodeapi.v1.DeleteTemplateResponse
@@ -1236,7 +1316,138 @@ export type DeleteTemplateResponse = Message<"nodeapi.v1.DeleteTemplateResponse"
  * Use `create(DeleteTemplateResponseSchema)` to create a new message.
  */
 export const DeleteTemplateResponseSchema: GenMessage<DeleteTemplateResponse> = /*@__PURE__*/
-  messageDesc(file_nodeapi_v1_node, 39);
+  messageDesc(file_nodeapi_v1_node, 40);
+
+/**
+ * @generated from message nodeapi.v1.AssignTemplateTagsRequest
+ */
+export type AssignTemplateTagsRequest = Message<"nodeapi.v1.AssignTemplateTagsRequest"> & {
+  /**
+   * "name:tag" (or "name:<build id>"): the build the new tags point at.
+   *
+   * @generated from field: string target = 1;
+   */
+  target: string;
+
+  /**
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: optional string owner = 3;
+   */
+  owner?: string | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.AssignTemplateTagsRequest.
+ * Use `create(AssignTemplateTagsRequestSchema)` to create a new message.
+ */
+export const AssignTemplateTagsRequestSchema: GenMessage<AssignTemplateTagsRequest> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 41);
+
+/**
+ * @generated from message nodeapi.v1.AssignTemplateTagsResponse
+ */
+export type AssignTemplateTagsResponse = Message<"nodeapi.v1.AssignTemplateTagsResponse"> & {
+  /**
+   * @generated from field: string build_id = 1;
+   */
+  buildId: string;
+
+  /**
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message nodeapi.v1.AssignTemplateTagsResponse.
+ * Use `create(AssignTemplateTagsResponseSchema)` to create a new message.
+ */
+export const AssignTemplateTagsResponseSchema: GenMessage<AssignTemplateTagsResponse> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 42);
+
+/**
+ * @generated from message nodeapi.v1.RemoveTemplateTagsRequest
+ */
+export type RemoveTemplateTagsRequest = Message<"nodeapi.v1.RemoveTemplateTagsRequest"> & {
+  /**
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+
+  /**
+   * @generated from field: repeated string tags = 2;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: optional string owner = 3;
+   */
+  owner?: string | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.RemoveTemplateTagsRequest.
+ * Use `create(RemoveTemplateTagsRequestSchema)` to create a new message.
+ */
+export const RemoveTemplateTagsRequestSchema: GenMessage<RemoveTemplateTagsRequest> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 43);
+
+/**
+ * @generated from message nodeapi.v1.RemoveTemplateTagsResponse
+ */
+export type RemoveTemplateTagsResponse = Message<"nodeapi.v1.RemoveTemplateTagsResponse"> & {
+};
+
+/**
+ * Describes the message nodeapi.v1.RemoveTemplateTagsResponse.
+ * Use `create(RemoveTemplateTagsResponseSchema)` to create a new message.
+ */
+export const RemoveTemplateTagsResponseSchema: GenMessage<RemoveTemplateTagsResponse> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 44);
+
+/**
+ * @generated from message nodeapi.v1.SetTemplatePublicRequest
+ */
+export type SetTemplatePublicRequest = Message<"nodeapi.v1.SetTemplatePublicRequest"> & {
+  /**
+   * @generated from field: string template_id = 1;
+   */
+  templateId: string;
+
+  /**
+   * @generated from field: bool public = 2;
+   */
+  public: boolean;
+
+  /**
+   * @generated from field: optional string owner = 3;
+   */
+  owner?: string | undefined;
+};
+
+/**
+ * Describes the message nodeapi.v1.SetTemplatePublicRequest.
+ * Use `create(SetTemplatePublicRequestSchema)` to create a new message.
+ */
+export const SetTemplatePublicRequestSchema: GenMessage<SetTemplatePublicRequest> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 45);
+
+/**
+ * @generated from message nodeapi.v1.SetTemplatePublicResponse
+ */
+export type SetTemplatePublicResponse = Message<"nodeapi.v1.SetTemplatePublicResponse"> & {
+};
+
+/**
+ * Describes the message nodeapi.v1.SetTemplatePublicResponse.
+ * Use `create(SetTemplatePublicResponseSchema)` to create a new message.
+ */
+export const SetTemplatePublicResponseSchema: GenMessage<SetTemplatePublicResponse> = /*@__PURE__*/
+  messageDesc(file_nodeapi_v1_node, 46);
 
 /**
  * @generated from enum nodeapi.v1.SandboxState
@@ -1506,6 +1717,36 @@ export const NodeService: GenService<{
     methodKind: "unary";
     input: typeof DeleteTemplateRequestSchema;
     output: typeof DeleteTemplateResponseSchema;
+  },
+  /**
+   * Points more tags at the build one tag points at (E2B's assignTags).
+   *
+   * @generated from rpc nodeapi.v1.NodeService.AssignTemplateTags
+   */
+  assignTemplateTags: {
+    methodKind: "unary";
+    input: typeof AssignTemplateTagsRequestSchema;
+    output: typeof AssignTemplateTagsResponseSchema;
+  },
+  /**
+   * Removes tags; a template whose last tag goes is removed.
+   *
+   * @generated from rpc nodeapi.v1.NodeService.RemoveTemplateTags
+   */
+  removeTemplateTags: {
+    methodKind: "unary";
+    input: typeof RemoveTemplateTagsRequestSchema;
+    output: typeof RemoveTemplateTagsResponseSchema;
+  },
+  /**
+   * Makes a team's template usable by every team, or private again.
+   *
+   * @generated from rpc nodeapi.v1.NodeService.SetTemplatePublic
+   */
+  setTemplatePublic: {
+    methodKind: "unary";
+    input: typeof SetTemplatePublicRequestSchema;
+    output: typeof SetTemplatePublicResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_nodeapi_v1_node, 0);

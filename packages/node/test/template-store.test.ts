@@ -1,0 +1,83 @@
+// The node's template store on a temp dir: tags as manifests per tag, owners, public templates,
+// and what create and builds may resolve. (The SDK's view of the same: test/e2e/sdk-templates.)
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { TemplateManifest } from "../src/templates/base-template.js";
+import { createTemplateStore } from "../src/templates/template-store.js";
+
+const manifest = (buildId: string, owner?: string): TemplateManifest => ({
+  name: "app",
+  ...(owner ? { owner } : {}),
+  buildId,
+  recipe: 1,
+  builtAt: `2030-01-0${buildId.length % 9}T00:00:00.000Z`,
+  rootfs: "/layers/root",
+  layers: [`/layers/${buildId}`],
+  defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 1, memoryMB: 256, diskMB: 1024 },
+});
+
+describe("template store", () => {
+  const dir = mkdtempSync("/tmp/cove-template-store-");
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = createTemplateStore(dir);
+  const id1 = "11111111-1111-4111-8111-111111111111";
+  const id2 = "22222222-2222-4222-8222-222222222222";
+
+  it("a bare name is the default tag; name:tag and name:<build id> reach other builds", async () => {
+    await store.write(manifest(id1, "team-a"), ["default"]);
+    await store.write(manifest(id2, "team-a"), ["v2"]);
+    assert.equal((await store.resolve("app", "team-a")).manifest.buildId, id1);
+    assert.equal((await store.resolve("app:default", "team-a")).manifest.buildId, id1);
+    assert.equal((await store.resolve("app:v2", "team-a")).manifest.buildId, id2);
+    assert.equal((await store.resolve(`app:${id2}`, "team-a")).ref, `app:${id2}`);
+    assert.equal((await store.resolve(`app:${id2}`, "team-a")).manifest.buildId, id2);
+    await assert.rejects(store.resolve("app:nope", "team-a"), /not found/);
+    await assert.rejects(store.resolve("App", "team-a"), /invalid template/);
+  });
+
+  it("another team finds a private template nowhere, a public one everywhere; an operator's call sees all", async () => {
+    await assert.rejects(store.resolve("app", "team-b"), /not found/);
+    assert.equal((await store.resolve("app")).manifest.buildId, id1);
+    await assert.rejects(store.setPublic("app", true, "team-b"), /not found/);
+    await store.setPublic("app", true, "team-a");
+    assert.equal((await store.resolve("app:v2", "team-b")).manifest.buildId, id2);
+    assert.equal((await store.entries())[0]?.public, true);
+    await store.setPublic("app", false, "team-a");
+    await assert.rejects(store.resolve("app", "team-b"), /not found/);
+  });
+
+  it("assigns tags to the build a tag points at, lists them, and removes them (the last one removes the template)", async () => {
+    assert.equal(await store.assignTags("app:v2", ["stable", "prod"], "team-a"), id2);
+    await assert.rejects(store.assignTags("app:v2", ["x"], "team-b"), /not found/);
+    await assert.rejects(store.assignTags("app:v2", ["bad tag"], "team-a"), /invalid tag/);
+    const [entry] = await store.entries();
+    assert.deepEqual(
+      entry?.tags.map((t) => [t.tag, t.manifest.buildId]),
+      [
+        ["default", id1],
+        ["prod", id2],
+        ["stable", id2],
+        ["v2", id2],
+      ],
+    );
+    assert.equal(entry?.owner, "team-a");
+    assert.equal((await store.list()).length, 4, "every tag's manifest, for layer collection");
+    await assert.rejects(store.removeTags("app", ["nope"], "team-a"), /no tag 'nope'/);
+    await store.removeTags("app", ["default", "v2", "prod"], "team-a");
+    await assert.rejects(store.resolve("app", "team-a"), /it has tags stable: create from app:stable/);
+    assert.equal(await store.ownerOf("app"), "team-a");
+    await store.removeTags("app", ["stable"], "team-a");
+    assert.equal(existsSync(join(dir, "app")), false);
+    assert.equal(await store.ownerOf("app"), undefined);
+  });
+
+  it("deletes a template with all its tags, only for its owner; base never", async () => {
+    await store.write(manifest(id1, "team-a"), ["default", "v1"]);
+    await assert.rejects(store.remove("app", "team-b"), /not found/);
+    await store.remove("app", "team-a");
+    assert.deepEqual(await store.entries(), []);
+    await assert.rejects(store.remove("base"), /cannot be deleted/);
+  });
+});
