@@ -7,6 +7,7 @@ import { registerPoolCommand } from "./commands/pool/status.js";
 import { registerSandboxCommands } from "./commands/sandbox/register.js";
 import { registerTemplateCommands } from "./commands/template/build.js";
 import { registerTemplateDelete, registerTemplateList } from "./commands/template/list.js";
+import { registerTemplateBuilds } from "./commands/template/builds.js";
 import { registerUpCommands } from "./commands/up/run.js";
 import { guardStdio } from "./stdio.js";
 
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   if (template) {
     registerTemplateList(template);
     registerTemplateDelete(template);
+    registerTemplateBuilds(template);
   }
   registerSandboxCommands(program);
   registerKeysCommands(program);

@@ -66,7 +66,7 @@ describe("cove template build --name (Dockerfile)", { skip: reason, timeout: 900
   it("builds a Dockerfile on the node with live logs, and a sandbox from it has it all", async () => {
     const r = await runCove(["template", "build", ctx, "--name", name, "--build-arg", "GREETING=howdy"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^template ${name}: built in [0-9.]+ s \\(\\d+ steps, 0 cached\\)$`, "m"));
+    assert.match(r.stdout, new RegExp(`^template ${name}: built in [0-9.]+ s \\(\\d+ steps, 0 cached; build [0-9a-f-]{36}\\)$`, "m"));
     assert.match(r.stderr, /warning: Dockerfile:9: LABEL/);
     assert.match(r.stderr, /\[\d+\/\d+\] RUN echo "\$GREETING from \$\(id -un\)" > greeting/);
 
@@ -88,9 +88,28 @@ describe("cove template build --name (Dockerfile)", { skip: reason, timeout: 900
 
     const again = await runCove(["template", "build", ctx, "--name", name, "--build-arg", "GREETING=howdy"]);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /\(\d+ steps, (\d+) cached\)/);
-    const [, steps, cached] = /\((\d+) steps, (\d+) cached\)/.exec(again.stdout) ?? [];
+    const [, steps, cached] = /\((\d+) steps, (\d+) cached; build ([0-9a-f-]+)\)/.exec(again.stdout) ?? [];
     assert.equal(cached, steps, "an unchanged rebuild is all cache hits");
+
+    // Both builds are on record, newest first, with their logs.
+    const buildId = /build ([0-9a-f-]{36})\)/.exec(r.stdout)?.[1] ?? "";
+    const listed = await runCove(["template", "builds", name, "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const builds = JSON.parse(listed.stdout) as { buildId: string; status: string; tags: string[] }[];
+    assert.equal(builds.length, 2);
+    assert.equal(builds[1]?.buildId, buildId);
+    assert.deepEqual(
+      builds.map((b) => [b.status, b.tags]),
+      [
+        ["ready", ["default"]],
+        ["ready", ["default"]],
+      ],
+    );
+    const logs = await runCove(["template", "logs", buildId]);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /RUN echo "\$GREETING from \$\(id -un\)" > greeting/);
+    assert.match(logs.stdout, new RegExp(`^build ${buildId} \\(${name}\\): ready$`, "m"));
+    assert.notEqual((await runCove(["template", "logs", "no-such-build"])).code, 0);
   });
 
   it("refuses what it cannot build, naming the line, before sending anything", async () => {

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { FastifyInstance } from "fastify";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { parseTemplateRef, TEMPLATE_NAME, TEMPLATE_TAG } from "@cove/protocol/template-ref";
@@ -73,6 +74,28 @@ function source(b: Fields) {
   const type = optString(registry, "type");
   if (type !== "registry") throw notImplemented(`fromImageRegistry of type '${type ?? ""}' (only username and password registries)`);
   return { fromImage: image, registryUsername: optString(registry, "username") ?? "", registryPassword: optString(registry, "password") ?? "" };
+}
+
+async function nodeBuildStatus(node: NodeClient, teamId: string, templateID: string, buildID: string, offset: number) {
+  const res = await node.getTemplateBuild({ buildId: buildID, owner: teamId, logsOffset: offset, logsLimit: LOG_PAGE }).catch((err: unknown) => {
+    throw fromNodeError(err);
+  });
+  const b = res.build;
+  if (!b || b.templateId !== templateID) throw notFound("template build", `${templateID}/${buildID}`);
+  const failure = b.failure;
+  return {
+    templateID,
+    buildID,
+    status: b.status,
+    logEntries: res.logs.map((l) => ({
+      timestamp: (l.timestamp ? timestampDate(l.timestamp) : new Date()).toISOString(),
+      level: l.level,
+      message: l.message,
+      ...(l.step ? { step: l.step } : {}),
+    })),
+    logs: [],
+    ...(failure ? { reason: { message: failure.message, ...(failure.step ? { step: failure.step } : {}) } } : {}),
+  };
 }
 
 /** E2B's template build flow (spec 3.5): request a build, hand over COPY files, start it, poll it. */
@@ -176,9 +199,12 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     "/templates/:templateID/builds/:buildID/status",
     async (req) => {
       const team = requireTeam(req);
-      const build = owned(req, team.id);
       const offset = req.query.logsOffset === undefined ? 0 : Number(req.query.logsOffset);
       if (!Number.isSafeInteger(offset) || offset < 0) throw invalid("logsOffset must be a non-negative integer");
+      const local = builds.get(req.params.templateID, req.params.buildID);
+      // Started by an earlier api process (or this one forgot it): the node's record.
+      if (!local) return nodeBuildStatus(node, team.id, req.params.templateID, req.params.buildID, offset);
+      const build = owned(req, team.id);
       return {
         templateID: build.templateID,
         buildID: build.buildID,

@@ -25,7 +25,10 @@ export interface TemplateBuild {
   createdAt: number;
 }
 
-/** What the api keeps of the builds it started: in memory (a restarted api forgets them, and their polls get 404, never a hang). */
+/**
+ * What the api keeps of the builds it started, in memory while they run here. The node runs them
+ * detached and keeps every build's record and log, so a restarted api answers polls from the node.
+ */
 export interface BuildRegistry {
   create(teamId: string, templateID: string): TemplateBuild;
   get(templateID: string, buildID: string): TemplateBuild | undefined;
@@ -55,7 +58,7 @@ export function createBuildRegistry(node: NodeClient, logger: Logger): BuildRegi
       if (build.logs.length < MAX_LINES) build.logs.push(line);
     };
     try {
-      for await (const res of node.buildTemplate(request, { signal })) {
+      for await (const res of node.buildTemplate({ ...request, detach: true }, { signal })) {
         const e = res.event;
         if (e.case === "log") {
           push({
@@ -77,7 +80,7 @@ export function createBuildRegistry(node: NodeClient, logger: Logger): BuildRegi
     } catch (err) {
       logger.warn({ err, templateID: build.templateID, buildID: build.buildID }, "template build failed on the node");
       build.status = "error";
-      build.reason ??= { message: signal.aborted ? "the build was canceled (the api stopped)" : "the node could not run the build" };
+      build.reason ??= { message: signal.aborted ? "the api stopped while the build ran (it goes on on the node)" : "the node could not run the build" };
     }
   }
 

@@ -43,6 +43,8 @@ export interface Gate {
 export interface FakeNode {
   client: NodeClient;
   sandboxes: Map<string, FakeSandbox>;
+  /** Template builds the node keeps records of (GetTemplateBuild answers from these, by build id; owner checked). */
+  templateBuilds: Map<string, { templateId: string; owner: string; status: string; logs: string[]; failure?: string }>;
   /** Calls per method, counted on arrival. */
   calls: Partial<Record<NodeMethod, number>>;
   /** Most sandboxes running at once, ever. */
@@ -89,6 +91,7 @@ const notFound = (id: string) => new ConnectError(`sandbox '${id}' not found`, C
 
 export function createFakeNode(): FakeNode {
   const sandboxes = new Map<string, FakeSandbox>();
+  const templateBuilds: FakeNode["templateBuilds"] = new Map();
   const calls: Partial<Record<NodeMethod, number>> = {};
   const gates = new Map<string, { arrived: number; waiters: { n: number; resolve: () => void }[]; open: Promise<void>; release: () => void }>();
   const failures = new Map<NodeMethod, { err: ConnectError; times: number }>();
@@ -316,6 +319,25 @@ export function createFakeNode(): FakeNode {
     async removeTemplateTags() {
       throw new ConnectError("the fake node has no templates to tag", Code.Unimplemented);
     },
+    async getTemplateBuild(req) {
+      const b = templateBuilds.get(req.buildId);
+      if (!b || (req.owner !== undefined && req.owner !== b.owner)) throw new ConnectError(`template build '${req.buildId}' not found`, Code.NotFound);
+      const limit = req.logsLimit ?? 100;
+      return {
+        build: {
+          buildId: req.buildId,
+          templateId: b.templateId,
+          status: b.status,
+          owner: b.owner,
+          ...(b.failure ? { failure: { code: "step_failed", message: b.failure, step: "2", tail: [] } } : {}),
+        },
+        logs: b.logs.slice(req.logsOffset, req.logsOffset + limit).map((message) => ({ level: "info", message, timestamp: timestampFromDate(new Date()) })),
+        logsTotal: b.logs.length,
+      };
+    },
+    async listTemplateBuilds() {
+      return { builds: [] };
+    },
     async setTemplatePublic() {
       throw new ConnectError("the fake node has no templates to publish", Code.Unimplemented);
     },
@@ -329,6 +351,7 @@ export function createFakeNode(): FakeNode {
   const transport = createRouterTransport(({ service }) => service(NodeService, impl));
 
   const fake: FakeNode = {
+    templateBuilds,
     client: createClient(NodeService, transport),
     sandboxes,
     calls,

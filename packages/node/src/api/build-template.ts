@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type BuildLogEntry, type BuildSource, type BuildStepType, BuilderError, BuildStepError } from "@cove/builder";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { BuildTemplateRequest, BuildTemplateResponseSchema } from "@cove/protocol/nodeapi";
+import type { BuildTemplateRequest, BuildTemplateResponseSchema, GetTemplateBuildRequest, TemplateBuildSchema } from "@cove/protocol/nodeapi";
+import type { BuildRecord, BuildRun } from "../builds/build-records.js";
 import type { NodeTemplateBuilder } from "../builds/node-builder.js";
 import { NodeError } from "../errors.js";
 import type { NodeApiLogger } from "./types.js";
@@ -13,6 +15,7 @@ type Event = MessageInitShape<typeof BuildTemplateResponseSchema>;
  * BuildTemplate: runs the build and streams its log lines as they come; the last message says
  * how it ended. A build's own failure (a step, the ready check) is a `failed` message, not an
  * RPC error, so the caller gets the step and output tail; a malformed request is an RPC error.
+ * Everything also goes to the node's build record; a `detach`ed build goes on without the call.
  */
 export async function* buildTemplateStream(
   builder: NodeTemplateBuilder,
@@ -27,26 +30,39 @@ export async function* buildTemplateStream(
     queue.push(event);
     wake?.();
   };
-  const onLog = (entry: BuildLogEntry) =>
-    push({
-      event: {
-        case: "log",
-        value: { timestamp: timestampFromDate(new Date()), level: entry.level, message: entry.message, ...(entry.step ? { step: entry.step } : {}) },
-      },
-    });
   let source: BuildSource;
+  let run: BuildRun;
+  const buildId = req.buildId || randomUUID();
+  const tags = req.tags.length > 0 ? req.tags : ["default"];
   try {
     source = sourceOf(req);
+    run = await builder.records.begin({ buildId, template: req.name, tags, ...(req.owner ? { owner: req.owner } : {}) });
   } catch (err) {
     yield { event: { case: "failed", value: failureOf(err, log) } };
     return;
   }
+  const onLog = (entry: BuildLogEntry) => {
+    const now = new Date();
+    const step = entry.step ? { step: entry.step } : {};
+    run.log({ timestamp: now.toISOString(), level: entry.level, message: entry.message, ...step });
+    push({ event: { case: "log", value: { timestamp: timestampFromDate(now), level: entry.level, message: entry.message, ...step } } });
+  };
+  const finish = async (event: Event) => {
+    const e = event.event;
+    if (e?.case === "done") await run.finish({ status: "ready", steps: e.value.steps ?? 0, cachedSteps: e.value.cachedSteps ?? 0 });
+    else if (e?.case === "failed") {
+      const step = e.value.step ? { step: e.value.step } : {};
+      for (const line of e.value.tail ?? []) run.log({ timestamp: new Date().toISOString(), level: "error", message: line, ...step });
+      await run.finish({ status: "error", reason: { message: e.value.message ?? "", ...step } });
+    }
+    push(event);
+  };
   const build = builder
     .build({
       name: req.name,
       ...(req.owner ? { owner: req.owner } : {}),
-      tags: req.tags,
-      ...(req.buildId ? { buildId: req.buildId } : {}),
+      tags,
+      buildId,
       spec: {
         source,
         steps: req.steps.map((s) => ({ type: s.type as BuildStepType, args: s.args, force: s.force, ...(s.filesHash ? { filesHash: s.filesHash } : {}) })),
@@ -58,24 +74,16 @@ export async function* buildTemplateStream(
       ...(req.memoryMb ? { memoryMB: req.memoryMb } : {}),
       ...(req.diskMb ? { diskMB: req.diskMb } : {}),
       onLog,
-      signal: ctx.signal,
+      ...(req.detach ? {} : { signal: ctx.signal }),
     })
     .then(
       (built) =>
-        push({
-          event: {
-            case: "done",
-            value: {
-              name: built.manifest.name,
-              steps: req.steps.length,
-              cachedSteps: built.cachedSteps,
-              buildId: built.manifest.buildId ?? "",
-              tags: built.tags,
-            },
-          },
+        finish({
+          event: { case: "done", value: { name: built.manifest.name, steps: req.steps.length, cachedSteps: built.cachedSteps, buildId, tags: built.tags } },
         }),
-      (err: unknown) => push({ event: { case: "failed", value: failureOf(err, log) } }),
+      (err: unknown) => finish({ event: { case: "failed", value: failureOf(err, log) } }),
     )
+    .catch((err: unknown) => log.error({ err, buildId }, "recording a template build's end failed"))
     .finally(() => {
       finished = true;
       wake?.();
@@ -111,4 +119,30 @@ function sourceOf(req: BuildTemplateRequest): BuildSource {
       ? { credentials: { type: "registry" as const, username: req.registryUsername, password: req.registryPassword ?? "" } }
       : {};
   return { kind: "image", image: req.fromImage, ...credentials };
+}
+
+/** A build record as the node API reports it. */
+export function buildToWire(r: BuildRecord): MessageInitShape<typeof TemplateBuildSchema> {
+  return {
+    buildId: r.buildId,
+    templateId: r.template,
+    tags: r.tags,
+    ...(r.owner ? { owner: r.owner } : {}),
+    status: r.status,
+    startedAt: timestampFromDate(new Date(r.startedAt)),
+    ...(r.finishedAt ? { finishedAt: timestampFromDate(new Date(r.finishedAt)) } : {}),
+    ...(r.reason ? { failure: { code: "build_failed", message: r.reason.message, ...(r.reason.step ? { step: r.reason.step } : {}), tail: [] } } : {}),
+    steps: r.steps ?? 0,
+    cachedSteps: r.cachedSteps ?? 0,
+  };
+}
+
+/** GetTemplateBuild: the record and a page of its log (100 lines unless asked). */
+export async function getBuild(builder: NodeTemplateBuilder, req: GetTemplateBuildRequest) {
+  const { record, logs, total } = await builder.records.get(req.buildId, req.owner, req.logsOffset, Math.min(req.logsLimit ?? 100, 10_000));
+  return {
+    build: buildToWire(record),
+    logs: logs.map((l) => ({ timestamp: timestampFromDate(new Date(l.timestamp)), level: l.level, message: l.message, ...(l.step ? { step: l.step } : {}) })),
+    logsTotal: total,
+  };
 }

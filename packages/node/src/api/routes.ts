@@ -5,7 +5,7 @@ import type { TemplateStore } from "../templates/template-store.js";
 import type { MetricSample } from "../metrics/sampler.js";
 import type { WarmPoolStats } from "../sandbox/pool.js";
 import type { SandboxService } from "../sandbox/types.js";
-import { buildTemplateStream } from "./build-template.js";
+import { buildTemplateStream, buildToWire, getBuild } from "./build-template.js";
 import { toConnectError } from "./connect-error.js";
 import { createRequestFromWire, eventToWire, nodeInfoToWire, routeToWire, sandboxToWire, templateToWire } from "./convert.js";
 import type { NodeApiLogger, NodeInfo, TemplateSummary } from "./types.js";
@@ -50,6 +50,10 @@ export function createNodeApiRoutes(
     }
   }
 
+  const templateBuilder = () => {
+    if (!options.builder) throw new ConnectError("this node does not build templates", Code.Unimplemented);
+    return options.builder;
+  };
   const tagStore = () => {
     if (!options.templateTags) throw new ConnectError("this node does not tag templates", Code.Unimplemented);
     return options.templateTags;
@@ -95,6 +99,13 @@ export function createNodeApiRoutes(
           await tagStore().setPublic(req.templateId, req.public, req.owner);
           return {};
         }),
+      getTemplateBuild: (req) => guard("GetTemplateBuild", () => getBuild(templateBuilder(), req)),
+      listTemplateBuilds: (req) =>
+        guard("ListTemplateBuilds", async () => ({
+          builds: (
+            await templateBuilder().records.list({ ...(req.owner ? { owner: req.owner } : {}), ...(req.templateId ? { template: req.templateId } : {}) })
+          ).map(buildToWire),
+        })),
       buildTemplate: (req, ctx) => {
         if (!options.builder) throw new ConnectError("this node does not build templates", Code.Unimplemented);
         return buildTemplateStream(options.builder, req, ctx, log);

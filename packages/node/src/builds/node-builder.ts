@@ -5,6 +5,7 @@ import type { TemplateStore } from "../templates/template-store.js";
 import { type BuildFileStore, createBuildFileStore } from "./build-files.js";
 import type { SourceDeps } from "./build-source.js";
 import { readExtraCaCerts } from "./ca-layer.js";
+import { type BuildRecords, createBuildRecords } from "./build-records.js";
 import { collectLayers } from "./collect-layers.js";
 import { createDebianRootfs } from "./debian-rootfs.js";
 import { createNodeStepRunner } from "./step-runner.js";
@@ -14,6 +15,8 @@ import { type BuiltTemplate, buildTemplate, type TemplateBuildRequest } from "./
 export interface NodeTemplateBuilder {
   build(req: TemplateBuildRequest): Promise<BuiltTemplate>;
   files: BuildFileStore;
+  /** Every build's status and log, kept 7 days (a restarted api or `cove template logs` reads them). */
+  records: BuildRecords;
   /** Removes layers nothing uses past the cache window (skipped while a build runs); returns their ids. */
   collect(): Promise<string[]>;
 }
@@ -44,6 +47,8 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
   // Steps interrupted by a node restart left their staged dirs; their builds have failed.
   await layers.clearStaging();
   const files = await createBuildFileStore(join(options.dataDir, "build-files"));
+  const records = await createBuildRecords(join(options.dataDir, "builds"));
+  await records.recover(7 * 24 * 3_600_000);
   const extraCaCerts = options.extraCaCerts ? await readExtraCaCerts(options.extraCaCerts) : "";
   const images = createImageCache(join(options.dataDir, "images"));
   const debian = createDebianRootfs(join(options.dataDir, "debian"));
@@ -101,6 +106,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
     );
   return {
     files,
+    records,
     collect,
     async build(req) {
       building++;

@@ -107,5 +107,5 @@ export async function buildFromDockerfile(dir: string, flags: DockerfileBuildFla
   }
   if (last?.case !== "done") throw new Error(`node at ${target.baseUrl}: the build's stream ended without a result`);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  out.write(`template ${flags.name}: built in ${seconds} s (${last.value.steps} steps, ${last.value.cachedSteps} cached)\n`);
+  out.write(`template ${flags.name}: built in ${seconds} s (${last.value.steps} steps, ${last.value.cachedSteps} cached; build ${last.value.buildId})\n`);
 }
