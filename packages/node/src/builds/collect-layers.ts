@@ -1,3 +1,5 @@
+import { readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { DiskLayerStore } from "@cove/builder";
 import type { TemplateStore } from "../templates/template-store.js";
 
@@ -8,6 +10,8 @@ export interface CollectOptions {
   sandboxLowerDirs(): Promise<string[]>;
   /** Unused layers younger than this stay, as a build cache. */
   keepMs: number;
+  /** The pulled-image cache (`blobs/sha256/`, `layers/sha256/`): its unused unpacked layers and old blobs go too. */
+  imagesDir?: string;
   now?: () => number;
 }
 
@@ -26,6 +30,38 @@ export async function collectLayers(options: CollectOptions): Promise<string[]> 
     if (used.has(layer.dir) || Date.parse(layer.committedAt) > cutoff) continue;
     await options.layers.remove(layer.id);
     removed.push(layer.id);
+  }
+  if (options.imagesDir) removed.push(...(await collectImages(options.imagesDir, used, cutoff)));
+  return removed;
+}
+
+/** Entries of a dir with their last change (a missing dir has none). */
+async function aged(dir: string): Promise<{ path: string; name: string; mtimeMs: number }[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out = [];
+  for (const name of names) {
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    if (st) out.push({ path: join(dir, name), name, mtimeMs: st.mtimeMs });
+  }
+  return out;
+}
+
+/**
+ * Unpacked image layers no template and no sandbox stacks go once past the window, like build
+ * layers. Downloaded blobs are only the input of an unpack (and the image's manifest and
+ * config, fetched again by the next pull), so they go once past the window whatever uses them.
+ */
+async function collectImages(imagesDir: string, used: Set<string>, cutoff: number): Promise<string[]> {
+  const removed: string[] = [];
+  for (const layer of await aged(join(imagesDir, "layers/sha256"))) {
+    if (used.has(layer.path) || layer.mtimeMs > cutoff) continue;
+    await rm(layer.path, { recursive: true, force: true });
+    removed.push(`image layer sha256:${layer.name}`);
+  }
+  for (const blob of await aged(join(imagesDir, "blobs/sha256"))) {
+    if (blob.mtimeMs > cutoff) continue;
+    await rm(blob.path, { force: true });
+    removed.push(`image blob sha256:${blob.name}`);
   }
   return removed;
 }

@@ -80,6 +80,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
       templates: options.templates,
       sandboxLowerDirs: options.sandboxLowerDirs ?? (async () => []),
       keepMs: options.layerCacheMs ?? 7 * 24 * 3_600_000,
+      imagesDir: join(options.dataDir, "images"),
     }).finally(() => {
       collecting = undefined;
     });

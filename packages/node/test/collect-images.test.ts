@@ -1,0 +1,62 @@
+// Collection of the pulled-image cache on a temp dir: an unpacked image layer goes once no
+// template and no sandbox stacks it and it is past the cache window; blobs go past the window.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createDiskLayerStore } from "@cove/builder";
+import { collectLayers } from "../src/builds/collect-layers.js";
+import { createTemplateStore } from "../src/templates/template-store.js";
+
+describe("image cache collection", () => {
+  const dir = mkdtempSync("/tmp/cove-collect-images-");
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("removes unused old image layers and old blobs; keeps what templates, sandboxes or the window hold", async () => {
+    const images = join(dir, "images");
+    const layer = (hex: string, ageHours: number) => {
+      const p = join(images, "layers/sha256", hex);
+      mkdirSync(join(p, "etc"), { recursive: true });
+      const t = new Date(Date.now() - ageHours * 3_600_000);
+      utimesSync(p, t, t);
+      return p;
+    };
+    const blob = (hex: string, ageHours: number) => {
+      const p = join(images, "blobs/sha256", hex);
+      mkdirSync(join(images, "blobs/sha256"), { recursive: true });
+      writeFileSync(p, "x");
+      const t = new Date(Date.now() - ageHours * 3_600_000);
+      utimesSync(p, t, t);
+      return p;
+    };
+    const byTemplate = layer("a".repeat(64), 48);
+    const bySandbox = layer("b".repeat(64), 48);
+    const unused = layer("c".repeat(64), 48);
+    const recent = layer("d".repeat(64), 1);
+    const oldBlob = blob("e".repeat(64), 48);
+    const newBlob = blob("f".repeat(64), 1);
+    const templates = createTemplateStore(join(dir, "templates"));
+    await templates.write(
+      {
+        name: "from-image",
+        recipe: 1,
+        builtAt: new Date().toISOString(),
+        rootfs: byTemplate,
+        defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 1, memoryMB: 256, diskMB: 1024 },
+      },
+      ["default"],
+    );
+    const removed = await collectLayers({
+      layers: await createDiskLayerStore(join(dir, "layers")),
+      templates,
+      sandboxLowerDirs: async () => [bySandbox],
+      keepMs: 24 * 3_600_000,
+      imagesDir: images,
+    });
+    assert.deepEqual(removed.sort(), [`image blob sha256:${"e".repeat(64)}`, `image layer sha256:${"c".repeat(64)}`]);
+    assert.deepEqual(
+      [byTemplate, bySandbox, unused, recent, oldBlob, newBlob].map((p) => existsSync(p)),
+      [true, true, false, true, false, true],
+    );
+  });
+});
