@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { readExtraCaCerts } from "../src/builds/ca-layer.js";
 import { buildBaseTemplate, type BuildProgress } from "../src/templates/base-template.js";
 
 // The base template takes minutes to build, so it is cached outside the
@@ -29,6 +30,15 @@ describe("base template", { skip: isRoot ? false : "building a template needs ro
       assert.ok(existsSync(join(rootfs, tool)), `${tool} is missing`);
     }
     assert.ok(existsSync(join(rootfs, "etc/ssl/certs/ca-certificates.crt")));
+    // The operator's extra CA certificates (here the host's local anchors, when it has any) are trusted.
+    const extra = await readExtraCaCerts(process.env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates");
+    if (extra) {
+      const firstCert = extra.split("\n").find((l) => l !== "" && !l.startsWith("-----")) ?? "";
+      assert.ok(readFileSync(join(rootfs, "etc/ssl/certs/ca-certificates.crt"), "utf8").includes(firstCert), "the system bundle lacks the extra CA");
+      assert.equal(readFileSync(join(rootfs, "etc/ssl/certs/cove-extra-ca.pem"), "utf8"), extra);
+      assert.equal(manifest.defaults.env.NODE_EXTRA_CA_CERTS, "/etc/ssl/certs/cove-extra-ca.pem");
+      assert.equal(manifest.defaults.env.SSL_CERT_FILE, "/etc/ssl/certs/ca-certificates.crt");
+    }
     assert.match(readFileSync(join(rootfs, "etc/passwd"), "utf8"), /^user:x:1000:1000::\/home\/user:\/bin\/bash$/m);
     assert.ok(statSync(join(rootfs, "home/user")).isDirectory());
     assert.equal(statSync(join(rootfs, "home/user")).uid, 1000);

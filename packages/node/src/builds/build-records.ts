@@ -107,7 +107,9 @@ export async function createBuildRecords(dir: string): Promise<BuildRecords> {
       return { record, logs, total: lines.length };
     },
     async list(filter) {
-      return (await all()).filter((r) => (filter.owner === undefined || r.owner === filter.owner) && (filter.template === undefined || r.template === filter.template));
+      return (await all()).filter(
+        (r) => (filter.owner === undefined || r.owner === filter.owner) && (filter.template === undefined || r.template === filter.template),
+      );
     },
     async recover(keepMs, now = Date.now()) {
       for (const r of await all()) {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { CA_ENV, readExtraCaCerts } from "../builds/ca-layer.js";
 import { NodeError } from "../errors.js";
 import { findDebianMirror, readAptSources } from "./apt-mirror.js";
 import { runInChroot, runStep } from "./chroot.js";
@@ -42,6 +43,11 @@ export interface BuildBaseOptions {
   force?: boolean;
   /** Debian mirror; defaults to the one this machine's apt uses. */
   mirror?: string;
+  /**
+   * CA certificates base trusts (a PEM file or a dir of `*.crt`; "" = none), for hosts behind a
+   * TLS-intercepting proxy. Default: COVE_EXTRA_CA_CERTS, else the host's local anchors.
+   */
+  extraCaCerts?: string;
   onProgress?: (progress: BuildProgress) => void;
 }
 
@@ -51,7 +57,8 @@ export interface BuildResult {
   dir: string;
 }
 
-const RECIPE = 1;
+// 2: the operator's extra CA certificates are trusted.
+const RECIPE = 2;
 const SUITE = "bookworm";
 /** What the e2b SDK expects of its `base` template. */
 const PACKAGES = ["bash", "coreutils", "python3", "python3-pip", "nodejs", "npm", "git", "curl", "ca-certificates", "sudo", "procps"];
@@ -105,6 +112,14 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
       onLine: (line) => report(2, `apt-get install ${PACKAGES.length} packages`, line),
     });
 
+    const pem = await readExtraCaCerts(options.extraCaCerts ?? process.env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates");
+    if (pem) {
+      // As built templates get them (ca-layer.ts): in the system store, and alone for Node.
+      await writeFile(join(rootfs, "usr/local/share/ca-certificates/cove-extra-ca.crt"), pem, { mode: 0o644 });
+      await runInChroot(rootfs, ["update-ca-certificates"], { env: aptEnv });
+      await writeFile(join(rootfs, CA_ENV.NODE_EXTRA_CA_CERTS ?? ""), pem, { mode: 0o644 });
+    }
+
     report(3, "user `user` (uid 1000, passwordless sudo)");
     await runInChroot(rootfs, ["useradd", "--create-home", "--uid", "1000", "--shell", "/bin/bash", "--groups", "sudo", "user"]);
     await writeFile(join(rootfs, "etc/sudoers.d/90-user"), "user ALL=(ALL) NOPASSWD:ALL\n");
@@ -122,7 +137,7 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
       recipe: RECIPE,
       builtAt: new Date().toISOString(),
       rootfs: "rootfs",
-      defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
+      defaults: { user: "user", workdir: "/home/user", env: pem ? { ...CA_ENV } : {}, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
     };
     await writeFile(join(scratch, "template.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
