@@ -140,6 +140,26 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     assert.equal(readFileSync(join(t.config.templatesDir, name, "template.json"), "utf8"), before);
   });
 
+  it("a step's writes are capped by its sandbox's disk, not the host's", async () => {
+    const logs: BuildLogEntry[] = [];
+    const err = await t.node.builder
+      .build({
+        name: `${name}-full`,
+        diskMB: 128,
+        spec: { source: { kind: "template", template: "base" }, force: false, steps: [run("head -c 300M /dev/zero > /big; echo wrote=$?; exit 1", "root")] },
+        onLog: (e) => logs.push(e),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof BuildStepError && err.step === "1", String(err));
+    assert.ok(
+      logs.some((l) => /No space left on device/.test(l.message)),
+      logs.map((l) => l.message).join("\n"),
+    );
+  });
+
   it("a ready command that never passes fails the build at finalize", async () => {
     const err = await build({ steps: steps(), startCmd: "echo starting; sleep 600", readyCmd: "false" }).then(
       () => undefined,

@@ -22,7 +22,7 @@ export interface NodeTemplateBuilder {
 }
 
 export interface NodeTemplateBuilderOptions {
-  manager: Pick<SandboxManager, "createBuildSandbox" | "kill">;
+  manager: Pick<SandboxManager, "createBuildSandbox" | "killBuildSandbox">;
   templates: TemplateStore;
   /** Holds `layers/` and `build-files/`. */
   dataDir: string;

@@ -8,6 +8,7 @@ import type { TemplateManifest } from "../templates/base-template.js";
 import { copyScript } from "./copy-script.js";
 import { execInSandbox } from "../sandbox/envd-exec.js";
 import { startAndAwaitReady } from "../sandbox/template-start.js";
+import { runCommand } from "../exec/run-command.js";
 import { unshiftLayer } from "./unshift.js";
 
 export interface BuildFiles {
@@ -16,7 +17,7 @@ export interface BuildFiles {
 }
 
 export interface NodeStepRunnerOptions {
-  manager: Pick<SandboxManager, "createBuildSandbox" | "kill">;
+  manager: Pick<SandboxManager, "createBuildSandbox" | "killBuildSandbox">;
   /** The template whose settings (cpu, memory, disk) build sandboxes get. */
   manifest: TemplateManifest;
   files: BuildFiles;
@@ -34,18 +35,18 @@ const stagingDir = ".cove-build";
 
 /**
  * Runs template build steps in real sandboxes: each step boots a sandbox over the layers below
- * it (same isolation and limits as any sandbox, internet allowed), with its writable layer in
- * the step's staged dir, runs there through envd, and is killed; the staged dir then holds just
- * the step's changes, with the ids shifted back to the template's own.
+ * it (same isolation and limits as any sandbox, its disk size included; internet allowed), runs
+ * there through envd, and is killed; between the kill and the release of its disk, its writable
+ * layer (just the step's changes) is copied into the step's staged dir, ids shifted back to the
+ * template's own. A step can fill its own disk, never the host's.
  */
 export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner {
   const stepTimeoutMs = options.stepTimeoutMs ?? HOUR;
 
-  async function inSandbox<T>(ctx: StepContext, fn: (address: string, token: string) => Promise<T>): Promise<T> {
+  /** `extraLayer`: a read-only dir stacked on top (a COPY's tar). */
+  async function inSandbox<T>(ctx: StepContext, fn: (address: string, token: string) => Promise<T>, extraLayer?: string): Promise<T> {
     const [lowerDir, ...layers] = ctx.lower;
     if (!lowerDir) throw new NodeError("invalid_argument", "a build step needs at least one layer below it");
-    const workDir = join(ctx.upperDir, "..", "work");
-    await mkdir(workDir, { recursive: true });
     const token = randomBytes(24).toString("base64url");
     // The source's own start command is not part of a step: only the finalize check starts one.
     const { startCmd: _start, readyCmd: _ready, ...source } = options.manifest;
@@ -54,7 +55,7 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
       defaults: { ...source.defaults, user: ctx.state.user, workdir: ctx.state.workdir, env: ctx.state.env },
     };
     const info = await options.manager.createBuildSandbox(
-      { manifest, rootfs: lowerDir, layers, build: { upperDir: ctx.upperDir, workDir } },
+      { manifest, rootfs: lowerDir, layers: extraLayer ? [...layers, extraLayer] : layers, build: {} },
       {
         templateId: manifest.name,
         timeoutMs: stepTimeoutMs,
@@ -65,13 +66,20 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
       },
     );
     const shift = info.uidBase;
+    let result: T | undefined;
+    let failed: unknown;
     try {
-      return await fn(info.envdAddress, token);
-    } finally {
-      await options.manager.kill(info.sandboxId).catch(() => undefined);
-      await rm(workDir, { recursive: true, force: true });
-      if (shift) await unshiftLayer(ctx.upperDir, shift);
+      result = await fn(info.envdAddress, token);
+    } catch (err) {
+      failed = err;
     }
+    // A failed step's changes are not kept: its layer is discarded.
+    const harvest = failed === undefined ? (upper: string) => copyLayer(upper, ctx.upperDir) : async () => {};
+    const killed = await options.manager.killBuildSandbox(info.sandboxId, harvest).catch((err: unknown) => err ?? new Error("kill failed"));
+    if (failed !== undefined) throw failed;
+    if (killed !== undefined) throw new NodeError("runtime_failed", "could not keep the step's changes", { cause: killed });
+    if (shift) await unshiftLayer(ctx.upperDir, shift);
+    return result as T;
   }
 
   const exec = (address: string, token: string, ctx: StepContext, command: string, user: string) =>
@@ -83,12 +91,13 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
     async copy(ctx, input) {
       const files = await options.files.find(input.filesHash);
       if (!files) throw new NodeError("not_found", `the files of this COPY (hash ${input.filesHash}) were never uploaded`);
-      // The tar goes into the step's writable layer before the sandbox starts: visible inside,
-      // owned by host root (so nothing in the sandbox can alter it), removed after.
-      await mkdir(join(ctx.upperDir, stagingDir), { mode: 0o755 });
-      await copyFile(files.path, join(ctx.upperDir, stagingDir, "files.tar"));
+      // The tar comes in a read-only layer of its own on top: visible inside, owned by host root
+      // (nothing in the sandbox can alter it), and not part of the step's changes.
+      const filesLayer = join(ctx.upperDir, "..", "copy-files");
+      await mkdir(join(filesLayer, stagingDir), { recursive: true, mode: 0o755 });
+      await copyFile(files.path, join(filesLayer, stagingDir, "files.tar"));
       // The store keeps uploads 0600; inside, root is not the file's owner and must be let read it.
-      await chmod(join(ctx.upperDir, stagingDir, "files.tar"), 0o644);
+      await chmod(join(filesLayer, stagingDir, "files.tar"), 0o644);
       const dest = posix.resolve(ctx.state.workdir, input.dest) + (input.dest.endsWith("/") ? "/" : "");
       const script = copyScript({
         tarPath: `/${stagingDir}/files.tar`,
@@ -99,10 +108,10 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
         mode: input.mode,
       });
       try {
-        const code = await inSandbox(ctx, (address, token) => exec(address, token, ctx, script, "root"));
+        const code = await inSandbox(ctx, (address, token) => exec(address, token, ctx, script, "root"), filesLayer);
         if (code !== 0) throw new NodeError("runtime_failed", `placing the files exited with code ${code}`);
       } finally {
-        await rm(join(ctx.upperDir, stagingDir), { recursive: true, force: true });
+        await rm(filesLayer, { recursive: true, force: true });
       }
     },
 
@@ -119,4 +128,13 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
         }),
       ),
   };
+}
+
+/**
+ * Copies a stopped sandbox's writable layer into a step's staged dir, as it is: owners (still
+ * shifted), modes, links, whiteouts (0:0 devices) and overlay xattrs (opaque dirs). Symlinks are
+ * copied as links, never followed.
+ */
+async function copyLayer(from: string, to: string): Promise<void> {
+  await runCommand(["cp", "-a", "--no-dereference", "--preserve=all", `${from}/.`, `${to}/`], { timeoutMs: 3_600_000 });
 }

@@ -82,7 +82,7 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
         storage.prepare(id, {
           lowerDir: template.rootfs,
           ...(template.layers ? { layers: template.layers } : {}),
-          ...(template.build ? { upper: template.build } : {}),
+          ...(template.build?.upper ? { upper: template.build.upper } : {}),
           diskBytes: rec.diskMB * MiB,
           ...(userns ? { idmap: { usernsPath: userns.path, uidBase: userns.uidBase } } : {}),
         }),

@@ -22,9 +22,9 @@ export type Destroyable = Pick<SandboxRecord, "sandboxId" | "network" | "rootfs"
  * Removes everything a sandbox owns. Every step runs even if an earlier one failed; the
  * directory goes only when all succeeded, so nothing still mounted is deleted under it.
  */
-export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<void> {
+export function createDestroy(deps: DestroyDeps): (rec: Destroyable, afterStop?: AfterStop) => Promise<void> {
   const { runtime, network, storage, records, userns, log } = deps;
-  return async (rec) => {
+  return async (rec, afterStop) => {
     const id = rec.sandboxId;
     const problems: string[] = [];
     /** Each failure with its causes (the tool's own words, e.g. EBUSY from ip), for the log only. */
@@ -38,6 +38,9 @@ export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<
       }
     };
     await step("runtime", () => runtime.kill(id));
+    // Nothing runs in the sandbox any more and its disk is still mounted: the build's moment.
+    let harvest: unknown;
+    if (afterStop && problems.length === 0) await afterStop(rec).catch((err: unknown) => (harvest = err ?? new Error("harvest failed")));
     const net = rec.network;
     if (net) await step("network", () => network.teardown(net));
     await step("storage", () => storage.release(id, rec.rootfs));
@@ -47,8 +50,12 @@ export function createDestroy(deps: DestroyDeps): (rec: Destroyable) => Promise<
       log.error({ sandboxId: id, problems: causes }, "sandbox cleanup incomplete");
       throw new NodeError("runtime_failed", `cleanup of sandbox ${id} incomplete: ${problems.join("; ")}`);
     }
+    if (harvest !== undefined) throw harvest;
   };
 }
+
+/** Runs between stopping a sandbox and releasing its storage (a build step reads its writable layer). */
+export type AfterStop = (rec: Destroyable) => Promise<void>;
 
 /** An error's message followed by its causes' (a few levels deep). */
 function causeChain(err: unknown): string {

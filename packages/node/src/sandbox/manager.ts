@@ -77,10 +77,12 @@ export interface SandboxManager extends SandboxService {
   /** The warm pool per template: target, waiting, booting, handed out. */
   poolStats(): WarmPoolStats;
   /**
-   * A sandbox for one template build step, over the layers built so far, with its writable
-   * layer in `template.build`. Never from the pool, never listed, no events; kill it with kill().
+   * A sandbox for one template build step, over the layers built so far (`template.build` set).
+   * Never from the pool, never listed, no events; end it with killBuildSandbox.
    */
   createBuildSandbox(template: ResolvedTemplate & Required<Pick<ResolvedTemplate, "build">>, request: CreateSandboxRequest): Promise<BuildSandboxInfo>;
+  /** Kills a build sandbox; `harvest` gets its writable layer's host dir after every process in it has gone, before its disk does. */
+  killBuildSandbox(sandboxId: string, harvest: (upperDir: string) => Promise<void>): Promise<void>;
 }
 
 /** A build sandbox, with the host id its root maps to (its writable layer holds ids shifted by it). */
@@ -199,6 +201,13 @@ export function createSandboxManager(options: SandboxManagerOptions): SandboxMan
     get: (id) => view.info(ops.find(id)),
 
     kill: (id) => ops.kill(id, "request"),
+
+    killBuildSandbox: (id, harvest) =>
+      ops.kill(id, "request", async (rec) => {
+        const upper = rec.rootfs?.upperDir;
+        if (!upper) throw new NodeError("runtime_failed", `build sandbox ${id} has no writable layer to read`);
+        await harvest(upper);
+      }),
 
     setTimeout: (id, timeoutMs) => ops.setTimeout(id, timeoutMs),
 

@@ -5,7 +5,7 @@ import type { ResolvedTemplate } from "../templates/template-store.js";
 import type { SandboxBoot } from "./boot.js";
 import type { BootGate } from "./boot-gate.js";
 import type { Clock } from "./clock.js";
-import type { Destroyable } from "./destroy.js";
+import type { AfterStop, Destroyable } from "./destroy.js";
 import type { SandboxLocks } from "./locks.js";
 import type { Logger } from "./logger.js";
 import type { RecordStore, SandboxRecord } from "./records.js";
@@ -20,7 +20,7 @@ export interface OperationsDeps {
   boot: SandboxBoot;
   /** Caps callers' cold boots running at once. */
   gate: BootGate;
-  destroy: (rec: Destroyable) => Promise<void>;
+  destroy: (rec: Destroyable, afterStop?: AfterStop) => Promise<void>;
   view: SandboxView;
   runtime: SandboxRuntime;
   records: RecordStore;
@@ -34,7 +34,7 @@ export interface SandboxOperations {
   find(sandboxId: string): SandboxRecord;
   /** Boots a new sandbox for the request and hands envd its settings. */
   create(template: ResolvedTemplate, req: CreateSandboxRequest): Promise<SandboxRecord>;
-  kill(sandboxId: string, reason: SandboxEventReason): Promise<void>;
+  kill(sandboxId: string, reason: SandboxEventReason, afterStop?: AfterStop): Promise<void>;
   pause(sandboxId: string, reason: SandboxEventReason): Promise<SandboxInfo>;
   resume(sandboxId: string, timeoutMs?: number): Promise<SandboxInfo>;
   setTimeout(sandboxId: string, timeoutMs: number): Promise<SandboxInfo>;
@@ -84,12 +84,12 @@ export function createSandboxOperations(deps: OperationsDeps): SandboxOperations
       return rec;
     },
 
-    kill: (id, reason) =>
+    kill: (id, reason, afterStop) =>
       locks.run(id, async () => {
         const rec = find(id);
         nextState(rec.state, "kill");
         try {
-          await destroy(rec);
+          await destroy(rec, afterStop);
         } finally {
           live.delete(id);
           applyTransition(rec, "kill");

@@ -130,6 +130,7 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           throw new NodeError("invalid_argument", `sandbox ${sandboxId} already has storage; release it first`);
         }
         const shift = idmap?.uidBase ?? 0;
+        const writable = upper ?? { upperDir: paths.upperDir, workDir: paths.workDir };
         try {
           await Promise.all([mkdir(paths.diskDir, { recursive: true }), mkdir(paths.rootfs, { recursive: true })]);
           // The OCI runtime sets up binds of the sandbox's files from inside its user
@@ -140,7 +141,6 @@ export function createStorageManager(options: StorageOptions): StorageManager {
             claimOrCreateImage(paths.image, diskBytes).then(() => mountDisk(paths)),
             ...(idmap ? lowers.map((dir, i) => mountIdmappedLower(idmap.usernsPath, dir, layerMount(paths, i))) : []),
           ]);
-          const writable = upper ?? { upperDir: paths.upperDir, workDir: paths.workDir };
           await Promise.all([upper ? undefined : mkdir(paths.upperDir), upper ? undefined : mkdir(paths.workDir), mkdir(paths.filesDir)]);
           // The upper dir's owner and mode are what the sandbox sees as "/". With a user
           // namespace the writable layer holds the host ids the sandbox's ids map to.
@@ -153,7 +153,14 @@ export function createStorageManager(options: StorageOptions): StorageManager {
           throw asNodeError(err, `cannot prepare storage for sandbox ${sandboxId}`);
         }
         inUse.add(sandboxId);
-        return { sandboxId, rootfs: paths.rootfs, filesDir: paths.filesDir, diskBytes, handle: handleOf(paths, lower, stacked, upper, idmap) };
+        return {
+          sandboxId,
+          rootfs: paths.rootfs,
+          filesDir: paths.filesDir,
+          upperDir: writable.upperDir,
+          diskBytes,
+          handle: handleOf(paths, lower, stacked, upper, idmap),
+        };
       });
     },
 

@@ -36,6 +36,8 @@ export interface SandboxRootfs {
    * files the node binds into the sandbox, so writes to them count against the sandbox's disk.
    */
   filesDir: string;
+  /** The writable layer's directory on the host (a template build step's changes are copied from it). */
+  upperDir?: string;
   /** The size of the sandbox's disk as asked for; `df` inside shows this less ext4's own overhead. */
   diskBytes: number;
   /** What adopt needs to remount after a host reboot: a StorageHandle, typed loosely because it comes back from JSON. */

@@ -114,10 +114,12 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
 
     const pem = await readExtraCaCerts(options.extraCaCerts ?? process.env.COVE_EXTRA_CA_CERTS ?? "/usr/local/share/ca-certificates");
     if (pem) {
-      // As built templates get them (ca-layer.ts): in the system store, and alone for Node.
-      await writeFile(join(rootfs, "usr/local/share/ca-certificates/cove-extra-ca.crt"), pem, { mode: 0o644 });
+      // As built templates get them (ca-layer.ts): in the system store, and alone for Node. The
+      // .crt's name differs from the Node bundle's, whose path update-ca-certificates would make a
+      // symlink (absolute: a write through it from here would land on the host); "wx" never follows one.
+      await writeFile(join(rootfs, "usr/local/share/ca-certificates/cove-operator-ca.crt"), pem, { mode: 0o644, flag: "wx" });
       await runInChroot(rootfs, ["update-ca-certificates"], { env: aptEnv });
-      await writeFile(join(rootfs, CA_ENV.NODE_EXTRA_CA_CERTS ?? ""), pem, { mode: 0o644 });
+      await writeFile(join(rootfs, CA_ENV.NODE_EXTRA_CA_CERTS ?? ""), pem, { mode: 0o644, flag: "wx" });
     }
 
     report(3, "user `user` (uid 1000, passwordless sudo)");

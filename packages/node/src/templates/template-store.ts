@@ -12,8 +12,11 @@ export interface ResolvedTemplate {
   rootfs: string;
   /** Layers stacked on `rootfs`, bottom first (a built template's steps). */
   layers?: string[];
-  /** Set for a template build step's sandbox: its writable layer lives here and becomes the step's layer. */
-  build?: { upperDir: string; workDir: string };
+  /**
+   * Set for a template build step's sandbox. Its writable layer is on its own disk (capped like any
+   * sandbox's) unless `upper` puts it in a host dir, which nothing then caps.
+   */
+  build?: { upper?: { upperDir: string; workDir: string } };
 }
 
 /** One tag of a template: the build it points at. */
