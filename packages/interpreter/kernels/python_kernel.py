@@ -1,0 +1,210 @@
+"""Cove's Python kernel: one IPython InteractiveShell in this process.
+
+Protocol (see src/kernels/protocol.ts): the server writes one JSON command per
+line on stdin; this process answers with JSON events on fd 3. User output goes
+to the real fd 1 and fd 2. After each execution the token of the command is
+written to fd 1 and fd 2, then a "done" event, so the server knows both
+streams are drained before it ends the execution.
+"""
+
+import json
+import math
+import os
+import signal
+import sys
+
+# Figures are rendered by matplotlib-inline (PNG through IPython's display
+# machinery) only when the user imports matplotlib; nothing is imported early.
+os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+COMMANDS = os.fdopen(os.dup(0), "r", encoding="utf-8")
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
+os.close(_devnull)
+EVENTS = os.fdopen(3, "w", encoding="utf-8", buffering=1)
+
+from IPython.core.displayhook import DisplayHook  # noqa: E402
+from IPython.core.displaypub import DisplayPublisher  # noqa: E402
+from IPython.core.formatters import BaseFormatter, JSONFormatter  # noqa: E402
+from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cove_charts import figure_to_chart  # noqa: E402
+
+
+def to_json_value(value):
+    """Makes a value JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        try:
+            return to_json_value(value.item())
+        except (TypeError, ValueError):
+            pass
+    if hasattr(value, "tolist"):
+        return to_json_value(value.tolist())
+    return str(value)
+
+
+def emit(event):
+    EVENTS.write(json.dumps(to_json_value(event), ensure_ascii=True) + "\n")
+    EVENTS.flush()
+
+
+def emit_bundle(data, main):
+    if data:
+        emit({"type": "result", "main": main, "data": data})
+
+
+class CoveDisplayHook(DisplayHook):
+    """The value of a cell's last expression becomes the main result."""
+
+    def write_output_prompt(self):
+        pass
+
+    def write_format_data(self, format_dict, md_dict=None):
+        emit_bundle(format_dict, True)
+
+    def finish_displayhook(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+class CoveDisplayPublisher(DisplayPublisher):
+    """display(), plt.show() and IPython.display objects become extra results."""
+
+    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        emit_bundle(data, False)
+
+    def clear_output(self, wait=False):
+        pass
+
+
+class CoveShell(InteractiveShell):
+    def _showtraceback(self, etype, evalue, stb):
+        emit(
+            {
+                "type": "error",
+                "name": getattr(etype, "__name__", str(etype)),
+                "value": str(evalue),
+                "traceback": "\n".join(stb) if isinstance(stb, list) else str(stb),
+            }
+        )
+
+
+class DataFrameFormatter(BaseFormatter):
+    """pandas DataFrames as {column: [values]} under the e2b/data MIME type."""
+
+    format_type = "e2b/data"
+    _return_type = (dict,)
+
+    def __call__(self, obj):
+        pandas = sys.modules.get("pandas")
+        if pandas is None or not isinstance(obj, pandas.DataFrame):
+            return None
+        try:
+            return to_json_value(obj.to_dict(orient="list"))
+        except Exception:  # noqa: BLE001 - a broken frame still shows as text/html
+            return None
+
+
+class ChartFormatter(BaseFormatter):
+    """matplotlib figures described as E2B charts under the e2b/chart MIME type."""
+
+    format_type = "e2b/chart"
+    _return_type = (dict,)
+
+    def __call__(self, obj):
+        if sys.modules.get("matplotlib.figure") is None:
+            return None
+        from matplotlib.figure import Figure
+
+        if not isinstance(obj, Figure):
+            return None
+        try:
+            return to_json_value(figure_to_chart(obj))
+        except Exception:  # noqa: BLE001 - extraction is best effort; the PNG stays
+            return None
+
+
+class PlainJSONFormatter(JSONFormatter):
+    """Lists and dicts that are valid JSON also get an application/json form."""
+
+    def __call__(self, obj):
+        if isinstance(obj, (list, dict)):
+            try:
+                json.dumps(obj, allow_nan=False)
+                return obj
+            except (TypeError, ValueError):
+                pass
+        return super().__call__(obj)
+
+
+def make_shell():
+    shell = CoveShell.instance(displayhook_class=CoveDisplayHook, display_pub_class=CoveDisplayPublisher, colors="NoColor")
+    formatter = shell.display_formatter
+    formatter.formatters["e2b/data"] = DataFrameFormatter(parent=formatter)
+    formatter.formatters["e2b/chart"] = ChartFormatter(parent=formatter)
+    formatter.formatters["application/json"] = PlainJSONFormatter(parent=formatter)
+    return shell
+
+
+def finish(token):
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        try:
+            os.write(fd, token.encode("ascii"))
+        except OSError:
+            pass
+    emit({"type": "done"})
+
+
+def execute(shell, command):
+    env = command.get("env") or {}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        emit({"type": "started", "execution_count": shell.execution_count})
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            shell.run_cell(command["code"], store_history=True)
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except KeyboardInterrupt:
+        # Arrived after the cell had finished: nothing left to interrupt.
+        pass
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        finish(command["token"])
+
+
+def main():
+    # SIGINT interrupts a running cell (KeyboardInterrupt); between cells it is ignored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    shell = make_shell()
+    emit({"type": "ready"})
+    for line in COMMANDS:
+        execute(shell, json.loads(line))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+/**
+ * Cove's kernel protocol. A kernel is a child process in its own process
+ * group with four pipes:
+ *   fd 0  commands from the server (the kernel moves it away from user code)
+ *   fd 1  the user's stdout, fd 2 the user's stderr
+ *   fd 3  events from the kernel, one JSON object per line
+ * The kernel writes {"type":"ready"} once it accepts commands. For each
+ * command it writes "started", then any "result" and "error" events while the
+ * user's code writes to fd 1 and 2, then the command's token to fd 1 and to
+ * fd 2, then "done". The token tells the server that both output pipes hold
+ * nothing more of this execution. SIGINT to the group interrupts the code.
+ */
+export type KernelEvent =
+  | { type: "ready" }
+  | { type: "started"; execution_count: number }
+  | { type: "result"; main: boolean; data: Record<string, unknown> }
+  | { type: "error"; name: string; value: string; traceback: string }
+  | { type: "done"; status?: number };
+
+export interface ExecuteRequest {
+  code: string;
+  /** Environment variables set for this execution only. Names are valid identifiers. */
+  env: Readonly<Record<string, string>>;
+}
+
+/** Where an execution's output goes, in the order the kernel produced it per stream. */
+export interface ExecutionSink {
+  started(executionCount: number): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  result(data: Record<string, unknown>, isMainResult: boolean): void;
+  error(name: string, value: string, traceback: string): void;
+}
+
+/** How an execution ended: the kernel finished it, or the kernel process died during it. */
+export type ExecutionEnd = "done" | "died";
+
+export function parseKernelEvent(line: string): KernelEvent | undefined {
+  try {
+    const event = JSON.parse(line) as unknown;
+    if (typeof event === "object" && event !== null && typeof (event as { type?: unknown }).type === "string") return event as KernelEvent;
+  } catch {
+    // not an event (a user's program wrote to fd 3): ignored
+  }
+  return undefined;
+}
