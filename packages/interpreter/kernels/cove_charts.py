@@ -2,8 +2,8 @@
 
 One Axes gives one chart (line, scatter, bar, pie, box_and_whisker or
 unknown); several Axes give a "superchart" whose elements are those charts.
-A figure without data gives None. Numbers are rounded to 10 decimals so float
-noise from the renderer does not leak into values.
+A figure without data gives None. Numbers are rounded to 10 decimals (pie
+angles to 4) so float noise from the renderer does not leak into values.
 """
 
 import datetime
@@ -202,7 +202,7 @@ def pie_chart(ax):
     elements = []
     for wedge in ax.patches:
         if isinstance(wedge, Wedge):
-            elements.append({"label": wedge.get_label(), "angle": round(abs(wedge.theta2 - wedge.theta1), 6), "radius": number(wedge.r)})
+            elements.append({"label": wedge.get_label(), "angle": round(abs(wedge.theta2 - wedge.theta1), 4), "radius": number(wedge.r)})
     return {"type": "pie", "title": title_of(ax), "elements": elements}
 
 

@@ -30,9 +30,16 @@ function compile(code) {
   return module.stripTypeScriptTypes(code, { mode: "transform" });
 }
 
+/** A stack without the kernel's own frames (those below the cell). */
+function userStack(err) {
+  const lines = (err.stack ?? `${err.name}: ${err.message}`).split("\n");
+  const internal = lines.findIndex((line) => /^\s+at .*(node:vm|js_kernel\.mjs|node:internal)/.test(line));
+  return (internal === -1 ? lines : lines.slice(0, internal)).join("\n");
+}
+
 function errorEvent(err) {
   if (err instanceof Error) {
-    return { type: "error", name: err.name, value: err.message, traceback: err.stack ?? `${err.name}: ${err.message}` };
+    return { type: "error", name: err.name, value: err.message, traceback: userStack(err) };
   }
   return { type: "error", name: "Error", value: inspect(err), traceback: inspect(err) };
 }

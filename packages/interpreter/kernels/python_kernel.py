@@ -70,6 +70,15 @@ class CoveDisplayHook(DisplayHook):
     def write_output_prompt(self):
         pass
 
+    def compute_format_data(self, result):
+        data = super().compute_format_data(result)
+        # A figure shown as the main result is closed, so matplotlib-inline does
+        # not show it a second time when the cell ends.
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None and isinstance(result, pyplot.Figure):
+            pyplot.close(result)
+        return data
+
     def write_format_data(self, format_dict, md_dict=None):
         emit_bundle(format_dict, True)
 
