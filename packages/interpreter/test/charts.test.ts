@@ -207,9 +207,9 @@ plt.show()`),
     assert.equal(chart.title, "Multiple Charts Example");
     const [line, scatter, bar] = chart.elements as unknown as AnyChart[];
     assert.deepEqual([line?.type, line?.title, line?.x_label, line?.y_label], ["line", "Sine Wave", null, null]);
-    assert.equal((line?.elements[0]?.points as unknown[]).length, 100);
+    assert.equal((line!.elements[0]!.points as unknown[]).length, 100);
     assert.deepEqual([scatter?.type, scatter?.title, scatter?.x_label, scatter?.y_label], ["scatter", "Scatter Plot", "X", "Y"]);
-    assert.equal((scatter?.elements[0]?.points as unknown[]).length, 5);
+    assert.equal((scatter!.elements[0]!.points as unknown[]).length, 5);
     assert.deepEqual([bar?.type, bar?.title], ["bar", "Bars"]);
     assert.deepEqual(bar?.elements, [
       { label: "a", value: 3, group: "Group 0" },

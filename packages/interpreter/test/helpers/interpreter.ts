@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Sandbox } from "@e2b/code-interpreter";
-import { createInterpreterServer, type InterpreterFlags, type InterpreterServer, loadConfig } from "../../src/index.js";
+import { createInterpreterServer, type InterpreterFlags, type InterpreterServer, type InterpreterServerOptions, loadConfig } from "../../src/index.js";
 
 /** Debian's python3, where the tests' packages (python3-ipython, -matplotlib, -pandas, -numpy) are installed. */
 export const PYTHON = process.env.COVE_INTERPRETER_PYTHON ?? "/usr/bin/python3";
@@ -39,7 +39,10 @@ export interface TestInterpreter {
   close(): Promise<void>;
 }
 
-/** Starts the server and connects the SDK to it; close() kills every kernel and removes the cwd. */
+/**
+ * Starts the server and connects the SDK to it (with the server's access
+ * token, if it has one); close() kills every kernel and removes the cwd.
+ */
 export async function startInterpreter(
   flags: InterpreterFlags = {},
   options: { accessToken?: string; interruptGraceMs?: number } = {},
@@ -47,10 +50,10 @@ export async function startInterpreter(
   requirePython();
   const cwd = mkdtempSync(join(tmpdir(), "cove-interp-test-"));
   const config = loadConfig({ host: "127.0.0.1", port: 0, defaultCwd: cwd, python: PYTHON, ...flags }, {});
-  const server = createInterpreterServer(config, options.interruptGraceMs !== undefined ? { interruptGraceMs: options.interruptGraceMs } : {});
+  const server = createInterpreterServer(config, options);
   const address = await server.listen();
   const url = `http://127.0.0.1:${address.port}`;
-  const api = await startStandInApi(options.accessToken);
+  const api = await startStandInApi(config.accessToken);
   try {
     const sandbox = await Sandbox.create({ apiKey: "test-key", apiUrl: api.url, sandboxUrl: url });
     return {
