@@ -47,6 +47,7 @@ describe("javascript, typescript and bash through the SDK", () => {
     });
     assert.equal(first.error, undefined, first.error?.traceback);
     assert.equal(first.text, "3");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript for the kernel
     const second = await t.sandbox.runCode("const q = (x: number): string => `n=${x}`; q(p.n)", { language: "ts" });
     assert.equal(second.text, "n=2");
     assert.equal(second.executionCount, (first.executionCount ?? 0) + 1);
@@ -61,6 +62,7 @@ describe("javascript, typescript and bash through the SDK", () => {
     const second = await t.sandbox.runCode('greet world; pwd; echo "$COVE_BASH_VAR" >&2', { language: "bash", envs: { COVE_BASH_VAR: "it's set" } });
     assert.deepEqual(second.logs.stdout, ["hi world\n", `${t.cwd}/sub\n`]);
     assert.deepEqual(second.logs.stderr, ["it's set\n"]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash for the kernel
     const third = await t.sandbox.runCode('echo "[${COVE_BASH_VAR-unset}]"', { language: "bash" });
     assert.deepEqual(third.logs.stdout, ["[unset]\n"]);
     assert.equal((third.executionCount ?? 0) - (first.executionCount ?? 0), 2);

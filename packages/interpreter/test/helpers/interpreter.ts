@@ -43,10 +43,7 @@ export interface TestInterpreter {
  * Starts the server and connects the SDK to it (with the server's access
  * token, if it has one); close() kills every kernel and removes the cwd.
  */
-export async function startInterpreter(
-  flags: InterpreterFlags = {},
-  options: { accessToken?: string; interruptGraceMs?: number } = {},
-): Promise<TestInterpreter> {
+export async function startInterpreter(flags: InterpreterFlags = {}, options: InterpreterServerOptions = {}): Promise<TestInterpreter> {
   requirePython();
   const cwd = mkdtempSync(join(tmpdir(), "cove-interp-test-"));
   const config = loadConfig({ host: "127.0.0.1", port: 0, defaultCwd: cwd, python: PYTHON, ...flags }, {});
