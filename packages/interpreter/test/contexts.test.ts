@@ -132,3 +132,28 @@ describe("the wire: /execute errors, /health and the access token", () => {
     assert.equal(await res.json(), "OK");
   });
 });
+
+describe("a kernel that cannot start", () => {
+  let t: TestInterpreter;
+  before(async () => {
+    t = await startInterpreter({ python: "/bin/false", bash: "/no/such/bash" });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it("fails the request with a 500 that names the kernel", async () => {
+    const exited = await fetch(`${t.url}/contexts`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(exited.status, 500);
+    assert.equal(await exited.text(), "the python kernel exited while starting (its output is in the execution server's log)");
+    const missing = await fetch(`${t.url}/execute`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: "echo", language: "bash" }),
+    });
+    assert.equal(missing.status, 500);
+    assert.equal(await missing.text(), "the bash kernel could not be started");
+    assert.deepEqual(await t.sandbox.listCodeContexts(), []);
+    assert.equal((await t.sandbox.runCode("1 + 1", { language: "js" })).text, "2", "other languages still work");
+  });
+});

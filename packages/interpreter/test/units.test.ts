@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { InterpreterError } from "../src/errors.js";
 import { parseExecuteBody } from "../src/execute.js";
 import { OutputStream } from "../src/kernels/output-stream.js";
+import { type ExecutionSink, startedFirst } from "../src/kernels/protocol.js";
 import { normalizeLanguage } from "../src/language.js";
 import { encodeLine, resultLine } from "../src/output.js";
 
@@ -139,5 +140,37 @@ describe("OutputStream", () => {
     stream.push(Buffer.from("progress TO"));
     stream.flushPartial();
     assert.deepEqual(out, ["progress "]);
+  });
+});
+
+describe("startedFirst", () => {
+  function recorder(): { calls: string[]; sink: ExecutionSink } {
+    const calls: string[] = [];
+    return {
+      calls,
+      sink: {
+        started: (n) => calls.push(`started ${n}`),
+        stdout: (text) => calls.push(`stdout ${text}`),
+        stderr: (text) => calls.push(`stderr ${text}`),
+        result: (_data, main) => calls.push(`result ${main}`),
+        error: (name) => calls.push(`error ${name}`),
+      },
+    };
+  }
+  it("holds output that arrives before the execution count", () => {
+    const { calls, sink } = recorder();
+    const ordered = startedFirst(sink);
+    ordered.stdout("early");
+    ordered.result({}, true);
+    ordered.started(3);
+    ordered.stderr("late");
+    assert.deepEqual(calls, ["started 3", "stdout early", "result true", "stderr late"]);
+  });
+  it("release lets held output out without a count", () => {
+    const { calls, sink } = recorder();
+    const ordered = startedFirst(sink);
+    ordered.error("E", "v", "");
+    ordered.release();
+    assert.deepEqual(calls, ["error E"]);
   });
 });

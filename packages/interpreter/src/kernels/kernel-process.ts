@@ -8,10 +8,12 @@ import type { Readable, Writable } from "node:stream";
 import { InterpreterError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { OutputStream } from "./output-stream.js";
-import { type ExecuteRequest, type ExecutionEnd, type ExecutionSink, type KernelEvent, parseKernelEvent } from "./protocol.js";
+import { type ExecuteRequest, type ExecutionEnd, type ExecutionSink, type KernelEvent, parseKernelEvent, startedFirst } from "./protocol.js";
 
 /** How to start one language's kernel and how to phrase a command for it. */
 export interface KernelSpec {
+  /** For messages and logs: python, javascript, typescript or bash. */
+  name: string;
   command: string;
   args: readonly string[];
   env?: Readonly<Record<string, string>>;
@@ -59,6 +61,7 @@ export class KernelProcess {
   private stderrTail = "";
   readonly exited: Promise<void>;
   private hasExited = false;
+  private wasReady = false;
 
   private constructor(
     private readonly options: KernelProcessOptions,
@@ -76,15 +79,18 @@ export class KernelProcess {
       this.child.once("exit", (code, signal) => {
         this.hasExited = true;
         options.log.info({ pid: this.child.pid, code, signal }, "kernel exited");
-        this.onReady(new InterpreterError("kernel_failed", `kernel exited while starting: ${this.stderrTail.trim() || `exit ${code ?? signal}`}`));
+        if (!this.wasReady) options.log.error({ pid: this.child.pid, code, signal, stderr: this.stderrTail }, "kernel exited while starting");
+        this.onReady(
+          new InterpreterError("kernel_failed", `the ${options.spec.name} kernel exited while starting (its output is in the execution server's log)`),
+        );
         this.endRunning("died");
         void rm(this.scratchDir, { recursive: true, force: true }).catch(() => undefined);
         resolve();
       });
     });
     this.child.once("error", (err) => {
-      options.log.error({ err }, "kernel failed to start");
-      this.onReady(new InterpreterError("kernel_failed", `kernel could not be started: ${err.message}`, { cause: err }));
+      options.log.error({ err, command: spec.command }, "kernel failed to start");
+      this.onReady(new InterpreterError("kernel_failed", `the ${spec.name} kernel could not be started`, { cause: err }));
     });
     (this.child.stdin as Writable).on("error", () => undefined);
     (this.child.stdout as Readable).on("data", (chunk: Buffer) => this.stdout.push(chunk));
@@ -131,11 +137,12 @@ export class KernelProcess {
   }
 
   /** Runs one request; resolves when the kernel finished it or died. */
-  async execute(request: ExecuteRequest, sink: ExecutionSink): Promise<ExecutionEnd> {
+  async execute(request: ExecuteRequest, output: ExecutionSink): Promise<ExecutionEnd> {
     if (this.running) throw new InterpreterError("internal", "kernel is busy");
     if (this.hasExited) return "died";
     const token = `__cove_end_${randomUUID().replaceAll("-", "")}__`;
     const payload = await this.options.spec.encode(request, token, this.scratchDir, ++this.sequence);
+    const sink = startedFirst(output);
     return await new Promise<ExecutionEnd>((resolve) => {
       let graceTimer: NodeJS.Timeout | undefined;
       const running: Running = {
@@ -156,6 +163,7 @@ export class KernelProcess {
           clearInterval(this.partialTimer);
           this.stdout.end();
           this.stderr.end();
+          sink.release();
           resolve(end);
         },
       };
@@ -211,6 +219,7 @@ export class KernelProcess {
     const event = parseKernelEvent(line);
     if (event === undefined) return;
     if (event.type === "ready") {
+      this.wasReady = true;
       this.onReady();
       return;
     }

@@ -44,3 +44,30 @@ export function parseKernelEvent(line: string): KernelEvent | undefined {
   }
   return undefined;
 }
+
+/**
+ * A sink that holds output until `started` has been reported, so the
+ * execution count always comes first even when a kernel's stdout pipe is
+ * read before its event pipe. `release` lets held output out regardless (an
+ * execution that ended without "started").
+ */
+export function startedFirst(sink: ExecutionSink): ExecutionSink & { release(): void } {
+  let held: (() => void)[] | undefined = [];
+  const later = (call: () => void) => (held ? held.push(call) : call());
+  const release = () => {
+    const calls = held ?? [];
+    held = undefined;
+    for (const call of calls) call();
+  };
+  return {
+    started(count) {
+      sink.started(count);
+      release();
+    },
+    stdout: (text) => later(() => sink.stdout(text)),
+    stderr: (text) => later(() => sink.stderr(text)),
+    result: (data, isMain) => later(() => sink.result(data, isMain)),
+    error: (name, value, traceback) => later(() => sink.error(name, value, traceback)),
+    release,
+  };
+}

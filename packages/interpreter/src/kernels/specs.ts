@@ -20,6 +20,7 @@ export function kernelSpec(language: Language, binaries: KernelBinaries): Kernel
   switch (language) {
     case "python":
       return {
+        name: language,
         command: binaries.pythonBinary,
         args: ["-u", join(binaries.kernelsDir, "python_kernel.py")],
         env: { PYTHONIOENCODING: "utf-8" },
@@ -28,6 +29,7 @@ export function kernelSpec(language: Language, binaries: KernelBinaries): Kernel
     case "javascript":
     case "typescript":
       return {
+        name: language,
         command: binaries.nodeBinary,
         args: ["--no-warnings", join(binaries.kernelsDir, "js_kernel.mjs"), language],
         encode: jsonCommand,
@@ -63,6 +65,7 @@ printf '{"type":"ready"}\\n' >&3
 
 function bashSpec(bashBinary: string): KernelSpec {
   return {
+    name: "bash",
     command: bashBinary,
     args: ["--noprofile", "--norc"],
     init: BASH_DRIVER,
