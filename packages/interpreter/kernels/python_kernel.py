@@ -27,6 +27,7 @@ from IPython.core.displayhook import DisplayHook  # noqa: E402
 from IPython.core.displaypub import DisplayPublisher  # noqa: E402
 from IPython.core.formatters import BaseFormatter, JSONFormatter  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
+from traitlets.config import Config  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cove_charts import figure_to_chart  # noqa: E402
@@ -160,7 +161,10 @@ class PlainJSONFormatter(JSONFormatter):
 
 
 def make_shell():
-    shell = CoveShell.instance(displayhook_class=CoveDisplayHook, display_pub_class=CoveDisplayPublisher, colors="NoColor")
+    config = Config()
+    # History in memory: kernels of many contexts would otherwise share one SQLite file.
+    config.HistoryManager.hist_file = ":memory:"
+    shell = CoveShell.instance(config=config, displayhook_class=CoveDisplayHook, display_pub_class=CoveDisplayPublisher, colors="NoColor")
     formatter = shell.display_formatter
     formatter.formatters["e2b/data"] = DataFrameFormatter(parent=formatter)
     formatter.formatters["e2b/chart"] = ChartFormatter(parent=formatter)

@@ -25,7 +25,7 @@ export interface ContextManagerOptions extends KernelBinaries {
 /** What an execution reports when its kernel died under it (E2B's name for it). */
 export const UNEXPECTED_END = {
   name: "UnexpectedEndOfExecution",
-  value: "The kernel died during the execution; the context was restarted",
+  value: "The kernel exited before the execution finished; the context starts a new kernel for the next execution",
 } as const;
 
 /**
@@ -34,6 +34,8 @@ export const UNEXPECTED_END = {
  */
 class Context {
   kernel: KernelProcess | undefined;
+  /** Set when the context is removed: no kernel is started for it any more. */
+  private removed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -50,14 +52,26 @@ class Context {
 
   async ensureKernel(): Promise<KernelProcess> {
     if (this.kernel?.alive) return this.kernel;
-    this.kernel = await this.start();
-    return this.kernel;
+    if (this.removed) throw new InterpreterError("not_found", `Context ${this.info.id} not found`);
+    const kernel = await this.start();
+    if (this.removed) {
+      await kernel.kill();
+      throw new InterpreterError("not_found", `Context ${this.info.id} not found`);
+    }
+    this.kernel = kernel;
+    return kernel;
   }
 
   async stopKernel(): Promise<void> {
     const kernel = this.kernel;
     this.kernel = undefined;
     await kernel?.kill();
+  }
+
+  /** Kills the kernel for good. */
+  async remove(): Promise<void> {
+    this.removed = true;
+    await this.stopKernel();
   }
 }
 
@@ -101,8 +115,15 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     const info: ContextInfo = { id: randomUUID(), language, cwd };
     const spec = kernelSpec(language, options);
     const context = new Context(info, () => KernelProcess.start({ spec, cwd, log: log }));
-    await context.ensureKernel();
+    // Listed while its kernel starts, so close() reaches it too.
     contexts.set(info.id, context);
+    try {
+      await context.ensureKernel();
+    } catch (err) {
+      contexts.delete(info.id);
+      await context.remove();
+      throw err;
+    }
     log.info({ context: info.id, language, cwd, pid: context.kernel?.pid }, "context created");
     return info;
   }
@@ -140,7 +161,11 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
       if (end === "died") {
         if (!signal.aborted) sink.error(UNEXPECTED_END.name, UNEXPECTED_END.value, "");
         // The next execution waits for the fresh kernel; this one ends now.
-        void context.serialize(() => context.ensureKernel()).catch((err: unknown) => log.error({ err, context: context.info.id }, "kernel restart failed"));
+        void context
+          .serialize(() => context.ensureKernel())
+          .catch((err: unknown) => {
+            if (!(err instanceof InterpreterError && err.code === "not_found")) log.error({ err, context: context.info.id }, "kernel restart failed");
+          });
       }
     } finally {
       clearTimeout(killTimer);
@@ -166,12 +191,12 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     async remove(id) {
       const context = find(id);
       contexts.delete(id);
-      await context.stopKernel();
+      await context.remove();
     },
     async close() {
       const all = [...contexts.values()];
       contexts.clear();
-      await Promise.all(all.map((c) => c.stopKernel()));
+      await Promise.all(all.map((c) => c.remove()));
     },
   };
 }

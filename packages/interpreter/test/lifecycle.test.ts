@@ -130,4 +130,16 @@ describe("interrupts, dead kernels and the raw stream", () => {
     assert.equal(execution.error?.name, "UnexpectedEndOfExecution");
     assert.equal((await t.sandbox.runCode("1 + 1", { context })).text, "2");
   });
+
+  it("removing a context during an execution ends it and leaves no kernel behind", async () => {
+    const context = await t.sandbox.createCodeContext();
+    const pid = Number((await t.sandbox.runCode("import os; os.getpid()", { context })).text);
+    const execution = await t.sandbox.runCode("import time\nprint('go', flush=True)\ntime.sleep(600)", {
+      context,
+      onStdout: () => void t.sandbox.removeCodeContext(context),
+    });
+    assert.equal(execution.error?.name, "UnexpectedEndOfExecution");
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    assert.ok(!(await t.sandbox.listCodeContexts()).some((c) => c.id === context.id));
+  });
 });
