@@ -10,7 +10,7 @@ import { inspect } from "node:util";
 import vm from "node:vm";
 
 const language = process.argv[2] === "typescript" ? "typescript" : "javascript";
-const commands = createInterface({ input: createReadStream("", { fd: 0 }), crlfDelay: Number.POSITIVE_INFINITY });
+const commands = createInterface({ input: createReadStream("", { fd: 4 }), crlfDelay: Number.POSITIVE_INFINITY });
 const events = createWriteStream("", { fd: 3 });
 let executionCount = 0;
 

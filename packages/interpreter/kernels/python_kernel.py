@@ -1,7 +1,7 @@
 """Cove's Python kernel: one IPython InteractiveShell in this process.
 
 Protocol (see src/kernels/protocol.ts): the server writes one JSON command per
-line on stdin; this process answers with JSON events on fd 3. User output goes
+line on fd 4; this process answers with JSON events on fd 3. User output goes
 to the real fd 1 and fd 2. After each execution the token of the command is
 written to fd 1 and fd 2, then a "done" event, so the server knows both
 streams are drained before it ends the execution.
@@ -17,10 +17,10 @@ import sys
 # machinery) only when the user imports matplotlib; nothing is imported early.
 os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
-COMMANDS = os.fdopen(os.dup(0), "r", encoding="utf-8")
-_devnull = os.open(os.devnull, os.O_RDONLY)
-os.dup2(_devnull, 0)
-os.close(_devnull)
+# The protocol's pipes are not passed on to programs the user starts.
+os.set_inheritable(3, False)
+os.set_inheritable(4, False)
+COMMANDS = os.fdopen(4, "r", encoding="utf-8")
 EVENTS = os.fdopen(3, "w", encoding="utf-8", buffering=1)
 
 from IPython.core.displayhook import DisplayHook  # noqa: E402

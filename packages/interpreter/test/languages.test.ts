@@ -80,6 +80,13 @@ describe("javascript, typescript and bash through the SDK", () => {
     assert.deepEqual(execution.logs.stdout, ["after-cat\n"]);
   });
 
+  it("stdin is empty in every language, never the kernel's commands", async () => {
+    assert.equal((await t.sandbox.runCode("require('node:fs').readFileSync(0, 'utf8').length", { language: "js" })).text, "0");
+    assert.equal((await t.sandbox.runCode("import sys; len(sys.stdin.read())")).text, "0");
+    assert.equal((await t.sandbox.runCode("input()")).error?.name, "EOFError");
+    assert.equal((await t.sandbox.runCode("1 + 1", { language: "js" })).text, "2");
+  });
+
   it("output without a final newline still arrives", async () => {
     assert.deepEqual((await t.sandbox.runCode("printf 'no newline'", { language: "bash" })).logs.stdout, ["no newline"]);
     assert.deepEqual((await t.sandbox.runCode("process.stdout.write('partial')", { language: "js" })).logs.stdout, ["partial"]);

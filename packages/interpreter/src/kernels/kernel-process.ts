@@ -17,9 +17,15 @@ export interface KernelSpec {
   command: string;
   args: readonly string[];
   env?: Readonly<Record<string, string>>;
-  /** Written to stdin right after the start (the bash kernel's driver functions). */
+  /**
+   * Where the kernel reads commands: fd 4 (its stdin is /dev/null, so user
+   * code reading stdin cannot take them), or stdin for bash, whose driver
+   * reads its script there (each cell's stdin is /dev/null).
+   */
+  commandsOn: "fd4" | "stdin";
+  /** Written to the commands pipe right after the start (the bash kernel's driver functions). */
   init?: string;
-  /** The bytes for stdin that make the kernel run `request` and end with `token`. */
+  /** The bytes for the commands pipe that make the kernel run `request` and end with `token`. */
   encode(request: ExecuteRequest, token: string, scratchDir: string, sequence: number): Promise<string>;
   /** Turns the "done" event into extra output (bash: a failing exit status as an error). */
   onDone?(event: Extract<KernelEvent, { type: "done" }>, sink: ExecutionSink): void;
@@ -53,6 +59,7 @@ const READY_TIMEOUT_MS = 60_000;
  */
 export class KernelProcess {
   private readonly child: ChildProcess;
+  private readonly commands: Writable;
   private readonly stdout = new OutputStream();
   private readonly stderr = new OutputStream();
   private running: Running | undefined;
@@ -72,7 +79,7 @@ export class KernelProcess {
     this.child = spawn(spec.command, [...spec.args], {
       cwd,
       env: { ...process.env, ...spec.env },
-      stdio: ["pipe", "pipe", "pipe", "pipe"],
+      stdio: spec.commandsOn === "stdin" ? ["pipe", "pipe", "pipe", "pipe"] : ["ignore", "pipe", "pipe", "pipe", "pipe"],
       detached: true,
     });
     this.exited = new Promise<void>((resolve) => {
@@ -92,7 +99,8 @@ export class KernelProcess {
       options.log.error({ err, command: spec.command }, "kernel failed to start");
       this.onReady(new InterpreterError("kernel_failed", `the ${spec.name} kernel could not be started`, { cause: err }));
     });
-    (this.child.stdin as Writable).on("error", () => undefined);
+    this.commands = (spec.commandsOn === "stdin" ? this.child.stdin : this.child.stdio[4]) as Writable;
+    this.commands.on("error", () => undefined);
     (this.child.stdout as Readable).on("data", (chunk: Buffer) => this.stdout.push(chunk));
     (this.child.stderr as Readable).on("data", (chunk: Buffer) => {
       if (this.running === undefined) this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-2000);
@@ -100,7 +108,7 @@ export class KernelProcess {
     });
     const events = createInterface({ input: this.child.stdio[3] as Readable, crlfDelay: Infinity });
     events.on("line", (line) => this.onEvent(line));
-    if (spec.init) (this.child.stdin as Writable).write(spec.init);
+    if (spec.init) this.commands.write(spec.init);
   }
 
   /** Starts a kernel and waits until it accepts commands. */
@@ -189,7 +197,7 @@ export class KernelProcess {
         this.stderr.flushPartial();
       }, this.options.partialLineMs ?? 100);
       if (this.hasExited) running.finish("died");
-      else (this.child.stdin as Writable).write(payload);
+      else this.commands.write(payload);
     });
   }
 

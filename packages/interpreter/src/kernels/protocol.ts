@@ -1,9 +1,10 @@
 /**
  * Cove's kernel protocol. A kernel is a child process in its own process
- * group with four pipes:
- *   fd 0  commands from the server (the kernel moves it away from user code)
+ * group with these pipes:
+ *   fd 0  /dev/null (bash: the driver's commands; each cell gets /dev/null)
  *   fd 1  the user's stdout, fd 2 the user's stderr
  *   fd 3  events from the kernel, one JSON object per line
+ *   fd 4  commands from the server, one JSON object per line
  * The kernel writes {"type":"ready"} once it accepts commands. For each
  * command it writes "started", then any "result" and "error" events while the
  * user's code writes to fd 1 and 2, then the command's token to fd 1 and to

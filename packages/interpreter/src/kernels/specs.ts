@@ -24,6 +24,7 @@ export function kernelSpec(language: Language, binaries: KernelBinaries): Kernel
         command: binaries.pythonBinary,
         args: ["-u", join(binaries.kernelsDir, "python_kernel.py")],
         env: { PYTHONIOENCODING: "utf-8" },
+        commandsOn: "fd4",
         encode: jsonCommand,
       };
     case "javascript":
@@ -32,6 +33,7 @@ export function kernelSpec(language: Language, binaries: KernelBinaries): Kernel
         name: language,
         command: binaries.nodeBinary,
         args: ["--no-warnings", join(binaries.kernelsDir, "js_kernel.mjs"), language],
+        commandsOn: "fd4",
         encode: jsonCommand,
       };
     case "bash":
@@ -68,6 +70,7 @@ function bashSpec(bashBinary: string): KernelSpec {
     name: "bash",
     command: bashBinary,
     args: ["--noprofile", "--norc"],
+    commandsOn: "stdin",
     init: BASH_DRIVER,
     async encode(request, token, scratchDir, sequence) {
       const cell = join(scratchDir, `cell-${sequence}.sh`);
