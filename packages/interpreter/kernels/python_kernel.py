@@ -1,17 +1,20 @@
 """Cove's Python kernel: one IPython InteractiveShell in this process.
 
 Protocol (see src/kernels/protocol.ts): the server writes one JSON command per
-line on fd 4; this process answers with JSON events on fd 3. User output goes
-to the real fd 1 and fd 2. After each execution the token of the command is
+line on fd 4; this process answers with JSON events on fd 3. Python's
+sys.stdout and sys.stderr are "stream" events too (EventStream); programs the
+user starts write to the real fd 1 and 2. After each execution the token is
 written to fd 1 and fd 2, then a "done" event, so the server knows both
 streams are drained before it ends the execution.
 """
 
+import io
 import json
 import math
 import os
 import signal
 import sys
+import threading
 
 # Figures are rendered by matplotlib-inline (PNG through IPython's display
 # machinery) only when the user imports matplotlib; nothing is imported early.
@@ -55,9 +58,61 @@ def to_json_value(value):
     return str(value)
 
 
+_emit_lock = threading.Lock()
+
+
 def emit(event):
-    EVENTS.write(json.dumps(to_json_value(event), ensure_ascii=True) + "\n")
-    EVENTS.flush()
+    line = json.dumps(to_json_value(event), ensure_ascii=True) + "\n"
+    with _emit_lock:
+        EVENTS.write(line)
+        EVENTS.flush()
+
+
+class EventStream(io.TextIOBase):
+    """sys.stdout and sys.stderr: text goes out as "stream" events on the
+    event pipe, so it keeps its order with results and errors. Whole lines go
+    at once; a partial line waits for its newline, a flush, or the cell's end.
+    Programs the user starts still write to the real fd 1 and 2."""
+
+    def __init__(self, name, fd):
+        super().__init__()
+        self.name = name
+        self._fd = fd
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self._lock:
+            self._buffer += text
+            cut = self._buffer.rfind("\n") + 1
+            if cut == 0 and len(self._buffer) < 8192:
+                return len(text)
+            if cut == 0:
+                cut = len(self._buffer)
+            out, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        emit({"type": "stream", "name": self.name, "text": out})
+        return len(text)
+
+    def flush(self):
+        with self._lock:
+            out, self._buffer = self._buffer, ""
+        if out:
+            emit({"type": "stream", "name": self.name, "text": out})
 
 
 def emit_bundle(data, main):
@@ -173,11 +228,12 @@ def make_shell():
 
 
 def finish(token):
-    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
+    for fd in (1, 2):
         try:
             os.write(fd, token.encode("ascii"))
         except OSError:
@@ -211,8 +267,8 @@ def execute(shell, command):
 def main():
     # SIGINT interrupts a running cell (KeyboardInterrupt); between cells it is ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.stdout.reconfigure(line_buffering=True)
-    sys.stderr.reconfigure(line_buffering=True)
+    sys.stdout = EventStream("stdout", 1)
+    sys.stderr = EventStream("stderr", 2)
     shell = make_shell()
     emit({"type": "ready"})
     for line in COMMANDS:

@@ -52,6 +52,20 @@ describe("python through the SDK", () => {
     assert.ok(stdout.every((m) => m.error === false && typeof m.timestamp === "number"));
   });
 
+  it("prints, warnings and display() keep their order; a child process's output arrives too", async () => {
+    const events: string[] = [];
+    const execution = await t.sandbox.runCode(
+      "import sys, subprocess\nfrom IPython.display import HTML, display\nprint('a')\ndisplay(HTML('<i>x</i>'))\nprint('b', file=sys.stderr)\nprint('c', end='')\ndisplay(HTML('<i>y</i>'))\nsubprocess.run(['echo', 'from child'])\nNone",
+      {
+        onStdout: (m) => events.push(`out:${m.line}`),
+        onStderr: (m) => events.push(`err:${m.line}`),
+        onResult: (r) => events.push(`result:${r.html}`),
+      },
+    );
+    assert.deepEqual(events.slice(0, 5), ["out:a\n", "result:<i>x</i>", "err:b\n", "out:c", "result:<i>y</i>"]);
+    assert.deepEqual(execution.logs.stdout, ["a\n", "c", "from child\n"]);
+  });
+
   it("print gives one stdout item per line", async () => {
     const lines: string[] = [];
     const execution = await t.sandbox.runCode('print("hello")', { onStdout: (m) => lines.push(m.line) });

@@ -237,6 +237,13 @@ export class KernelProcess {
       case "started":
         running.sink.started(event.execution_count);
         break;
+      case "stream":
+        for (const line of String(event.text ?? "").split(/(?<=\n)/)) {
+          if (line.length === 0) continue;
+          if (event.name === "stderr") running.sink.stderr(line);
+          else running.sink.stdout(line);
+        }
+        break;
       case "result":
         this.stdout.flushPartial();
         running.sink.result(event.data ?? {}, event.main === true);

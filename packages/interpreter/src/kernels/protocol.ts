@@ -6,14 +6,16 @@
  *   fd 3  events from the kernel, one JSON object per line
  *   fd 4  commands from the server, one JSON object per line
  * The kernel writes {"type":"ready"} once it accepts commands. For each
- * command it writes "started", then any "result" and "error" events while the
- * user's code writes to fd 1 and 2, then the command's token to fd 1 and to
+ * command it writes "started", then any "stream" (output the kernel itself
+ * captured, ordered with the results), "result" and "error" events while the
+ * user's programs write to fd 1 and 2, then the command's token to fd 1 and to
  * fd 2, then "done". The token tells the server that both output pipes hold
  * nothing more of this execution. SIGINT to the group interrupts the code.
  */
 export type KernelEvent =
   | { type: "ready" }
   | { type: "started"; execution_count: number }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string }
   | { type: "result"; main: boolean; data: Record<string, unknown> }
   | { type: "error"; name: string; value: string; traceback: string }
   | { type: "done"; status?: number };
