@@ -6,6 +6,8 @@
 import { createReadStream, createWriteStream, writeSync } from "node:fs";
 import module from "node:module";
 import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
+import { Console } from "node:console";
 import { inspect } from "node:util";
 import vm from "node:vm";
 
@@ -17,6 +19,18 @@ let executionCount = 0;
 function emit(event) {
   events.write(`${JSON.stringify(event)}\n`);
 }
+
+/** console output as "stream" events, so it keeps its order with results; process.stdout stays the real fd 1. */
+function eventStream(name) {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk, _encoding, callback) {
+      emit({ type: "stream", name, text: String(chunk) });
+      callback();
+    },
+  });
+}
+globalThis.console = new Console({ stdout: eventStream("stdout"), stderr: eventStream("stderr") });
 
 // Errors in callbacks and promises nobody awaits must not end the kernel.
 process.on("uncaughtException", (err) => console.error(err));

@@ -21,6 +21,17 @@ describe("javascript, typescript and bash through the SDK", () => {
     assert.equal((await t.sandbox.runCode("'text'", { language: "js" })).text, "text");
   });
 
+  it("javascript: console output keeps its order with the result", async () => {
+    const events: string[] = [];
+    await t.sandbox.runCode("console.log('a'); console.error('b'); console.log('c'); 'r'", {
+      language: "js",
+      onStdout: (m) => events.push(`out:${m.line}`),
+      onStderr: (m) => events.push(`err:${m.line}`),
+      onResult: (r) => events.push(`result:${r.text}`),
+    });
+    assert.deepEqual(events, ["out:a\n", "err:b\n", "out:c\n", "result:r"]);
+  });
+
   it("javascript: a promise as the last expression is awaited; modules load", async () => {
     assert.equal((await t.sandbox.runCode("new Promise((resolve) => setTimeout(() => resolve(7), 10))", { language: "js" })).text, "7");
     assert.equal((await t.sandbox.runCode("require('node:path').join('a', 'b')", { language: "js" })).text, "a/b");
