@@ -209,7 +209,11 @@ export class KernelProcess {
   /** Kills the kernel's whole process group and waits for the kernel to exit. */
   async kill(): Promise<void> {
     if (!this.hasExited) this.signalGroup("SIGKILL");
-    if (this.child.pid === undefined) return;
+    if (this.child.pid === undefined) {
+      // Never started (spawn failed): there is no exit to wait for.
+      await rm(this.scratchDir, { recursive: true, force: true }).catch(() => undefined);
+      return;
+    }
     await this.exited;
   }
 
