@@ -97,4 +97,6 @@ commands.on("line", (line) => {
   const command = JSON.parse(line);
   queue = queue.then(() => execute(command));
 });
+// The server closed the commands pipe (it exited): end now, whatever timers the user left running.
+commands.on("close", () => process.exit(0));
 emit({ type: "ready" });

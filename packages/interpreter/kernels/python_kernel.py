@@ -273,6 +273,8 @@ def main():
     emit({"type": "ready"})
     for line in COMMANDS:
         execute(shell, json.loads(line))
+    # The server closed the commands pipe (it exited): end now, whatever threads the user left running.
+    os._exit(0)
 
 
 if __name__ == "__main__":

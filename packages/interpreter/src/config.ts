@@ -29,6 +29,7 @@ export interface InterpreterFlags {
   python?: string | undefined;
   node?: string | undefined;
   bash?: string | undefined;
+  kernelsDir?: string | undefined;
   logLevel?: string | undefined;
 }
 
@@ -57,7 +58,8 @@ export function loadConfig(flags: InterpreterFlags = {}, env: NodeJS.ProcessEnv 
     pythonBinary: flags.python ?? env.COVE_INTERPRETER_PYTHON ?? "/usr/bin/python3",
     nodeBinary: flags.node ?? env.COVE_INTERPRETER_NODE ?? process.execPath,
     bashBinary: flags.bash ?? env.COVE_INTERPRETER_BASH ?? "/bin/bash",
-    kernelsDir: join(dirname(fileURLToPath(import.meta.url)), "..", "kernels"),
+    // Beside dist/ (or src/) in the package; a bundle that moves this file sets it explicitly.
+    kernelsDir: resolve(flags.kernelsDir ?? env.COVE_INTERPRETER_KERNELS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "..", "kernels")),
     logLevel: flags.logLevel ?? env.COVE_INTERPRETER_LOG_LEVEL ?? "info",
   };
 }

@@ -5,8 +5,8 @@ import { createLogger } from "./logger.js";
 import { createInterpreterServer } from "./server.js";
 
 const USAGE = `usage: node main.js [--host H] [--port 49999] [--access-token T] [--cwd /home/user]
-                    [--python /usr/bin/python3] [--node PATH] [--bash /bin/bash] [--log-level info]
-Environment: COVE_INTERPRETER_{HOST,PORT,ACCESS_TOKEN,CWD,PYTHON,NODE,BASH,LOG_LEVEL}; flags win.`;
+                    [--python /usr/bin/python3] [--node PATH] [--bash /bin/bash] [--kernels-dir DIR] [--log-level info]
+Environment: COVE_INTERPRETER_{HOST,PORT,ACCESS_TOKEN,CWD,PYTHON,NODE,BASH,KERNELS_DIR,LOG_LEVEL}; flags win.`;
 
 /** Parses command-line flags; unknown flags fail with the usage text. */
 export function parseFlags(argv: readonly string[]): InterpreterFlags {
@@ -20,6 +20,7 @@ export function parseFlags(argv: readonly string[]): InterpreterFlags {
       python: { type: "string" },
       node: { type: "string" },
       bash: { type: "string" },
+      "kernels-dir": { type: "string" },
       "log-level": { type: "string" },
     },
     strict: true,
@@ -32,6 +33,7 @@ export function parseFlags(argv: readonly string[]): InterpreterFlags {
     python: values.python,
     node: values.node,
     bash: values.bash,
+    kernelsDir: values["kernels-dir"],
     logLevel: values["log-level"],
   };
 }
