@@ -6,8 +6,8 @@ import { startInterpreter, type TestInterpreter } from "./helpers/interpreter.js
 describe("interrupts, dead kernels and the raw stream", () => {
   let t: TestInterpreter;
   before(async () => {
-    // Keepalives every 50 ms so a short execution shows some; a kernel that ignores SIGINT is killed 1 s after it.
-    t = await startInterpreter({}, { keepaliveMs: 50, interruptGraceMs: 1000 });
+    // Keepalives every 50 ms so a short execution shows some; a kernel that ignores SIGINT is killed 2 s after it.
+    t = await startInterpreter({}, { keepaliveMs: 50, interruptGraceMs: 2000 });
   });
   after(async () => {
     await t?.close();

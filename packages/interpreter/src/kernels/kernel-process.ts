@@ -161,7 +161,7 @@ export class KernelProcess {
         check: () => {
           if (running.doneSeen && running.stdoutDone && running.stderrDone) running.finish("done");
           else if (running.doneSeen && graceTimer === undefined) {
-            graceTimer = setTimeout(() => running.finish("done"), this.options.tokenGraceMs ?? 2000);
+            graceTimer = setTimeout(() => running.finish("done"), this.options.tokenGraceMs ?? 5000);
           }
         },
         finish: (end) => {
