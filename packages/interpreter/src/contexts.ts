@@ -114,7 +114,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
     if (!isDir) throw new InterpreterError("invalid_argument", `Working directory '${cwd}' does not exist`);
     const info: ContextInfo = { id: randomUUID(), language, cwd };
     const spec = kernelSpec(language, options);
-    const context = new Context(info, () => KernelProcess.start({ spec, cwd, log: log }));
+    const context = new Context(info, () => KernelProcess.start({ spec, cwd, log }));
     // Listed while its kernel starts, so close() reaches it too.
     contexts.set(info.id, context);
     try {
@@ -160,7 +160,7 @@ export function createContextManager(options: ContextManagerOptions): ContextMan
       const end = await kernel.execute(request, sink);
       if (end === "died") {
         if (!signal.aborted) sink.error(UNEXPECTED_END.name, UNEXPECTED_END.value, "");
-        // The next execution waits for the fresh kernel; this one ends now.
+        // A fresh kernel for whatever comes next (an execution queued meanwhile may start it first); this one ends now.
         void context
           .serialize(() => context.ensureKernel())
           .catch((err: unknown) => {
