@@ -24,6 +24,8 @@ async function startServer(cwd: string, extra: string[] = []): Promise<{ child: 
     ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--cwd", cwd, "--python", PYTHON, "--log-level", "silent", ...extra],
     {
       stdio: ["ignore", "pipe", "inherit"],
+      // Whatever the server leaves in its temp dir when it is killed goes with the test's directory.
+      env: { ...process.env, TMPDIR: cwd },
     },
   );
   let out = "";

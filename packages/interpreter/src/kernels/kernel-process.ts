@@ -26,7 +26,7 @@ export interface KernelSpec {
   /** Written to the commands pipe right after the start (the bash kernel's driver functions). */
   init?: string;
   /** The bytes for the commands pipe that make the kernel run `request` and end with `token`. */
-  encode(request: ExecuteRequest, token: string, scratchDir: string, sequence: number): Promise<string>;
+  encode(request: ExecuteRequest, token: string, scratch: () => Promise<string>, sequence: number): Promise<string>;
   /** Turns the "done" event into extra output (bash: a failing exit status as an error). */
   onDone?(event: Extract<KernelEvent, { type: "done" }>, sink: ExecutionSink): void;
 }
@@ -68,11 +68,12 @@ export class KernelProcess {
   private stderrTail = "";
   readonly exited: Promise<void>;
   private hasExited = false;
+  /** A directory for the files of one execution (bash cells), made on demand and removed when the execution ends. */
+  private scratchDir: Promise<string> | undefined;
   private wasReady = false;
 
   private constructor(
     private readonly options: KernelProcessOptions,
-    private readonly scratchDir: string,
     private readonly onReady: (error?: Error) => void,
   ) {
     const { spec, cwd } = options;
@@ -91,7 +92,7 @@ export class KernelProcess {
           new InterpreterError("kernel_failed", `the ${options.spec.name} kernel exited while starting (its output is in the execution server's log)`),
         );
         this.endRunning("died");
-        void rm(this.scratchDir, { recursive: true, force: true }).catch(() => undefined);
+        void this.removeScratch();
         resolve();
       });
     });
@@ -113,13 +114,12 @@ export class KernelProcess {
 
   /** Starts a kernel and waits until it accepts commands. */
   static async start(options: KernelProcessOptions): Promise<KernelProcess> {
-    const scratchDir = await mkdtemp(join(tmpdir(), "cove-kernel-"));
     let settle: (error?: Error) => void = () => undefined;
     const ready = new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
     });
     let once = false;
-    const kernel = new KernelProcess(options, scratchDir, (error) => {
+    const kernel = new KernelProcess(options, (error) => {
       if (once) return;
       once = true;
       settle(error);
@@ -149,7 +149,7 @@ export class KernelProcess {
     if (this.running) throw new InterpreterError("internal", "kernel is busy");
     if (this.hasExited) return "died";
     const token = `__cove_end_${randomUUID().replaceAll("-", "")}__`;
-    const payload = await this.options.spec.encode(request, token, this.scratchDir, ++this.sequence);
+    const payload = await this.options.spec.encode(request, token, () => this.scratch(), ++this.sequence);
     const sink = startedFirst(output);
     return await new Promise<ExecutionEnd>((resolve) => {
       let graceTimer: NodeJS.Timeout | undefined;
@@ -172,6 +172,7 @@ export class KernelProcess {
           this.stdout.end();
           this.stderr.end();
           sink.release();
+          void this.removeScratch();
           resolve(end);
         },
       };
@@ -211,7 +212,7 @@ export class KernelProcess {
     if (!this.hasExited) this.signalGroup("SIGKILL");
     if (this.child.pid === undefined) {
       // Never started (spawn failed): there is no exit to wait for.
-      await rm(this.scratchDir, { recursive: true, force: true }).catch(() => undefined);
+      await this.removeScratch();
       return;
     }
     await this.exited;
@@ -225,6 +226,17 @@ export class KernelProcess {
     } catch {
       // the group is gone already
     }
+  }
+
+  private scratch(): Promise<string> {
+    this.scratchDir ??= mkdtemp(join(tmpdir(), "cove-kernel-"));
+    return this.scratchDir;
+  }
+
+  private async removeScratch(): Promise<void> {
+    const dir = this.scratchDir;
+    this.scratchDir = undefined;
+    if (dir) await rm(await dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   private onEvent(line: string): void {

@@ -72,7 +72,8 @@ function bashSpec(bashBinary: string): KernelSpec {
     args: ["--noprofile", "--norc"],
     commandsOn: "stdin",
     init: BASH_DRIVER,
-    async encode(request, token, scratchDir, sequence) {
+    async encode(request, token, scratch, sequence) {
+      const scratchDir = await scratch();
       const cell = join(scratchDir, `cell-${sequence}.sh`);
       const setEnv = join(scratchDir, `env-${sequence}.sh`);
       const resetEnv = join(scratchDir, `unenv-${sequence}.sh`);
