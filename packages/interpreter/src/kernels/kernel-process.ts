@@ -236,7 +236,8 @@ export class KernelProcess {
   private async removeScratch(): Promise<void> {
     const dir = this.scratchDir;
     this.scratchDir = undefined;
-    if (dir) await rm(await dir, { recursive: true, force: true }).catch(() => undefined);
+    if (dir === undefined) return;
+    await dir.then((path) => rm(path, { recursive: true, force: true })).catch(() => undefined);
   }
 
   private onEvent(line: string): void {
