@@ -146,6 +146,13 @@ describe("templates through the e2b SDK (cove up)", { timeout: 900_000 }, () => 
       assert.match(err.message, /exited with code 7/);
       return true;
     });
+    // A command envd will not start, worded as E2B words it (its SDK's own tests match on this).
+    const nobody = Template().fromTemplate("base").skipCache().runCmd("whoami", { user: "root123" });
+    await assert.rejects(Template.build(nobody, `${name}-fail`, opts()), (err: unknown) => {
+      assert.ok(err instanceof BuildError, String(err));
+      assert.match(err.message, /failed to run command 'whoami': command failed: unauthenticated: invalid username: 'root123'/);
+      return true;
+    });
     rmSync(join(testTemplatesDir, `${name}-fail`), { recursive: true, force: true });
   });
 

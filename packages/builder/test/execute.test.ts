@@ -177,7 +177,9 @@ describe("build executor", () => {
       () => undefined,
       (e: unknown) => e,
     );
-    assert.ok(thrown instanceof BuildStepError && /sandbox died/.test(thrown.message) && thrown.step === "1");
+    assert.ok(thrown instanceof BuildStepError && thrown.step === "1");
+    // A RUN that could not run is worded as E2B's builder words it.
+    assert.equal(thrown.message, "step 1 (RUN throw) failed: failed to run command 'throw': sandbox died");
   });
 
   it("checks the start and ready commands on the final layers, failing as `finalize`", async () => {

@@ -53,7 +53,8 @@ export function createUserDb(root: string): UserDb {
   return {
     async lookup(name) {
       const user = (await load()).users.get(name);
-      if (!user) throw new EnvdError("invalid_argument", `invalid username: '${name}'`);
+      // E2B's envd answers an unknown user as unauthenticated (401 on HTTP), and so its SDK's AuthenticationError.
+      if (!user) throw new EnvdError("unauthenticated", `invalid username: '${name}'`);
       return user;
     },
     async userName(uid) {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { FileNotFoundError, InvalidArgumentError } from "e2b";
+import { AuthenticationError, FileNotFoundError, InvalidArgumentError } from "e2b";
 import { connectSdk, ensureTestUser, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
 
 describe("envd /files through the SDK", () => {
@@ -172,7 +172,8 @@ describe("envd /files through the SDK", () => {
     await assert.rejects(sdk.sandbox.files.read(fifo), InvalidArgumentError, "a FIFO is refused, not waited on");
     await assert.rejects(sdk.sandbox.files.write(fifo, "x"), InvalidArgumentError, "a FIFO is not replaced");
     await assert.rejects(sdk.sandbox.files.write(dir, "x"), InvalidArgumentError);
-    await assert.rejects(sdk.sandbox.files.read("/etc/passwd", { user: "no-such-user" }), InvalidArgumentError);
+    // As E2B's envd: an unknown user is a 401, the SDK's AuthenticationError.
+    await assert.rejects(sdk.sandbox.files.read("/etc/passwd", { user: "no-such-user" }), AuthenticationError);
   });
 
   it("overwrites in place: keeps the mode and writes through symlinks", async () => {

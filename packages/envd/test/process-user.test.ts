@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { CommandExitError, InvalidArgumentError } from "e2b";
+import { AuthenticationError, CommandExitError } from "e2b";
 import { connectSdk, ensureTestUser, startEnvd, type SdkHandle, type TestEnvd } from "./helpers/envd.js";
 
 function hostId(...args: string[]): string {
@@ -59,6 +59,11 @@ describe("processes run as the requested OS user", () => {
   });
 
   it("rejects an unknown user with InvalidArgumentError", async () => {
-    await assert.rejects(sdk.sandbox.commands.run("true", { user: "no-such-user" }), InvalidArgumentError);
+    // As E2B's envd: unauthenticated "invalid username: '…'", the SDK's AuthenticationError.
+    await assert.rejects(sdk.sandbox.commands.run("true", { user: "no-such-user" }), (err: unknown) => {
+      assert.ok(err instanceof AuthenticationError, String(err));
+      assert.match(err.message, /invalid username: 'no-such-user'/);
+      return true;
+    });
   });
 });

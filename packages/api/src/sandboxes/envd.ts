@@ -145,6 +145,8 @@ export function envdFileError(status: number, text: string, path: string): ApiEr
   }
   if (status === 404) return new ApiError("not_found", `file '${path}' not found`);
   if (status === 400) return new ApiError("invalid_argument", message || "bad file request");
+  // envd answers an unknown user 401 as E2B's does; to the native API's caller it is a bad argument.
+  if (status === 401 && message.startsWith("invalid username")) return new ApiError("invalid_argument", message);
   if (status === 401 || status === 403) return new ApiError("forbidden", message || "not allowed");
   if (status === 507) return new ApiError("storage_full", message || "sandbox disk is full");
   return new ApiError("unavailable", `envd answered ${status}: ${message}`);

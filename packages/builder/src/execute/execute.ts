@@ -109,8 +109,14 @@ export async function executeBuild(options: ExecuteOptions): Promise<BuildOutput
         }
       });
     switch (step.type) {
-      case "RUN":
-        return command(step.args[0] as string, step.args[1] || state.user);
+      case "RUN": {
+        const script = step.args[0] as string;
+        return command(script, step.args[1] || state.user).catch((err: unknown) => {
+          if (err instanceof BuildStepError || signal.aborted) throw err;
+          // E2B's wording for a command that could not run (its SDK's tests match on it).
+          throw new Error(`failed to run command '${script}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        });
+      }
       case "COPY":
       case "ADD": {
         const [src = "", dest = "", user = "", mode = ""] = step.args;

@@ -45,7 +45,12 @@ export async function applyInit(ctx: EnvdContext, init: InitRequest): Promise<vo
     }
   }
   // Validate everything before changing anything, so a bad init changes nothing.
-  if (init.defaultUser !== undefined) await ctx.users.lookup(init.defaultUser);
+  if (init.defaultUser !== undefined) {
+    const name = init.defaultUser;
+    await ctx.users.lookup(name).catch(() => {
+      throw new EnvdError("invalid_argument", `invalid defaultUser: '${name}' is not a user of this sandbox`);
+    });
+  }
   if (init.timestamp !== undefined) ctx.state.lastInitAt = init.timestamp;
   if (init.envVars) Object.assign(ctx.state.envVars, init.envVars);
   if (init.accessToken !== undefined) ctx.state.accessToken = init.accessToken === "" ? undefined : init.accessToken;

@@ -1,4 +1,4 @@
-import { createClient } from "@connectrpc/connect";
+import { ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Process } from "@cove/protocol/process";
 import { NodeError } from "../errors.js";
@@ -50,19 +50,25 @@ export async function execInSandbox(envdAddress: string, accessToken: string, re
     { process: { cmd: "/bin/sh", args: ["-c", req.command], envs: req.env, cwd: req.cwd }, stdin: false },
     { headers: { authorization: `Basic ${Buffer.from(`${req.user}:`).toString("base64")}` }, signal: req.signal },
   );
-  for await (const { event } of stream) {
-    const e = event?.event;
-    if (e?.case === "data") {
-      const out = e.value.output;
-      if (out.case === "stdout") stdout.push(out.value);
-      else if (out.case === "stderr") stderr.push(out.value);
-    } else if (e?.case === "end") {
-      stdout.end();
-      stderr.end();
-      // envd words a plain non-zero exit as an error too; a signal is worth a line of its own.
-      if (e.value.error && !/^exit status \d+$/.test(e.value.error)) req.onLine("stderr", e.value.error);
-      return e.value.exitCode === 0 && !e.value.exited ? 1 : e.value.exitCode;
+  try {
+    for await (const { event } of stream) {
+      const e = event?.event;
+      if (e?.case === "data") {
+        const out = e.value.output;
+        if (out.case === "stdout") stdout.push(out.value);
+        else if (out.case === "stderr") stderr.push(out.value);
+      } else if (e?.case === "end") {
+        stdout.end();
+        stderr.end();
+        // envd words a plain non-zero exit as an error too; a signal is worth a line of its own.
+        if (e.value.error && !/^exit status \d+$/.test(e.value.error)) req.onLine("stderr", e.value.error);
+        return e.value.exitCode === 0 && !e.value.exited ? 1 : e.value.exitCode;
+      }
     }
+  } catch (err) {
+    // Worded as E2B's builder words a command envd would not start ("command failed: unauthenticated: …").
+    if (err instanceof ConnectError) throw new NodeError("runtime_failed", `command failed: ${err.message.replace(/^\[([a-z_]+)\] /, "$1: ")}`, { cause: err });
+    throw err;
   }
   throw new NodeError("runtime_failed", "the build step's process stream ended without an exit code");
 }
