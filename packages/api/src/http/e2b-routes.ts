@@ -9,6 +9,7 @@ import { requireTeam } from "./auth.js";
 import { decodeMetadataQuery, decodeNextToken, detailBody, encodeNextToken, listedBody, sandboxBody } from "./e2b-shapes.js";
 import { body, optBool, optInt, optString, optStringMap, type Fields } from "./input.js";
 import { checkEnvVars, checkMetadata, checkTemplateFilter, checkTemplateRef, parseTime, printable } from "./validate.js";
+import { usableBy } from "./template-routes.js";
 
 export interface E2bRoutesOptions {
   service: SandboxService;
@@ -170,30 +171,28 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
   /** The templates a team may use: its own, and public ones (base and an operator's included). */
   async function templates(teamId: string) {
     const { templates } = await node.listTemplates({});
-    return templates
-      .filter((t) => t.public || t.owner === teamId)
-      .map((t) => {
-        const at = t.builtAt ? timestampDate(t.builtAt).toISOString() : new Date(0).toISOString();
-        const main = t.tags.find((x) => x.tag === "default") ?? t.tags[0];
-        return {
-          templateID: t.templateId,
-          buildID: main?.buildId || `${t.templateId}-${at.replace(/\D/g, "")}`,
-          cpuCount: t.cpuCount,
-          memoryMB: t.memoryMb,
-          diskSizeMB: t.diskMb,
-          public: t.public,
-          aliases: [t.templateId],
-          names: [t.templateId],
-          createdAt: at,
-          updatedAt: at,
-          createdBy: null,
-          lastSpawnedAt: null,
-          spawnCount: 0,
-          buildCount: 1,
-          envdVersion: ENVD_VERSION,
-          buildStatus: "ready",
-        };
-      });
+    return templates.filter(usableBy(teamId)).map((t) => {
+      const at = t.builtAt ? timestampDate(t.builtAt).toISOString() : new Date(0).toISOString();
+      const main = t.tags.find((x) => x.tag === "default") ?? t.tags[0];
+      return {
+        templateID: t.templateId,
+        buildID: main?.buildId || `${t.templateId}-${at.replace(/\D/g, "")}`,
+        cpuCount: t.cpuCount,
+        memoryMB: t.memoryMb,
+        diskSizeMB: t.diskMb,
+        public: t.public,
+        aliases: [t.templateId],
+        names: [t.templateId],
+        createdAt: at,
+        updatedAt: at,
+        createdBy: null,
+        lastSpawnedAt: null,
+        spawnCount: 0,
+        buildCount: 1,
+        envdVersion: ENVD_VERSION,
+        buildStatus: "ready",
+      };
+    });
   }
 
   app.get("/templates", async (req) => templates(requireTeam(req).id));
@@ -230,7 +229,7 @@ export function registerE2bRoutes(app: FastifyInstance, options: E2bRoutesOption
     const t = all.find((x) => x.templateId === req.params.alias);
     if (t === undefined) throw new ApiError("not_found", `template '${req.params.alias}' not found`);
     // E2B's answer for a name another team holds privately: it exists, and is not yours.
-    if (!t.public && t.owner !== team.id) throw new ApiError("forbidden", `template '${req.params.alias}' belongs to another team`);
+    if (!usableBy(team.id)(t)) throw new ApiError("forbidden", `template '${req.params.alias}' belongs to another team`);
     return { templateID: t.templateId, public: t.public };
   });
 

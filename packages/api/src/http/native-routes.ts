@@ -13,6 +13,7 @@ import type { SandboxRow } from "../sandboxes/store.js";
 import { requireTeam } from "./auth.js";
 import { body, onlyFields, optBool, optInt, optString, optStringMap } from "./input.js";
 import { checkCommand, checkEnvVars, checkMetadata, checkName, checkPath, checkTemplateRef, checkUser } from "./validate.js";
+import { usableBy } from "./template-routes.js";
 
 export interface NativeRoutesOptions {
   db: Kysely<Database>;
@@ -200,17 +201,15 @@ export function registerNativeRoutes(app: FastifyInstance, options: NativeRoutes
     const team = requireTeam(req);
     const { templates } = await node.listTemplates({});
     return {
-      templates: templates
-        .filter((t) => t.public || t.owner === team.id)
-        .map((t) => ({
-          id: t.templateId,
-          public: t.public,
-          tags: t.tags.map((x) => x.tag),
-          builtAt: t.builtAt ? timestampDate(t.builtAt).toISOString() : null,
-          cpuCount: t.cpuCount,
-          memoryMB: t.memoryMb,
-          diskMB: t.diskMb,
-        })),
+      templates: templates.filter(usableBy(team.id)).map((t) => ({
+        id: t.templateId,
+        public: t.public,
+        tags: t.tags.map((x) => x.tag),
+        builtAt: t.builtAt ? timestampDate(t.builtAt).toISOString() : null,
+        cpuCount: t.cpuCount,
+        memoryMB: t.memoryMb,
+        diskMB: t.diskMb,
+      })),
     };
   });
 

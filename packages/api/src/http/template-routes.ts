@@ -22,6 +22,12 @@ const STEP_TYPES = new Set(["COPY", "ADD", "RUN", "ENV", "ARG", "WORKDIR", "USER
 /** The SDK polls with offsets; E2B caps an answer at 100 entries. */
 const LOG_PAGE = 100;
 
+/** Whether a team may use a template the node lists: its own, or a public one (base and operators' are). */
+export const usableBy =
+  (teamId: string) =>
+  (t: { public: boolean; owner?: string | undefined }): boolean =>
+    t.public || t.owner === teamId;
+
 export function templateName(name: string): string {
   if (!TEMPLATE_NAME.test(name)) throw invalid(`invalid template name '${name}': lowercase letters, digits, '.', '_' and '-', at most 63`);
   return name;
@@ -30,9 +36,10 @@ export function templateName(name: string): string {
 /** `name` or `name:tag`, as E2B takes them. */
 export function templateRef(ref: string): { name: string; tag: string } {
   const parsed = parseTemplateRef(ref);
-  if (!parsed) templateName(ref.split(":")[0] ?? "");
-  if (!parsed) throw invalid(`invalid tag in '${ref}': letters, digits, '.', '_' and '-', at most 128`);
-  return parsed;
+  if (parsed) return parsed;
+  // Say which part is wrong: the name's own error first, else the tag's.
+  templateName(ref.split(":")[0] ?? "");
+  throw invalid(`invalid tag in '${ref}': letters, digits, '.', '_' and '-', at most 128`);
 }
 
 export function tagList(value: unknown, field: string): string[] {
@@ -120,8 +127,8 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     if (!build || build.teamId !== teamId) throw notFound("template build", `${req.params.templateID}/${req.params.buildID}`);
     return build;
   };
-  const sizes = new Map<string, { cpuCount?: number; memoryMB?: number }>();
-  const buildTags = new Map<string, string[]>();
+  /** What POST /v3/templates asked for, until the build's start takes it. */
+  const requested = new Map<string, { cpuCount?: number; memoryMB?: number; tags: string[] }>();
 
   app.post("/v3/templates", async (req, reply) => {
     const team = requireTeam(req);
@@ -132,10 +139,9 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     // The name's own tag and the listed ones; neither: "default" (what the bare name means).
     const tags = [...new Set([...(ref.includes(":") ? [tag] : []), ...tagList(b.tags, "tags")])];
     const build = builds.create(team.id, name);
-    buildTags.set(build.buildID, tags);
     const cpuCount = optInt(b, "cpuCount", 1, 64);
     const memoryMB = optInt(b, "memoryMB", 128, 1 << 20);
-    sizes.set(build.buildID, { ...(cpuCount ? { cpuCount } : {}), ...(memoryMB ? { memoryMB } : {}) });
+    requested.set(build.buildID, { ...(cpuCount ? { cpuCount } : {}), ...(memoryMB ? { memoryMB } : {}), tags });
     return reply.code(202).send({ templateID: name, buildID: build.buildID, names: [ref], tags, aliases: [name], public: false });
   });
 
@@ -175,22 +181,21 @@ export function registerTemplateRoutes(app: FastifyInstance, options: TemplateRo
     const b = body(req.body);
     const startCmd = optString(b, "startCmd");
     const readyCmd = optString(b, "readyCmd");
-    const size = sizes.get(build.buildID) ?? {};
+    const asked = requested.get(build.buildID) ?? { tags: [] };
     const request = {
       name: build.templateID,
       owner: team.id,
       buildId: build.buildID,
-      tags: buildTags.get(build.buildID) ?? [],
+      tags: asked.tags,
       ...source(b),
       steps: steps(b.steps),
       force: optBool(b, "force") ?? false,
       ...(startCmd ? { startCmd } : {}),
       ...(readyCmd ? { readyCmd } : {}),
-      ...(size.cpuCount ? { cpuCount: size.cpuCount } : {}),
-      ...(size.memoryMB ? { memoryMb: size.memoryMB } : {}),
+      ...(asked.cpuCount ? { cpuCount: asked.cpuCount } : {}),
+      ...(asked.memoryMB ? { memoryMb: asked.memoryMB } : {}),
     };
-    sizes.delete(build.buildID);
-    buildTags.delete(build.buildID);
+    requested.delete(build.buildID);
     builds.start(build, request);
     return reply.code(202).send();
   });

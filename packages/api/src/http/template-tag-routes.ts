@@ -5,7 +5,7 @@ import { invalid, notFound } from "../errors.js";
 import { fromNodeError } from "../sandboxes/node-errors.js";
 import { requireTeam } from "./auth.js";
 import { body, optBool, optString } from "./input.js";
-import { tagList, templateName, templateRef } from "./template-routes.js";
+import { tagList, templateName, templateRef, usableBy } from "./template-routes.js";
 
 /** E2B's tag and visibility calls (spec 3.2 rows 20–22, the CLI's PATCH): the node keeps the tags. */
 export function registerTemplateTagRoutes(app: FastifyInstance, node: NodeClient): void {
@@ -40,7 +40,7 @@ export function registerTemplateTagRoutes(app: FastifyInstance, node: NodeClient
     const team = requireTeam(req);
     const name = templateName(req.params.templateID);
     const { templates } = await call(node.listTemplates({}));
-    const t = templates.find((x) => x.templateId === name && (x.public || x.owner === team.id));
+    const t = templates.filter(usableBy(team.id)).find((x) => x.templateId === name);
     if (!t) throw notFound("template", name);
     return t.tags.map((x) => ({
       tag: x.tag,

@@ -3,9 +3,8 @@
 // stand-in answers the SDK's create/connect/kill calls with this envd's
 // address and access token (the only mock here, and only of that API).
 import { execFileSync } from "node:child_process";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Sandbox } from "e2b";
+import { startStandInApi } from "../../../../test/support/stand-in-api.js";
 import { createEnvdServer, loadConfig, type EnvdFlags, type EnvdServer } from "../../src/index.js";
 
 export interface TestEnvd {
@@ -47,7 +46,7 @@ export async function connectSdk(envd: Pick<TestEnvd, "url">, options: { accessT
     });
     if (res.status !== 204) throw new Error(`envd /init answered ${res.status}: ${await res.text()}`);
   }
-  const api = await startStandInApi(options.accessToken);
+  const api = await startStandInApi({ sandboxID: "envdtest", templateID: "base", accessToken: options.accessToken });
   const sandbox = await Sandbox.create("base", {
     apiKey: "test-key",
     apiUrl: api.url,
@@ -56,34 +55,8 @@ export async function connectSdk(envd: Pick<TestEnvd, "url">, options: { accessT
   return {
     sandbox,
     accessToken: options.accessToken,
-    close: () => new Promise<void>((resolve) => api.server.close(() => resolve())),
+    close: () => api.close(),
   };
-}
-
-async function startStandInApi(accessToken: string | undefined): Promise<{ url: string; server: Server }> {
-  const record = {
-    sandboxID: "envdtest",
-    templateID: "base",
-    clientID: "6532622b",
-    envdVersion: "0.6.13",
-    envdAccessToken: accessToken,
-    domain: null,
-    trafficAccessToken: null,
-  };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method === "DELETE") {
-        res.writeHead(204).end();
-        return;
-      }
-      const body = JSON.stringify(record);
-      res.writeHead(req.url?.includes("/connect") ? 200 : 201, { "content-type": "application/json" }).end(body);
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 /** Makes sure the unprivileged `user` (uid 1000, home /home/user) exists, as E2B templates have it. */

@@ -4,11 +4,10 @@
 // with this server's address (the only stand-in here, and only of that API).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Sandbox } from "@e2b/code-interpreter";
+import { startStandInApi } from "../../../../test/support/stand-in-api.js";
 import { createInterpreterServer, type InterpreterFlags, type InterpreterServer, type InterpreterServerOptions, loadConfig } from "../../src/index.js";
 
 /** Debian's python3, where the tests' packages (python3-ipython, -matplotlib, -pandas, -numpy) are installed. */
@@ -50,7 +49,7 @@ export async function startInterpreter(flags: InterpreterFlags = {}, options: In
   const server = createInterpreterServer(config, options);
   const address = await server.listen();
   const url = `http://127.0.0.1:${address.port}`;
-  const api = await startStandInApi(config.accessToken);
+  const api = await startStandInApi({ sandboxID: "interptest", templateID: "code-interpreter-v1", accessToken: config.accessToken });
   try {
     const sandbox = await Sandbox.create({ apiKey: "test-key", apiUrl: api.url, sandboxUrl: url });
     return {
@@ -59,40 +58,15 @@ export async function startInterpreter(flags: InterpreterFlags = {}, options: In
       cwd,
       sandbox,
       async close() {
-        await new Promise<void>((resolve) => api.server.close(() => resolve()));
+        await api.close();
         await server.close();
         rmSync(cwd, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    api.server.close();
+    await api.close();
     await server.close();
     rmSync(cwd, { recursive: true, force: true });
     throw err;
   }
-}
-
-async function startStandInApi(accessToken: string | undefined): Promise<{ url: string; server: Server }> {
-  const record = {
-    sandboxID: "interptest",
-    templateID: "code-interpreter-v1",
-    clientID: "6532622b",
-    envdVersion: "0.6.13",
-    envdAccessToken: accessToken,
-    domain: null,
-    trafficAccessToken: null,
-  };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method === "DELETE") {
-        res.writeHead(204).end();
-        return;
-      }
-      res.writeHead(req.url?.includes("/connect") ? 200 : 201, { "content-type": "application/json" }).end(JSON.stringify(record));
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }

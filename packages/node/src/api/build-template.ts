@@ -7,6 +7,7 @@ import type { BuildTemplateRequest, BuildTemplateResponseSchema, GetTemplateBuil
 import type { BuildRecord, BuildRun } from "../builds/build-records.js";
 import type { NodeTemplateBuilder } from "../builds/node-builder.js";
 import { NodeError } from "../errors.js";
+import { buildTags } from "../templates/template-ref.js";
 import type { NodeApiLogger } from "./types.js";
 
 type Event = MessageInitShape<typeof BuildTemplateResponseSchema>;
@@ -33,7 +34,7 @@ export async function* buildTemplateStream(
   let source: BuildSource;
   let run: BuildRun;
   const buildId = req.buildId || randomUUID();
-  const tags = req.tags.length > 0 ? req.tags : ["default"];
+  const tags = buildTags(req.tags);
   try {
     source = sourceOf(req);
     run = await builder.records.begin({ buildId, template: req.name, tags, ...(req.owner ? { owner: req.owner } : {}) });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, executeBuild, planBuild } from "@cove/builder";
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
-import { DEFAULT_TAG, TEMPLATE_NAME, TEMPLATE_TAG } from "../templates/template-ref.js";
+import { buildTags, TEMPLATE_NAME, TEMPLATE_TAG } from "../templates/template-ref.js";
 import { resolveBuildSource, type SourceDeps } from "./build-source.js";
 import { CA_ENV, caLayer } from "./ca-layer.js";
 import { profilePathLayer } from "./profile-layer.js";
@@ -44,7 +44,7 @@ export interface BuiltTemplate {
  */
 export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuildRequest): Promise<BuiltTemplate> {
   if (!TEMPLATE_NAME.test(req.name)) throw new NodeError("invalid_argument", `invalid template name '${req.name}'`);
-  const tags = req.tags?.length ? [...new Set(req.tags)] : [DEFAULT_TAG];
+  const tags = buildTags(req.tags);
   for (const t of tags) if (!TEMPLATE_TAG.test(t)) throw new NodeError("invalid_argument", `invalid tag '${t}'`);
   const signal = req.signal ?? new AbortController().signal;
   if (req.name === "base") throw new NodeError("invalid_argument", "base is built by cove up; give your template another name");

@@ -3,6 +3,11 @@ import { NodeError } from "../errors.js";
 
 export { DEFAULT_TAG, TEMPLATE_NAME, TEMPLATE_TAG };
 
+/** The tags a build gets: those asked for, once each; none asked: `default`, what the bare name means. */
+export function buildTags(asked: readonly string[] | undefined): string[] {
+  return asked?.length ? [...new Set(asked)] : [DEFAULT_TAG];
+}
+
 /** `name[:tag]` as the node takes it: an invalid one is the caller's error. */
 export function parseTemplateRef(ref: string): TemplateRef {
   const parsed = parse(ref);

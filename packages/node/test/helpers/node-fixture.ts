@@ -4,8 +4,6 @@
 // does not exist yet, so that stand-in (which only answers the SDK's connect
 // call with the sandbox's id and token) is the one mock here.
 import { mkdtempSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Sandbox } from "e2b";
 import { buildBaseTemplate } from "../../src/templates/base-template.js";
@@ -14,6 +12,7 @@ import { startNode, type RunningNode } from "../../src/node.js";
 import { silentLogger } from "../../src/sandbox/logger.js";
 import type { SandboxInfo } from "../../src/sandbox/types.js";
 import { removeDataDir } from "../../../../test/support/data-dirs.js";
+import { startStandInApi } from "../../../../test/support/stand-in-api.js";
 
 /** Where the base template is built once and reused by every suite and CI run on this machine. */
 export const testTemplatesRoot = process.env.COVE_TEST_DATA_DIR ?? "/var/tmp/cove-test";
@@ -87,33 +86,14 @@ export interface SdkConnection {
 
 /** Connects the official SDK to a sandbox's envd, as the api will (id, token, envd version). */
 export async function connectSdk(info: SandboxInfo, accessToken?: string): Promise<SdkConnection> {
-  const record = {
-    sandboxID: info.sandboxId,
-    templateID: info.templateId,
-    clientID: "6532622b",
-    envdVersion: info.envdVersion,
-    envdAccessToken: accessToken,
-    domain: null,
-    trafficAccessToken: null,
-  };
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.method === "DELETE") {
-        res.writeHead(204).end();
-        return;
-      }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(record));
-    });
-  });
-  server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const sandbox = await Sandbox.connect(info.sandboxId, { apiKey: "test-key", apiUrl, sandboxUrl: `http://${info.envdAddress}` });
-  return {
-    sandbox,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const api = await startStandInApi({ sandboxID: info.sandboxId, templateID: info.templateId, accessToken, envdVersion: info.envdVersion });
+  const sandbox = await Sandbox.connect(info.sandboxId, { apiKey: "test-key", apiUrl: api.url, sandboxUrl: `http://${info.envdAddress}` }).catch(
+    async (err: unknown) => {
+      await api.close();
+      throw err;
+    },
+  );
+  return { sandbox, close: () => api.close() };
 }
 
 export interface CommandOutcome {

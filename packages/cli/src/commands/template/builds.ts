@@ -1,3 +1,4 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { type NodeFlags, nodeTarget } from "../../node-target.js";
 import { formatTime, printJson, printTable } from "../../output.js";
@@ -16,7 +17,7 @@ async function client(flags: NodeFlags) {
   return createNodeClient(await nodeTarget(flags, process.env));
 }
 
-const when = (t: { seconds: bigint; nanos: number } | undefined) => (t ? new Date(Number(t.seconds) * 1000 + t.nanos / 1e6) : undefined);
+const when = (t: Parameters<typeof timestampDate>[0] | undefined) => (t ? timestampDate(t) : undefined);
 
 /**
  * `cove template builds [NAME]` and `cove template logs BUILD`: every build the local node ran
