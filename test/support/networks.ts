@@ -39,6 +39,7 @@ export const suiteNetworks = {
   "e2e/sdk-templates": { prefix: "cme", cidr: "10.220.10.0/24" },
   "node/template-build-gc": { prefix: "cmg", cidr: "10.220.11.0/24" },
   "node/template-build-debian": { prefix: "cmb", cidr: "10.220.12.0/24" },
+  "e2e/code-interpreter": { prefix: "cmx", cidr: "10.220.13.0/24" },
 } as const;
 
 export type SuiteName = keyof typeof suiteNetworks;

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Language, normalizeLanguage } from "./language.js";
 
 /** The port E2B's code-interpreter SDK sends in E2b-Sandbox-Port. */
 export const INTERPRETER_PORT = 49999;
@@ -9,6 +10,11 @@ export interface InterpreterConfig {
   port: number;
   /** Expected X-Access-Token on /execute (the sandbox's envd token); undefined: no check. */
   accessToken: string | undefined;
+  /**
+   * envd in the same sandbox (http://127.0.0.1:49983): it checks each /execute's X-Access-Token
+   * and gives the sandbox's env vars (GET /envs). Wins over `accessToken`.
+   */
+  envdUrl: string | undefined;
   /** Working directory of contexts created without one. */
   defaultCwd: string;
   /** Python with IPython (and optionally matplotlib, pandas) for the python kernel. */
@@ -19,18 +25,22 @@ export interface InterpreterConfig {
   /** Directory holding the kernel scripts shipped with this package. */
   kernelsDir: string;
   logLevel: string;
+  /** Languages whose default context starts before the server listens (the first run does not wait). */
+  warm: Language[];
 }
 
 export interface InterpreterFlags {
   host?: string | undefined;
   port?: number | string | undefined;
   accessToken?: string | undefined;
+  envdUrl?: string | undefined;
   defaultCwd?: string | undefined;
   python?: string | undefined;
   node?: string | undefined;
   bash?: string | undefined;
   kernelsDir?: string | undefined;
   logLevel?: string | undefined;
+  warm?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -50,10 +60,13 @@ export function loadConfig(flags: InterpreterFlags = {}, env: NodeJS.ProcessEnv 
     throw new ConfigError(`invalid port '${portText}': expected an integer 0-65535`);
   }
   const accessToken = flags.accessToken ?? env.COVE_INTERPRETER_ACCESS_TOKEN;
+  const envdUrl = flags.envdUrl ?? env.COVE_INTERPRETER_ENVD_URL;
+  if (envdUrl !== undefined && envdUrl !== "" && !URL.canParse(envdUrl)) throw new ConfigError(`invalid envd url '${envdUrl}'`);
   return {
     host: flags.host ?? env.COVE_INTERPRETER_HOST ?? "0.0.0.0",
     port,
     accessToken: accessToken === "" ? undefined : accessToken,
+    envdUrl: envdUrl === "" ? undefined : envdUrl,
     defaultCwd: resolve(flags.defaultCwd ?? env.COVE_INTERPRETER_CWD ?? "/home/user"),
     pythonBinary: flags.python ?? env.COVE_INTERPRETER_PYTHON ?? "/usr/bin/python3",
     nodeBinary: flags.node ?? env.COVE_INTERPRETER_NODE ?? process.execPath,
@@ -61,5 +74,18 @@ export function loadConfig(flags: InterpreterFlags = {}, env: NodeJS.ProcessEnv 
     // Beside dist/ (or src/) in the package; a bundle that moves this file sets it explicitly.
     kernelsDir: resolve(flags.kernelsDir ?? env.COVE_INTERPRETER_KERNELS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), "..", "kernels")),
     logLevel: flags.logLevel ?? env.COVE_INTERPRETER_LOG_LEVEL ?? "info",
+    warm: warmLanguages(flags.warm ?? env.COVE_INTERPRETER_WARM ?? ""),
   };
+}
+
+function warmLanguages(text: string): Language[] {
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  try {
+    return [...new Set(names.map((n) => normalizeLanguage(n)))];
+  } catch (err) {
+    throw new ConfigError(`invalid --warm '${text}': ${(err as Error).message}`);
+  }
 }

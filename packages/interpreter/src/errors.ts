@@ -1,11 +1,12 @@
 /** The closed set of the execution server's error codes. */
-export type InterpreterErrorCode = "invalid_argument" | "unauthenticated" | "not_found" | "kernel_failed" | "internal";
+export type InterpreterErrorCode = "invalid_argument" | "unauthenticated" | "not_found" | "kernel_failed" | "unavailable" | "internal";
 
 const httpStatuses: Record<InterpreterErrorCode, number> = {
   invalid_argument: 400,
   unauthenticated: 401,
   not_found: 404,
   kernel_failed: 500,
+  unavailable: 502,
   internal: 500,
 };
 

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { InterpreterConfig } from "./config.js";
 import { type ContextManager, createContextManager } from "./contexts.js";
+import { createEnvdAccess } from "./envd-access.js";
 import { InterpreterError } from "./errors.js";
 import { handleExecute, parseExecuteBody } from "./execute.js";
 import { normalizeLanguage } from "./language.js";
@@ -28,6 +28,7 @@ export interface InterpreterServer {
 /** The execution server of spec §7 on node:http. */
 export function createInterpreterServer(config: InterpreterConfig, options: InterpreterServerOptions = {}): InterpreterServer {
   const log = options.logger ?? silentLogger;
+  const access = createEnvdAccess({ envdUrl: config.envdUrl, accessToken: config.accessToken });
   const contexts = createContextManager({ ...config, log, ...(options.interruptGraceMs !== undefined ? { interruptGraceMs: options.interruptGraceMs } : {}) });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -35,8 +36,11 @@ export function createInterpreterServer(config: InterpreterConfig, options: Inte
     const method = req.method ?? "GET";
     if (path === "/health" && method === "GET") return sendJson(res, 200, "OK");
     if (path === "/execute" && method === "POST") {
-      checkAccessToken(req, config.accessToken);
+      const given = req.headers[ACCESS_TOKEN_HEADER];
+      const sandboxEnv = await access.check(typeof given === "string" ? given : undefined);
       const body = parseExecuteBody(await readJson(req));
+      // The sandbox's env vars under the execution's own, as E2B's server merges them.
+      body.envVars = { ...sandboxEnv, ...body.envVars };
       return handleExecute(req, res, body, { contexts, log, ...(options.keepaliveMs !== undefined ? { keepaliveMs: options.keepaliveMs } : {}) });
     }
     if (path === "/contexts" && method === "POST") {
@@ -90,14 +94,6 @@ export function createInterpreterServer(config: InterpreterConfig, options: Inte
       await closed;
     },
   };
-}
-
-function checkAccessToken(req: IncomingMessage, expected: string | undefined): void {
-  if (expected === undefined) return;
-  const given = req.headers[ACCESS_TOKEN_HEADER];
-  const a = Buffer.from(typeof given === "string" ? given : "");
-  const b = Buffer.from(expected);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new InterpreterError("unauthenticated", "invalid or missing access token");
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -18,16 +18,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startServer(cwd: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", MAIN, "--host", "127.0.0.1", "--port", "0", "--cwd", cwd, "--python", PYTHON, "--log-level", "silent", ...extra],
-    {
-      stdio: ["ignore", "pipe", "inherit"],
-      // Whatever the server leaves in its temp dir when it is killed goes with the test's directory.
-      env: { ...process.env, TMPDIR: cwd },
-    },
-  );
+/** The bundle the code-interpreter template carries (npm run build makes it). */
+const BUNDLE = join(import.meta.dirname, "../build/runtime/server.js");
+
+async function startServer(cwd: string, extra: string[] = [], entry = ["--import", "tsx", MAIN]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...entry, "--host", "127.0.0.1", "--port", "0", "--cwd", cwd, "--python", PYTHON, "--log-level", "silent", ...extra], {
+    stdio: ["ignore", "pipe", "inherit"],
+    // Whatever the server leaves in its temp dir when it is killed goes with the test's directory.
+    env: { ...process.env, TMPDIR: cwd },
+  });
   let out = "";
   child.stdout?.setEncoding("utf8");
   while (!out.includes("\n")) {
@@ -97,6 +96,23 @@ describe("main: the server as a process", () => {
     const left = [python, js].filter(isAlive);
     for (const pid of left) process.kill(pid, "SIGKILL");
     assert.deepEqual(left, [], "kernels left running (now killed)");
+  });
+
+  it("--warm starts the default python context before it listens", async () => {
+    const server = await startServer(cwd, ["--warm", "python"]);
+    child = server.child;
+    const contexts = (await (await fetch(`${server.url}/contexts`)).json()) as Array<{ language: string }>;
+    assert.deepEqual(
+      contexts.map((c) => c.language),
+      ["python"],
+    );
+  });
+
+  it("the bundle (build/runtime/server.js) runs with its kernels beside it", async () => {
+    const server = await startServer(cwd, [], [BUNDLE]);
+    child = server.child;
+    assert.equal(await run(server.url, { code: "21 * 2" }), "42");
+    assert.equal(await run(server.url, { code: "const n: number = 5; n + 1", language: "ts" }), "6");
   });
 
   it("rejects an unknown flag with the usage text", async () => {

@@ -9,6 +9,11 @@ export {
   type BuildResult,
   type TemplateManifest,
 } from "./templates/base-template.js";
+export {
+  buildCodeInterpreterTemplate,
+  CODE_INTERPRETER_TEMPLATE,
+  type BuildCodeInterpreterOptions,
+} from "./templates/code-interpreter.js";
 export { findDebianMirror, readAptSources } from "./templates/apt-mirror.js";
 export {
   buildOciSpec,

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { access, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { NodeError } from "../errors.js";
@@ -61,6 +62,9 @@ export function templateIdentity(t: ResolvedTemplate): { ref: string; build: str
   return { ref: t.ref ?? t.manifest.name, build: t.manifest.buildId ?? t.manifest.builtAt };
 }
 
+/** Names the SDKs use for Cove's built-in templates (E2B's alias of its code interpreter). */
+const TEMPLATE_ALIASES: Record<string, string> = { "code-interpreter": "code-interpreter-v1" };
+
 const BUILD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function createTemplateStore(templatesDir: string): TemplateStore {
@@ -113,7 +117,10 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
 
   const store: TemplateStore = {
     async resolve(ref, team) {
-      const { name, tag } = parseTemplateRef(ref);
+      const parsed = parseTemplateRef(ref);
+      const { tag } = parsed;
+      const alias = TEMPLATE_ALIASES[parsed.name];
+      const name = alias && !existsSync(dirOf(parsed.name)) ? alias : parsed.name;
       let manifest = await readTag(name, tag);
       if (!manifest && BUILD_ID.test(tag)) manifest = (await tagsOf(name)).find((t) => t.manifest.buildId === tag)?.manifest;
       const hint = tag === DEFAULT_TAG ? ` (build it with: cove template build ${name})` : "";
@@ -126,7 +133,9 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
         throw new NodeError("not_found", `template '${ref}' not found`);
       }
       const normalized = tag === DEFAULT_TAG ? name : `${name}:${tag}`;
-      return { manifest, ref: normalized, rootfs: resolve(dirOf(name), manifest.rootfs), ...(manifest.layers?.length ? { layers: manifest.layers } : {}) };
+      // A built template names its source's files (absolute); base and code-interpreter-v1 carry their own.
+      const own = (path: string) => resolve(dirOf(name), path);
+      return { manifest, ref: normalized, rootfs: own(manifest.rootfs), ...(manifest.layers?.length ? { layers: manifest.layers.map(own) } : {}) };
     },
     async write(manifest, tags) {
       checkName(manifest.name);
@@ -174,7 +183,7 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
       // A template built in steps holds only its manifests; one with its own rootfs (an older
       // recipe) keeps it until no sandbox runs from it: move it aside instead of deleting under them.
       const manifest = tags[0]?.manifest;
-      if (manifest && (manifest.layers !== undefined || isAbsolute(manifest.rootfs))) await rm(dir, { recursive: true, force: true });
+      if (manifest && isAbsolute(manifest.rootfs)) await rm(dir, { recursive: true, force: true });
       else await rename(dir, join(templatesDir, `.deleted-${templateId}-${Date.now()}`));
     },
     async list() {

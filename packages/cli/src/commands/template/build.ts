@@ -1,6 +1,7 @@
-import { join, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { BuildProgress } from "@cove/node";
+import type { BuildProgress, BuildResult } from "@cove/node";
 
 /** Where Cove keeps its state unless told otherwise. */
 export function defaultDataDir(): string {
@@ -11,8 +12,8 @@ export function registerTemplateCommands(program: Command): void {
   const template = program.command("template").description("manage sandbox templates");
   template
     .command("build")
-    .argument("[name-or-dir]", "`base`, or with --name the build context of a Dockerfile (default .)")
-    .description("build the base template (cached), or a template from a Dockerfile on the local node (--name)")
+    .argument("[name-or-dir]", "`base` or `code-interpreter`, or with --name the build context of a Dockerfile (default .)")
+    .description("build a built-in template (base, code-interpreter; cached), or a template from a Dockerfile on the local node (--name)")
     .option("--name <name>", "build the Dockerfile in the given dir as this template")
     .option("-f, --file <path>", "the Dockerfile, relative to the dir (default Dockerfile)")
     .option("--build-arg <NAME=value>", "an ARG value (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
@@ -38,25 +39,66 @@ export function registerTemplateCommands(program: Command): void {
           return buildFromDockerfile(arg ?? ".", flags, process.stdout, process.stderr);
         }
         const name = arg ?? "";
-        if (name !== "base") throw new Error(`unknown template '${name}': build 'base', or a Dockerfile with --name <name> [dir]`);
-        const { buildBaseTemplate } = await import("@cove/node");
         const started = Date.now();
         const show = createProgressPrinter(process.stderr);
-        const result = await buildBaseTemplate({
-          dataDir: resolve(opts.dataDir),
-          force: opts.force,
-          ...(opts.mirror ? { mirror: opts.mirror } : {}),
-          onProgress: show,
-        });
+        const result = await buildBuiltInTemplate(
+          name,
+          { dataDir: resolve(opts.dataDir), force: opts.force, ...(opts.mirror ? { mirror: opts.mirror } : {}) },
+          show,
+        );
         show.done();
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        const built = result.manifest.name;
         process.stdout.write(
           result.reused
-            ? `template base: reused the build from ${result.manifest.builtAt} (${result.dir}); --force rebuilds\n`
-            : `template base: built in ${seconds} s (${result.dir})\n`,
+            ? `template ${built}: reused the build from ${result.manifest.builtAt} (${result.dir}); --force rebuilds\n`
+            : `template ${built}: built in ${seconds} s (${result.dir})\n`,
         );
       },
     );
+}
+
+/** The templates `cove template build <name>` and `cove up --prebuild` make themselves. */
+const BUILT_IN = ["base", "code-interpreter", "code-interpreter-v1"];
+
+/** The execution server the code-interpreter template carries (`npm run build` bundles it beside its package). */
+export function defaultInterpreterRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.COVE_INTERPRETER_RUNTIME) return resolve(env.COVE_INTERPRETER_RUNTIME);
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("@cove/interpreter")), "..", "build", "runtime");
+}
+
+async function buildBuiltInTemplate(
+  name: string,
+  options: { dataDir: string; force?: boolean; mirror?: string },
+  onProgress: (p: BuildProgress) => void,
+): Promise<BuildResult> {
+  if (!BUILT_IN.includes(name)) {
+    throw new Error(`unknown template '${name}': build ${BUILT_IN.slice(0, 2).join(" or ")}, or a Dockerfile with --name <name> [dir]`);
+  }
+  const node = await import("@cove/node");
+  if (name === "base") return node.buildBaseTemplate({ ...options, onProgress });
+  return node.buildCodeInterpreterTemplate({ ...options, serverDir: defaultInterpreterRuntimeDir(), onProgress });
+}
+
+/**
+ * Builds the built-in templates `cove up --prebuild` names (COVE_PREBUILD) before the node
+ * starts, with progress; each is reused when its build is current.
+ */
+export async function prebuildTemplates(dirs: { dataDir: string; templatesDir: string }, names: string[], say: (line: string) => void): Promise<void> {
+  for (const name of names) {
+    if (!BUILT_IN.includes(name)) throw new Error(`--prebuild ${name}: only ${BUILT_IN.slice(0, 2).join(" and ")} are built by cove`);
+  }
+  if (dirs.templatesDir !== join(dirs.dataDir, "templates")) return;
+  for (const name of names) {
+    const show = createProgressPrinter(process.stderr);
+    const result = await buildBuiltInTemplate(name, { dataDir: dirs.dataDir }, (p) => {
+      if (p.step === 1 && p.detail === undefined) say(`building or checking the ${name} template`);
+      show(p);
+    });
+    show.done();
+    say(`template ${result.manifest.name} ${result.reused ? "is current" : "built"}`);
+  }
 }
 
 /**

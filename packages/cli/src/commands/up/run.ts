@@ -17,6 +17,7 @@ export function registerUpCommands(program: Command): void {
       "most pre-started sandboxes on the node while demand grows the pool (env COVE_POOL_MAX; default max(8, pool size × pool templates))",
     )
     .option("--runtime <name>", "OCI runtime: crun, runc or auto (env COVE_OCI_RUNTIME)")
+    .option("--prebuild <templates>", "built-in templates to build (or check) before starting, comma-separated: code-interpreter (env COVE_PREBUILD)")
     .option("--log-level <level>", "log level (env COVE_LOG_LEVEL; default info)")
     .option("--kill-on-exit", "kill every sandbox on shutdown (default: keep them; the next start re-adopts them)", false)
     .action(async (flags: ServeFlags) => (await import("./serve.js")).upCommand(flags));

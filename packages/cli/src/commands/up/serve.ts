@@ -16,7 +16,7 @@ import { createGateway, createProxy, type Gateway, type Proxy } from "@cove/prox
 import type { Interceptor } from "@connectrpc/connect";
 import { createLogger, printLine } from "../../stdio.js";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
-import { ensureBaseTemplate } from "../template/build.js";
+import { ensureBaseTemplate, prebuildTemplates } from "../template/build.js";
 import { defaultDomain, publicUrl, reservePort } from "./addresses.js";
 import { startNodeChild, type NodeChild } from "./node-child.js";
 
@@ -31,6 +31,7 @@ export interface ServeFlags {
   poolSize?: string;
   poolMax?: string;
   runtime?: string;
+  prebuild?: string;
   logLevel?: string;
   killOnExit?: boolean;
 }
@@ -134,6 +135,11 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
   await ensureBaseTemplate(nodeConfig, (line) => say(`cove up: ${line}`));
+  const prebuild = (flags.prebuild ?? process.env.COVE_PREBUILD ?? "")
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
+  await prebuildTemplates(nodeConfig, prebuild, (line) => say(`cove up: ${line}`));
   // The port stays reserved while the node starts: seen in CI, the node's own free port was
   // the one just probed. (Unreferenced, the reservation does not keep a failed start alive.)
   const node = await startNodeChild({

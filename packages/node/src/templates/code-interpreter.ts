@@ -1,0 +1,196 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { hashTree } from "../envd-runtime.js";
+import { NodeError } from "../errors.js";
+import { type BuildProgress, type BuildResult, buildBaseTemplate, readManifest, type TemplateManifest, templateDir } from "./base-template.js";
+import { runStep } from "./chroot.js";
+
+/** E2B's code-interpreter template, and the alias its SDK also accepts. */
+export const CODE_INTERPRETER_TEMPLATE = "code-interpreter-v1";
+export const CODE_INTERPRETER_ALIAS = "code-interpreter";
+
+// Bumped when the recipe changes; the interpreter's own changes are caught by its hash.
+const RECIPE = 1;
+const PORT = 49999;
+const ENVD_URL = "http://127.0.0.1:49983";
+/** Where the template keeps the execution server (packages/interpreter/build/runtime). */
+const SERVER_DIR = "/opt/cove/interpreter";
+/**
+ * What the python kernel needs (IPython, matplotlib-inline for figures, pandas and numpy for
+ * data) and the scientific stack Debian ships that E2B's template also carries.
+ */
+export const CODE_INTERPRETER_PACKAGES = [
+  "python3-ipython",
+  "python3-matplotlib",
+  "python3-matplotlib-inline",
+  "python3-numpy",
+  "python3-pandas",
+  "python3-scipy",
+  "python3-sklearn",
+  "python3-seaborn",
+  "python3-statsmodels",
+  "python3-sympy",
+  "python3-plotly",
+  "python3-openpyxl",
+  "python3-xlrd",
+  "python3-bs4",
+  "python3-requests",
+  "python3-pil",
+  "python3-tabulate",
+];
+
+export interface BuildCodeInterpreterOptions {
+  dataDir: string;
+  /** The bundled execution server (packages/interpreter/build/runtime). */
+  serverDir: string;
+  force?: boolean;
+  /** Debian mirror for base, when base has to be built first. */
+  mirror?: string;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+/** What a code-interpreter build was made from: a change to any of them is a rebuild. */
+interface Provenance {
+  recipe: number;
+  base: string;
+  server: string;
+}
+
+/**
+ * Builds (or reuses) `code-interpreter-v1` (decision 0023): base's root filesystem (hard links,
+ * so rebuilding base never changes it), a layer of Debian's Python packages installed by apt
+ * in a chroot over it, and a layer holding the execution server, which the template starts
+ * (port 49999, ready once it answers /health). Like base it is built on the host from trusted
+ * inputs only, in a scratch dir renamed into place; nothing runs in a sandbox.
+ */
+export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreterOptions): Promise<BuildResult> {
+  if (!existsSync(join(options.serverDir, "server.js"))) {
+    throw new NodeError("unavailable", `no execution server at ${options.serverDir}: run npm run build in packages/interpreter`);
+  }
+  const steps = 5;
+  const report = (step: number, title: string, detail?: string) => options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
+  report(1, "base template");
+  const base = await buildBaseTemplate({ dataDir: options.dataDir, ...(options.mirror ? { mirror: options.mirror } : {}) });
+  const provenance: Provenance = { recipe: RECIPE, base: base.manifest.builtAt, server: (await hashTree(options.serverDir)).slice(0, 16) };
+
+  const dir = templateDir(options.dataDir, CODE_INTERPRETER_TEMPLATE);
+  const existing = await readManifest(dir);
+  const built = (existing as (TemplateManifest & { provenance?: Provenance }) | undefined)?.provenance;
+  if (existing && built && sameProvenance(built, provenance) && !options.force) return { manifest: existing, reused: true, dir };
+
+  const scratch = join(options.dataDir, "templates", `.build-${CODE_INTERPRETER_TEMPLATE}-${randomBytes(4).toString("hex")}`);
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  try {
+    const packagesLayer = join(scratch, "layers", "packages");
+    const serverLayer = join(scratch, "layers", "server");
+    // The packages layer only depends on base and the recipe: an interpreter change reuses it.
+    const reusePackages = existing && built && built.recipe === provenance.recipe && built.base === provenance.base && !options.force;
+    if (reusePackages) {
+      report(2, "Debian's Python packages (unchanged, reused)");
+      await runStep(["cp", "-al", "--", join(dir, "rootfs"), join(scratch, "rootfs")]);
+      await mkdir(join(scratch, "layers"), { mode: 0o755 });
+      await runStep(["cp", "-a", "--", join(dir, "layers", "packages"), packagesLayer]);
+    } else {
+      report(2, "root filesystem from base");
+      // Hard links: a rebuilt base gets new inodes, so this template keeps the files it was built on.
+      await runStep(["cp", "-al", "--", join(base.dir, "rootfs"), join(scratch, "rootfs")]);
+      await mkdir(packagesLayer, { recursive: true, mode: 0o755 });
+      const title = `apt-get install ${CODE_INTERPRETER_PACKAGES.length} Python packages`;
+      report(3, title);
+      await installPackages(scratch, (line) => report(3, title, line));
+    }
+    report(4, "execution server");
+    await mkdir(join(serverLayer, "opt", "cove"), { recursive: true, mode: 0o755 });
+    await cp(options.serverDir, join(serverLayer, SERVER_DIR), { recursive: true });
+    await runStep(["chown", "-R", "0:0", "--", serverLayer]);
+    await runStep(["chmod", "-R", "a+rX,go-w", "--", serverLayer]);
+
+    report(5, "install template");
+    const manifest: TemplateManifest & { provenance: Provenance } = {
+      name: CODE_INTERPRETER_TEMPLATE,
+      recipe: RECIPE,
+      builtAt: new Date().toISOString(),
+      rootfs: "rootfs",
+      // Relative to the template's dir, like rootfs: the template carries its own layers.
+      layers: ["layers/packages", "layers/server"],
+      startCmd: startCommand(),
+      readyCmd: `curl -sf -o /dev/null http://127.0.0.1:${PORT}/health`,
+      defaults: { ...base.manifest.defaults, memoryMB: Math.max(base.manifest.defaults.memoryMB, 1024) },
+      provenance,
+    };
+    await writeFile(join(scratch, "template.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    // Sandboxes may still run from the build this replaces: it is moved aside, not deleted.
+    if (existsSync(dir)) await rename(dir, join(options.dataDir, "templates", `.deleted-${CODE_INTERPRETER_TEMPLATE}-${Date.now()}`));
+    await rename(scratch, dir);
+    return { manifest, reused: false, dir };
+  } catch (err) {
+    await rm(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * The template's start command, run by envd as the template's user. The server runs on the
+ * node of /.cove (the envd runtime), asks envd whether an /execute's token is the sandbox's,
+ * and starts the default python kernel before it listens, so the first runCode does not wait.
+ */
+function startCommand(): string {
+  return [
+    "/.cove/lib/ld-linux-x86-64.so.2 --library-path /.cove/lib /.cove/node",
+    `${SERVER_DIR}/server.js --port ${PORT} --envd-url ${ENVD_URL} --node ${SERVER_DIR}/node --warm python --log-level warn`,
+  ].join(" ");
+}
+
+function sameProvenance(a: Provenance, b: Provenance): boolean {
+  return a.recipe === b.recipe && a.base === b.base && a.server === b.server;
+}
+
+/**
+ * apt-get in a chroot of an overlay (base's files below, the packages layer above), in a mount
+ * namespace of its own so nothing stays mounted. Only Debian's packages run here, as for base.
+ */
+async function installPackages(scratch: string, onLine: (line: string) => void): Promise<void> {
+  const work = join(scratch, "work");
+  const root = join(scratch, "mnt");
+  await mkdir(work, { mode: 0o700 });
+  await mkdir(root, { mode: 0o700 });
+  const inside = [
+    "set -e",
+    // No service may start inside the build.
+    "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d",
+    "apt-get update -q",
+    `apt-get install -y -q --no-install-recommends ${CODE_INTERPRETER_PACKAGES.join(" ")}`,
+    // matplotlib's font cache, made once here rather than on every sandbox's first plot.
+    "runuser -u user -- env HOME=/home/user python3 -c 'import matplotlib.pyplot' >/dev/null",
+    "apt-get clean",
+    "find /var/lib/apt/lists -type f -delete",
+    "rm -f /usr/sbin/policy-rc.d",
+  ].join("\n");
+  const script =
+    'l=$1 u=$2 w=$3 r=$4; shift 4; mount -t overlay overlay -o "lowerdir=$l,upperdir=$u,workdir=$w" "$r" && ' +
+    'mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && exec chroot "$r" /bin/sh -c "$1"';
+  await runStep(
+    [
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--fork",
+      "--",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      join(scratch, "rootfs"),
+      join(scratch, "layers/packages"),
+      work,
+      root,
+      inside,
+    ],
+    { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C", HOME: "/root" }, onLine },
+  );
+  await rm(work, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
+}
