@@ -168,6 +168,7 @@ export async function startNode(config: NodeConfig, logger: Logger): Promise<Run
     manager,
     templates,
     dataDir: config.dataDir,
+    templatesDir: config.templatesDir,
     registryMirrors: config.registryMirrors,
     insecureRegistries: config.insecureRegistries,
     extraCaCerts: config.extraCaCerts,

@@ -59,4 +59,47 @@ describe("image cache collection", () => {
       [true, true, false, true, false, true],
     );
   });
+
+  it("removes a built-in template's builds once neither a tag nor a sandbox uses them; leaves builds in progress", async () => {
+    const templatesDir = join(dir, "tpl");
+    const t = join(templatesDir, "code-interpreter-v1");
+    const build = (id: string, ageHours = 0) => {
+      const p = join(t, "builds", id);
+      for (const sub of ["rootfs/etc", "packages/usr", "server/opt"]) mkdirSync(join(p, sub), { recursive: true });
+      const when = new Date(Date.now() - ageHours * 3_600_000);
+      utimesSync(p, when, when);
+      return p;
+    };
+    const current = build("b3");
+    const reused = build("b2"); // the current build stacks its rootfs and packages
+    const runningSandbox = build("b1");
+    const replaced = build("b0");
+    const inProgress = build(".tmp-b4");
+    const abandoned = build(".tmp-old", 48);
+    const templates = createTemplateStore(templatesDir);
+    await templates.write(
+      {
+        name: "code-interpreter-v1",
+        recipe: 1,
+        builtAt: new Date().toISOString(),
+        rootfs: "builds/b2/rootfs",
+        layers: ["builds/b2/packages", "builds/b3/server"],
+        defaults: { user: "user", workdir: "/home/user", env: {}, cpuCount: 1, memoryMB: 256, diskMB: 1024 },
+      },
+      ["default"],
+    );
+    const removed = await collectLayers({
+      layers: await createDiskLayerStore(join(dir, "layers2")),
+      templates,
+      sandboxLowerDirs: async () => [join(runningSandbox, "rootfs"), join(runningSandbox, "server")],
+      keepMs: 0,
+      templatesDir,
+    });
+    assert.deepEqual(removed.sort(), ["template build code-interpreter-v1/.tmp-old", "template build code-interpreter-v1/b0"]);
+    assert.deepEqual(
+      [current, reused, runningSandbox, replaced, inProgress, abandoned].map((p) => existsSync(p)),
+      [true, true, true, false, true, false],
+    );
+  });
 });
+

@@ -117,6 +117,28 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     }
   });
 
+  it("a template built from it keeps its start and ready commands unless it sets its own", async () => {
+    const child = `${name}-child`;
+    try {
+      const inherit = await t.node.builder.build({
+        name: child,
+        spec: { source: { kind: "template", template: name }, force: false, steps: [run("true")] },
+        onLog: () => undefined,
+      });
+      assert.equal(inherit.manifest.startCmd, "sleep 1; touch /tmp/started; sleep 600");
+      assert.equal(inherit.manifest.readyCmd, "test -f /tmp/started");
+      const own = await t.node.builder.build({
+        name: child,
+        spec: { source: { kind: "template", template: name }, force: false, steps: [run("true")], startCmd: "sleep 600" },
+        onLog: () => undefined,
+      });
+      assert.equal(own.manifest.startCmd, "sleep 600");
+      assert.equal(own.manifest.readyCmd, undefined);
+    } finally {
+      rmSync(join(t.config.templatesDir, child), { recursive: true, force: true });
+    }
+  });
+
   it("an unchanged rebuild reuses every layer; changing the last step runs only that one", async () => {
     const again = await build({ steps: steps() });
     assert.equal(again.result.cachedSteps, 6);

@@ -1,7 +1,7 @@
 // The node's template store on a temp dir: tags as manifests per tag, owners, public templates,
 // and what create and builds may resolve. (The SDK's view of the same: test/e2e/sdk-templates.)
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { TemplateManifest } from "../src/templates/base-template.js";
@@ -79,5 +79,27 @@ describe("template store", () => {
     await store.remove("app", "team-a");
     assert.deepEqual(await store.entries(), []);
     await assert.rejects(store.remove("base"), /cannot be deleted/);
+  });
+
+  it("a template with its own files (code-interpreter-v1) resolves its relative layers in its dir, answers to its alias, and is moved aside on delete", async () => {
+    const own: TemplateManifest = { ...manifest(id1), name: "code-interpreter-v1", rootfs: "rootfs", layers: ["layers/packages", "layers/server"] };
+    await store.write(own, ["default"]);
+    const t = await store.resolve("code-interpreter");
+    assert.equal(t.manifest.name, "code-interpreter-v1");
+    assert.equal(t.rootfs, join(dir, "code-interpreter-v1", "rootfs"));
+    assert.deepEqual(t.layers, [join(dir, "code-interpreter-v1", "layers/packages"), join(dir, "code-interpreter-v1", "layers/server")]);
+    await store.remove("code-interpreter-v1");
+    assert.equal(existsSync(join(dir, "code-interpreter-v1")), false);
+    assert.ok(
+      readdirSync(dir).some((n) => n.startsWith(".deleted-code-interpreter-v1-")),
+      "kept aside for the sandboxes that still run from it",
+    );
+    await assert.rejects(store.resolve("code-interpreter"), /not found/);
+  });
+
+  it("a team's own template named like an alias is that template", async () => {
+    await store.write({ ...manifest(id2, "team-a"), name: "code-interpreter" }, ["default"]);
+    assert.equal((await store.resolve("code-interpreter", "team-a")).manifest.name, "code-interpreter");
+    await store.remove("code-interpreter", "team-a");
   });
 });

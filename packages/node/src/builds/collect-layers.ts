@@ -1,5 +1,5 @@
 import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { DiskLayerStore } from "@cove/builder";
 import type { TemplateStore } from "../templates/template-store.js";
 
@@ -10,6 +10,11 @@ export interface CollectOptions {
   sandboxLowerDirs(): Promise<string[]>;
   /** Unused layers younger than this stay, as a build cache. */
   keepMs: number;
+  /**
+   * Where templates live: paths in a manifest are relative to their template's dir, and the
+   * builds of templates that carry their own files (`<name>/builds/<id>`) are collected too.
+   */
+  templatesDir?: string;
   /** The pulled-image cache (`blobs/sha256/`, `layers/sha256/`): its unused unpacked layers and old blobs go too. */
   imagesDir?: string;
   now?: () => number;
@@ -23,7 +28,10 @@ export interface CollectOptions {
  */
 export async function collectLayers(options: CollectOptions): Promise<string[]> {
   const used = new Set(await options.sandboxLowerDirs());
-  for (const m of await options.templates.list()) for (const dir of [m.rootfs, ...(m.layers ?? [])]) used.add(dir);
+  const templatesDir = options.templatesDir;
+  for (const m of await options.templates.list()) {
+    for (const dir of [m.rootfs, ...(m.layers ?? [])]) used.add(templatesDir ? resolve(templatesDir, m.name, dir) : dir);
+  }
   const cutoff = (options.now ?? Date.now)() - options.keepMs;
   const removed: string[] = [];
   for (const layer of await options.layers.list()) {
@@ -32,6 +40,7 @@ export async function collectLayers(options: CollectOptions): Promise<string[]> 
     removed.push(layer.id);
   }
   if (options.imagesDir) removed.push(...(await collectImages(options.imagesDir, used, cutoff)));
+  if (templatesDir) removed.push(...(await collectTemplateBuilds(templatesDir, used, (options.now ?? Date.now)())));
   return removed;
 }
 
@@ -62,6 +71,29 @@ async function collectImages(imagesDir: string, used: Set<string>, cutoff: numbe
     if (blob.mtimeMs > cutoff) continue;
     await rm(blob.path, { force: true });
     removed.push(`image blob sha256:${blob.name}`);
+  }
+  return removed;
+}
+
+/** A build still being made (`builds/.tmp-<id>`) is left alone unless it is this old: its maker died. */
+const ABANDONED_BUILD_MS = 24 * 3_600_000;
+
+/**
+ * Builds of templates that carry their own files (code-interpreter-v1: `<name>/builds/<id>/`)
+ * that no tag and no sandbox stacks any more: a rebuild's predecessor, once its last sandbox is
+ * gone. No cache window: such a build is never a starting point for another.
+ */
+async function collectTemplateBuilds(templatesDir: string, used: Set<string>, now: number): Promise<string[]> {
+  const removed: string[] = [];
+  const paths = [...used];
+  for (const template of await readdir(templatesDir).catch(() => [] as string[])) {
+    if (template.startsWith(".")) continue;
+    for (const build of await aged(join(templatesDir, template, "builds"))) {
+      if (build.name.startsWith(".tmp-") && now - build.mtimeMs < ABANDONED_BUILD_MS) continue;
+      if (paths.some((p) => p === build.path || p.startsWith(`${build.path}/`))) continue;
+      await rm(build.path, { recursive: true, force: true });
+      removed.push(`template build ${template}/${build.name}`);
+    }
   }
   return removed;
 }

@@ -26,6 +26,8 @@ export interface NodeTemplateBuilderOptions {
   templates: TemplateStore;
   /** Holds `layers/` and `build-files/`. */
   dataDir: string;
+  /** The template store's dir: unused builds of templates with their own files (code-interpreter-v1) are collected there. */
+  templatesDir?: string;
   /** Longest a build's ready command may take to pass. */
   readyTimeoutMs?: number;
   /** Registry → mirror URLs, tried first (COVE_REGISTRY_MIRRORS). */
@@ -81,6 +83,7 @@ export async function createNodeTemplateBuilder(options: NodeTemplateBuilderOpti
       sandboxLowerDirs: options.sandboxLowerDirs ?? (async () => []),
       keepMs: options.layerCacheMs ?? 7 * 24 * 3_600_000,
       imagesDir: join(options.dataDir, "images"),
+      ...(options.templatesDir ? { templatesDir: options.templatesDir } : {}),
     }).finally(() => {
       collecting = undefined;
     });

@@ -69,6 +69,12 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       source.key = ca.key;
       source.initial = { ...source.initial, env: { ...CA_ENV, ...source.initial.env } };
     }
+    // A template from a template keeps its start and ready commands unless it sets its own (as an
+    // image's CMD carries over): one built FROM code-interpreter-v1 still runs its server.
+    const own = req.spec.startCmd !== undefined || req.spec.readyCmd !== undefined;
+    const startCmd = own ? req.spec.startCmd : source.manifest.startCmd;
+    const readyCmd = own ? req.spec.readyCmd : source.manifest.readyCmd;
+    const start = { ...(startCmd ? { startCmd } : {}), ...(readyCmd ? { readyCmd } : {}) };
     const keys = await deps.layers.keys();
     const plan = planBuild(req.spec, { sourceKey: source.key, initial: source.initial, isCached: (key) => keys.has(key) });
     const defaults = {
@@ -83,8 +89,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       store: deps.layers,
       runner: deps.runnerFor({ ...source.manifest, defaults }),
       log: req.onLog,
-      ...(req.spec.startCmd ? { startCmd: req.spec.startCmd } : {}),
-      ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
+      ...start,
       signal,
     });
     const lower = [...out.lower];
@@ -99,8 +104,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       builtAt: new Date().toISOString(),
       rootfs,
       ...(layers.length > 0 ? { layers } : {}),
-      ...(req.spec.startCmd ? { startCmd: req.spec.startCmd } : {}),
-      ...(req.spec.readyCmd ? { readyCmd: req.spec.readyCmd } : {}),
+      ...start,
       defaults: { ...defaults, user: plan.final.user, workdir: plan.final.workdir, env: plan.final.env },
     };
     await deps.templates.write(manifest, tags);

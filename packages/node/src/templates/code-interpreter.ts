@@ -63,7 +63,10 @@ interface Provenance {
  * so rebuilding base never changes it), a layer of Debian's Python packages installed by apt
  * in a chroot over it, and a layer holding the execution server, which the template starts
  * (port 49999, ready once it answers /health). Like base it is built on the host from trusted
- * inputs only, in a scratch dir renamed into place; nothing runs in a sandbox.
+ * inputs only; nothing runs in a sandbox. Each build is a dir of its own under `builds/` that
+ * never changes (sandboxes of an older build keep running from theirs; the node removes a build
+ * once neither the template nor a sandbox uses it), and `template.json` moves to a new one in
+ * one rename. A build whose base is unchanged reuses the previous one's rootfs and packages.
  */
 export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreterOptions): Promise<BuildResult> {
   if (!existsSync(join(options.serverDir, "server.js"))) {
@@ -76,32 +79,34 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
   const provenance: Provenance = { recipe: RECIPE, base: base.manifest.builtAt, server: (await hashTree(options.serverDir)).slice(0, 16) };
 
   const dir = templateDir(options.dataDir, CODE_INTERPRETER_TEMPLATE);
-  const existing = await readManifest(dir);
-  const built = (existing as (TemplateManifest & { provenance?: Provenance }) | undefined)?.provenance;
+  const existing = (await readManifest(dir)) as (TemplateManifest & { provenance?: Provenance }) | undefined;
+  const built = existing?.provenance;
   if (existing && built && sameProvenance(built, provenance) && !options.force) return { manifest: existing, reused: true, dir };
 
-  const scratch = join(options.dataDir, "templates", `.build-${CODE_INTERPRETER_TEMPLATE}-${randomBytes(4).toString("hex")}`);
+  const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+  const scratch = join(dir, "builds", `.tmp-${id}`);
+  const final = join(dir, "builds", id);
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
-    const packagesLayer = join(scratch, "layers", "packages");
-    const serverLayer = join(scratch, "layers", "server");
-    // The packages layer only depends on base and the recipe: an interpreter change reuses it.
-    const reusePackages = existing && built && built.recipe === provenance.recipe && built.base === provenance.base && !options.force;
-    if (reusePackages) {
-      report(2, "Debian's Python packages (unchanged, reused)");
-      await runStep(["cp", "-al", "--", join(dir, "rootfs"), join(scratch, "rootfs")]);
-      await mkdir(join(scratch, "layers"), { mode: 0o755 });
-      await runStep(["cp", "-a", "--", join(dir, "layers", "packages"), packagesLayer]);
+    // The rootfs and packages only depend on base and the recipe: an interpreter change reuses them.
+    const previous = existing?.layers?.[0];
+    const reuse = existing && built && previous && built.recipe === provenance.recipe && built.base === provenance.base && !options.force;
+    let rootfs = `builds/${id}/rootfs`;
+    let packages = `builds/${id}/packages`;
+    if (reuse) {
+      report(2, "root filesystem and Debian's Python packages (unchanged, reused)");
+      rootfs = existing.rootfs;
+      packages = previous;
     } else {
       report(2, "root filesystem from base");
       // Hard links: a rebuilt base gets new inodes, so this template keeps the files it was built on.
       await runStep(["cp", "-al", "--", join(base.dir, "rootfs"), join(scratch, "rootfs")]);
-      await mkdir(packagesLayer, { recursive: true, mode: 0o755 });
       const title = `apt-get install ${CODE_INTERPRETER_PACKAGES.length} Python packages`;
       report(3, title);
       await installPackages(scratch, (line) => report(3, title, line));
     }
     report(4, "execution server");
+    const serverLayer = join(scratch, "server");
     await mkdir(join(serverLayer, "opt", "cove"), { recursive: true, mode: 0o755 });
     await cp(options.serverDir, join(serverLayer, SERVER_DIR), { recursive: true });
     await runStep(["chown", "-R", "0:0", "--", serverLayer]);
@@ -112,18 +117,18 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
       name: CODE_INTERPRETER_TEMPLATE,
       recipe: RECIPE,
       builtAt: new Date().toISOString(),
-      rootfs: "rootfs",
-      // Relative to the template's dir, like rootfs: the template carries its own layers.
-      layers: ["layers/packages", "layers/server"],
+      // Relative to the template's dir: the template carries its own files.
+      rootfs,
+      layers: [packages, `builds/${id}/server`],
       startCmd: startCommand(),
       readyCmd: `curl -sf -o /dev/null http://127.0.0.1:${PORT}/health`,
       defaults: { ...base.manifest.defaults, memoryMB: Math.max(base.manifest.defaults.memoryMB, 1024) },
       provenance,
     };
-    await writeFile(join(scratch, "template.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    // Sandboxes may still run from the build this replaces: it is moved aside, not deleted.
-    if (existsSync(dir)) await rename(dir, join(options.dataDir, "templates", `.deleted-${CODE_INTERPRETER_TEMPLATE}-${Date.now()}`));
-    await rename(scratch, dir);
+    await rename(scratch, final);
+    const tmp = join(dir, `template.json.${id}.tmp`);
+    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, join(dir, "template.json"));
     return { manifest, reused: false, dir };
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
@@ -154,6 +159,7 @@ function sameProvenance(a: Provenance, b: Provenance): boolean {
 async function installPackages(scratch: string, onLine: (line: string) => void): Promise<void> {
   const work = join(scratch, "work");
   const root = join(scratch, "mnt");
+  await mkdir(join(scratch, "packages"), { mode: 0o755 });
   await mkdir(work, { mode: 0o700 });
   await mkdir(root, { mode: 0o700 });
   const inside = [
