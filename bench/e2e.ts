@@ -33,7 +33,7 @@ const CIDR = "10.212.0.0/22";
 /** Lets the warm pool refill between sequential creates, so each one finds it full. */
 const POOL_SETTLE_MS = 400;
 
-interface Up {
+export interface Up {
   child: ChildProcess;
   url: string;
   apiKey: string;
@@ -41,7 +41,7 @@ interface Up {
   stop(): Promise<void>;
 }
 
-async function startUp(
+export async function startUp(
   dataDir: string,
   poolSize: number,
   databaseUrl: string | undefined,

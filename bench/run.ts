@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   node: () => import("./node.js"),
   e2e: () => import("./e2e.js"),
   templates: () => import("./templates.js"),
+  "code-interpreter": () => import("./code-interpreter.js"),
 };
 
 async function main(argv: string[]): Promise<void> {

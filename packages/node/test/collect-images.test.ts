@@ -102,4 +102,3 @@ describe("image cache collection", () => {
     );
   });
 });
-
