@@ -182,6 +182,34 @@ describe("template builds on a node", { skip: reason, timeout: 900_000 }, () => 
     );
   });
 
+  it("two builds at once each get their own steps, layers and template", async () => {
+    const names = [`${name}-a`, `${name}-b`];
+    try {
+      const built = await Promise.all(
+        names.map((n) =>
+          t.node.builder.build({
+            name: n,
+            spec: { source: { kind: "template", template: "base" }, force: false, steps: [run(`echo ${n} > /etc/which`, "root"), run("sleep 1")] },
+            onLog: () => undefined,
+          }),
+        ),
+      );
+      assert.notDeepEqual(built[0]?.manifest.layers, built[1]?.manifest.layers);
+      for (const n of names) {
+        const info = await t.node.manager.create({ templateId: n, timeoutMs: 60_000 });
+        const sdk = await connectSdk(info);
+        try {
+          assert.equal((await sdk.sandbox.commands.run("cat /etc/which")).stdout, `${n}\n`);
+        } finally {
+          await sdk.close();
+          await t.node.manager.kill(info.sandboxId);
+        }
+      }
+    } finally {
+      for (const n of names) rmSync(join(t.config.templatesDir, n), { recursive: true, force: true });
+    }
+  });
+
   it("a ready command that never passes fails the build at finalize", async () => {
     const err = await build({ steps: steps(), startCmd: "echo starting; sleep 600", readyCmd: "false" }).then(
       () => undefined,
