@@ -87,6 +87,17 @@ describe("e2b SDK file parity against cove up", () => {
     }
   });
 
+  it("a write as the user to a new top-level dir makes it, the user's (E2B's own SDK test writes /0/…)", async () => {
+    const top = `/cove-parity-${process.pid}`;
+    const infos = await sbx.files.write([{ path: `${top}/a/one.txt`, data: "one" }]);
+    assert.equal(infos[0]?.path, `${top}/a/one.txt`);
+    assert.equal(await sbx.files.read(`${top}/a/one.txt`), "one");
+    const owner = await sbx.commands.run(`stat -c %U ${top} ${top}/a ${top}/a/one.txt`);
+    assert.equal(owner.stdout, "user\nuser\nuser\n");
+    // The file itself is still the user's to write: root's /etc is not.
+    await assert.rejects(sbx.files.write("/etc/cove-parity.txt", "x"), /permission denied/);
+  });
+
   it("removing a path that does not exist succeeds", async () => {
     await sbx.files.remove("never-existed.txt");
     await sbx.files.remove("/home/user/no-dir/below.txt");

@@ -83,13 +83,19 @@ describe("file operations run with the requesting user's permissions", () => {
     execFileSync("groupdel", [group], { stdio: "ignore" });
   });
 
-  it("refuses a write into a root-owned 0755 directory and creates nothing", async () => {
+  it("refuses a write into a root-owned 0755 directory; a missing parent there is made for the user, never through a symlink", async () => {
     const path = join(work, "locked/new.txt");
     await assert.rejects(sdk.sandbox.files.write(path, "nope", { user: "user" }), isPermissionError);
     assert.equal(existsSync(path), false);
-    // Nor below it: no parent directories appear either.
-    await assert.rejects(sdk.sandbox.files.write(join(work, "locked/a/b.txt"), "nope", { user: "user" }), isPermissionError);
-    assert.equal(existsSync(join(work, "locked/a")), false);
+    // A missing parent there is made for the user, as E2B's envd does (its SDK tests write /0/…).
+    await sdk.sandbox.files.write(join(work, "locked/a/b/c.txt"), "made", { user: "user" });
+    for (const made of ["locked/a", "locked/a/b", "locked/a/b/c.txt"])
+      assert.deepEqual(((s) => [s.uid, s.gid])(await stat(join(work, made))), [uid, gid], made);
+    // But never through a symlink of the user's, and makeDir stays the user's own mkdir.
+    await assert.rejects(sdk.sandbox.files.write(join(work, "mine/escape", `cove-escape-${process.pid}`, "x.txt"), "x", { user: "user" }), isPermissionError);
+    assert.equal(existsSync(etcEscape), false);
+    await assert.rejects(sdk.sandbox.files.makeDir(join(work, "locked/by-make-dir"), { user: "user" }), isPermissionError);
+    await rm(join(work, "locked/a"), { recursive: true });
     // Root still may.
     await sdk.sandbox.files.write(join(work, "locked/by-root.txt"), "root", { user: "root" });
     assert.equal(await readFile(join(work, "locked/by-root.txt"), "utf8"), "root");

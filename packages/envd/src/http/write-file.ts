@@ -34,7 +34,7 @@ const ftruncateAsync = promisify(ftruncate);
  * it was and an overwrite drops keys not sent again.
  */
 export async function writeFileAtomically(root: string, path: string, fs: UserFs, source: Readable, metadata: FileMetadata = {}): Promise<void> {
-  await ensureDirs(root, posix.dirname(path), fs);
+  await ensureDirs(root, posix.dirname(path), fs, { forUpload: true });
   const target = await resolveTarget(root, path, fs);
   const existing = await statOrUndefined(fs, target, path);
   if (existing?.kind === "directory") throw new EnvdError("invalid_argument", `path '${path}' is a directory`);
