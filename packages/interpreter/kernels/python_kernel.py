@@ -270,6 +270,10 @@ def main():
     sys.stdout = EventStream("stdout", 1)
     sys.stderr = EventStream("stderr", 2)
     shell = make_shell()
+    # A first cell costs several times a later one (IPython's transformers, compiler and formatters
+    # load on first use): pay it before "ready", without touching the execution count or history.
+    shell.run_cell("None", store_history=False, silent=True)
+    shell.display_formatter.format(0)
     emit({"type": "ready"})
     for line in COMMANDS:
         execute(shell, json.loads(line))
