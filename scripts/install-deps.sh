@@ -6,7 +6,7 @@
 # - debootstrap: the base template; crun, runc, tini: container sandboxes
 # - iproute2, nftables: sandbox netns, veths and firewall; e2fsprogs, mount: per-sandbox disks (mkfs.ext4, losetup)
 # - jq: the README's curl example
-# - python3-ipython, python3-matplotlib, python3-matplotlib-inline, python3-pandas, python3-numpy:
+# - python3-ipython, python3-matplotlib, python3-matplotlib-inline, python3-pandas, python3-numpy, python3-pil:
 #   the code interpreter's python kernel and its tests (IPython in process, figures, DataFrames)
 # - docker-registry, apache2-utils: a real registry on loopback (and its bcrypt htpasswd) for
 #   the builder's image pull tests; the tests start their own, never the systemd service
@@ -17,7 +17,7 @@
 #   package.json): npm scripts and npx put node_modules/.bin, which holds it
 #   as `node`, first on PATH (docs/decisions/0014-node-24-from-the-registry.md).
 set -euo pipefail
-packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq lxcfs docker-registry apache2-utils python3-ipython python3-matplotlib python3-matplotlib-inline python3-pandas python3-numpy)
+packages=(build-essential python3 busybox-static procps util-linux passwd vim debootstrap crun runc tini iproute2 nftables e2fsprogs mount jq lxcfs docker-registry apache2-utils python3-ipython python3-matplotlib python3-matplotlib-inline python3-pandas python3-numpy python3-pil)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

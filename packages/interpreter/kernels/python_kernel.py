@@ -8,6 +8,7 @@ written to fd 1 and fd 2, then a "done" event, so the server knows both
 streams are drained before it ends the execution.
 """
 
+import base64
 import io
 import json
 import math
@@ -34,6 +35,7 @@ from traitlets.config import Config  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cove_charts import figure_to_chart  # noqa: E402
+import cove_images  # noqa: E402
 
 
 def to_json_value(value):
@@ -42,6 +44,9 @@ def to_json_value(value):
         return value if math.isfinite(value) else None
     if isinstance(value, (str, int, bool)) or value is None:
         return value
+    if isinstance(value, (bytes, bytearray)):
+        # Binary MIME data (a PIL image's _repr_png_) travels base64-encoded, as Jupyter sends it.
+        return base64.b64encode(value).decode("ascii")
     if isinstance(value, dict):
         return {str(k): to_json_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -224,6 +229,7 @@ def make_shell():
     formatter.formatters["e2b/data"] = DataFrameFormatter(parent=formatter)
     formatter.formatters["e2b/chart"] = ChartFormatter(parent=formatter)
     formatter.formatters["application/json"] = PlainJSONFormatter(parent=formatter)
+    cove_images.install()
     return shell
 
 

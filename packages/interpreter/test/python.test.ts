@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { OutputMessage, Result } from "@e2b/code-interpreter";
@@ -93,6 +93,18 @@ describe("python through the SDK", () => {
     const counts: (number | undefined)[] = [];
     for (const code of ["1", "raise Exception('x')", "3"]) counts.push((await t.sandbox.runCode(code, { context })).executionCount);
     assert.deepEqual(counts, [1, 2, 3]);
+  });
+
+  it("a Pillow image saved to a file, shown, or last is an image/png result, base64 as from Jupyter", async () => {
+    const file = join(t.cwd, "red.png");
+    const exec = await t.sandbox.runCode(`from PIL import Image\nimg = Image.new("RGB", (4, 4), "red")\nimg.save(${JSON.stringify(file)})\nimg.show()\nimg`);
+    assert.equal(exec.error, undefined, exec.error?.traceback);
+    assert.equal(exec.results.length, 3, "save, show and the last expression");
+    for (const result of exec.results) {
+      const png = Buffer.from(result.png ?? "", "base64");
+      assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
+    }
+    assert.ok(existsSync(file), "the file is saved too");
   });
 
   it("env vars apply to one execution only", async () => {

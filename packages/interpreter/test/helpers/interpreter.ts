@@ -19,12 +19,12 @@ export const PYTHON = process.env.COVE_INTERPRETER_PYTHON ?? "/usr/bin/python3";
  */
 export function requirePython(): void {
   try {
-    execFileSync(PYTHON, ["-c", "import IPython, matplotlib, matplotlib_inline, pandas, numpy"], { stdio: "pipe" });
+    execFileSync(PYTHON, ["-c", "import IPython, matplotlib, matplotlib_inline, pandas, numpy, PIL"], { stdio: "pipe" });
   } catch (err) {
     const detail = (err as { stderr?: Buffer }).stderr?.toString().trim() ?? String(err);
     throw new Error(
-      `the interpreter tests need ${PYTHON} with IPython, matplotlib, matplotlib-inline, pandas and numpy ` +
-        `(run scripts/install-deps.sh as root, or apt-get install python3-ipython python3-matplotlib python3-matplotlib-inline python3-pandas python3-numpy): ${detail}`,
+      `the interpreter tests need ${PYTHON} with IPython, matplotlib, matplotlib-inline, pandas, numpy and Pillow ` +
+        `(run scripts/install-deps.sh as root, or apt-get install python3-ipython python3-matplotlib python3-matplotlib-inline python3-pandas python3-numpy python3-pil): ${detail}`,
     );
   }
 }

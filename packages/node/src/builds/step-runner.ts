@@ -49,7 +49,7 @@ export function createNodeStepRunner(options: NodeStepRunnerOptions): StepRunner
     if (!lowerDir) throw new NodeError("invalid_argument", "a build step needs at least one layer below it");
     const token = randomBytes(24).toString("base64url");
     // The source's own start command is not part of a step: only the finalize check starts one.
-    const { startCmd: _start, readyCmd: _ready, ...source } = options.manifest;
+    const { startCmd: _start, readyCmd: _ready, startUser: _user, ...source } = options.manifest;
     const manifest: TemplateManifest = {
       ...source,
       defaults: { ...source.defaults, user: ctx.state.user, workdir: ctx.state.workdir, env: ctx.state.env },

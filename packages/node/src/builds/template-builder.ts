@@ -75,6 +75,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
     const startCmd = own ? req.spec.startCmd : source.manifest.startCmd;
     const readyCmd = own ? req.spec.readyCmd : source.manifest.readyCmd;
     const start = { ...(startCmd ? { startCmd } : {}), ...(readyCmd ? { readyCmd } : {}) };
+    const startUser = own ? undefined : source.manifest.startUser;
     const keys = await deps.layers.keys();
     const plan = planBuild(req.spec, { sourceKey: source.key, initial: source.initial, isCached: (key) => keys.has(key) });
     const defaults = {
@@ -105,6 +106,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
       rootfs,
       ...(layers.length > 0 ? { layers } : {}),
       ...start,
+      ...(startUser ? { startUser } : {}),
       defaults: { ...defaults, user: plan.final.user, workdir: plan.final.workdir, env: plan.final.env },
     };
     await deps.templates.write(manifest, tags);

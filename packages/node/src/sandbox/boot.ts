@@ -124,7 +124,7 @@ export function createSandboxBoot(deps: BootDeps): SandboxBoot {
         await startAndAwaitReady(view.envdAddress(rec), "", {
           ...(m.startCmd ? { startCmd: m.startCmd } : {}),
           ...(m.readyCmd ? { readyCmd: m.readyCmd } : {}),
-          user: m.defaults.user,
+          user: m.startUser ?? m.defaults.user,
           workdir: m.defaults.workdir,
           env: m.defaults.env,
           timeoutMs: templateReadyTimeoutMs,

@@ -26,6 +26,8 @@ export interface TemplateManifest {
   /** Started when a sandbox starts from the template; `readyCmd` then polled until it exits 0. */
   startCmd?: string;
   readyCmd?: string;
+  /** Who runs them (default: the template's user). code-interpreter-v1's server runs as root, as E2B's. */
+  startUser?: string;
   defaults: { user: string; workdir: string; env: Record<string, string>; cpuCount: number; memoryMB: number; diskMB: number };
 }
 

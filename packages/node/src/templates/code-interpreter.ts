@@ -12,7 +12,8 @@ export const CODE_INTERPRETER_TEMPLATE = "code-interpreter-v1";
 export const CODE_INTERPRETER_ALIAS = "code-interpreter";
 
 // Bumped when the recipe changes; the interpreter's own changes are caught by its hash.
-const RECIPE = 1;
+// 2: the server runs as root, warms python and javascript, and is restarted if it dies.
+const RECIPE = 2;
 const PORT = 49999;
 const ENVD_URL = "http://127.0.0.1:49983";
 /** Where the template keeps the execution server (packages/interpreter/build/runtime). */
@@ -122,6 +123,8 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
       layers: [packages, `builds/${id}/server`],
       startCmd: startCommand(),
       readyCmd: `curl -sf -o /dev/null http://127.0.0.1:${PORT}/health`,
+      // As E2B's: kernels may use any directory (a context in /root) and install system packages.
+      startUser: "root",
       defaults: { ...base.manifest.defaults, memoryMB: Math.max(base.manifest.defaults.memoryMB, 1024) },
       provenance,
     };
@@ -137,15 +140,17 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
 }
 
 /**
- * The template's start command, run by envd as the template's user. The server runs on the
- * node of /.cove (the envd runtime), asks envd whether an /execute's token is the sandbox's,
- * and starts the default python kernel before it listens, so the first runCode does not wait.
+ * The template's start command, run by envd as root. The server runs on the node of /.cove (the
+ * envd runtime), asks envd whether an /execute's token is the sandbox's, and starts the default
+ * python and javascript kernels before it listens (as E2B's server does), so the first runCode
+ * does not wait. A loop starts it again if it dies (killed by code in the sandbox, say).
  */
 function startCommand(): string {
-  return [
+  const server = [
     "/.cove/lib/ld-linux-x86-64.so.2 --library-path /.cove/lib /.cove/node",
-    `${SERVER_DIR}/server.js --port ${PORT} --envd-url ${ENVD_URL} --node ${SERVER_DIR}/node --warm python --log-level warn`,
+    `${SERVER_DIR}/server.js --port ${PORT} --envd-url ${ENVD_URL} --node ${SERVER_DIR}/node --warm python,javascript --log-level warn`,
   ].join(" ");
+  return `while true; do ${server}; sleep 1; done`;
 }
 
 function sameProvenance(a: Provenance, b: Provenance): boolean {
