@@ -60,18 +60,32 @@ describe("@e2b/code-interpreter against cove up", { timeout: 900_000 }, () => {
     const env = await sbx.runCode("import os; (os.environ.get('FROM_CREATE'), os.environ.get('PER_RUN'))", { envs: { PER_RUN: "run" } });
     assert.equal(env.text, "('yes', 'run')");
     assert.equal((await sbx.runCode("import os; 'PER_RUN' in os.environ")).text, "False", "a run's env vars are gone after it");
+    // As in E2B's template: kernels run as root, in /home/user.
     const who = await sbx.runCode("import getpass, os; getpass.getuser(), os.getcwd()");
-    assert.equal(who.text, "('user', '/home/user')");
+    assert.equal(who.text, "('root', '/home/user')");
   });
 
-  it("javascript, typescript and bash contexts, each with its own state", async () => {
+  it("javascript, typescript and bash contexts, each with its own state; the server comes back if killed", async () => {
     const sbx = await create();
     const js = await sbx.createCodeContext({ language: "js" });
     await sbx.runCode("let n = 20", { context: js });
     assert.equal((await sbx.runCode("n * 2 + 2", { context: js })).text, "42");
     assert.equal((await sbx.runCode("const v: number = 7; v * 6", { language: "ts" })).text, "42");
-    const bash = await sbx.runCode("cd /tmp && echo $HOME $(pwd)", { language: "bash" });
-    assert.deepEqual(bash.logs.stdout, ["/home/user /tmp\n"]);
+    const bash = await sbx.runCode("cd /tmp && echo $(whoami) $(pwd)", { language: "bash" });
+    assert.deepEqual(bash.logs.stdout, ["root /tmp\n"]);
+    const contexts = await sbx.listCodeContexts();
+    for (const language of ["python", "javascript"]) assert.ok(contexts.some((c) => c.language === language), `a ${language} context from the start`);
+    // Code in the sandbox kills the server (inside the sandbox's own pid namespace): it comes back.
+    await sbx.commands.run("kill -9 $(pgrep -f /opt/cove/interpreter/server.js)", { user: "root" });
+    let back: string | undefined;
+    for (let i = 0; i < 60 && back !== "2"; i++) {
+      back = await sbx.runCode("1 + 1").then(
+        (r) => r.text,
+        () => undefined,
+      );
+      if (back !== "2") await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(back, "2", "the server was restarted");
     const out: string[] = [];
     await sbx.runCode("print('streamed')", { onStdout: (m) => out.push(m.line) });
     assert.deepEqual(out, ["streamed\n"]);
