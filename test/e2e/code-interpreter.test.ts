@@ -74,7 +74,11 @@ describe("@e2b/code-interpreter against cove up", { timeout: 900_000 }, () => {
     const bash = await sbx.runCode("cd /tmp && echo $(whoami) $(pwd)", { language: "bash" });
     assert.deepEqual(bash.logs.stdout, ["root /tmp\n"]);
     const contexts = await sbx.listCodeContexts();
-    for (const language of ["python", "javascript"]) assert.ok(contexts.some((c) => c.language === language), `a ${language} context from the start`);
+    for (const language of ["python", "javascript"])
+      assert.ok(
+        contexts.some((c) => c.language === language),
+        `a ${language} context from the start`,
+      );
     // Code in the sandbox kills the server (inside the sandbox's own pid namespace): it comes back.
     await sbx.commands.run("kill -9 $(pgrep -f /opt/cove/interpreter/server.js)", { user: "root" });
     let back: string | undefined;

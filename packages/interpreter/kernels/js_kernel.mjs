@@ -10,6 +10,7 @@ import { Writable } from "node:stream";
 import { Console } from "node:console";
 import { inspect } from "node:util";
 import vm from "node:vm";
+import { toAsyncCell } from "./js_transform.mjs";
 
 const language = process.argv[2] === "typescript" ? "typescript" : "javascript";
 const commands = createInterface({ input: createReadStream("", { fd: 4 }), crlfDelay: Number.POSITIVE_INFINITY });
@@ -71,7 +72,9 @@ async function execute(command) {
   executionCount += 1;
   emit({ type: "started", execution_count: executionCount });
   try {
-    const script = new vm.Script(compile(command.code), {
+    const source = compile(command.code);
+    // `import` and top-level `await` need the cell rewritten (js_transform.mjs); others run as written.
+    const script = new vm.Script(toAsyncCell(source) ?? source, {
       filename: `cell-${executionCount}.${language === "typescript" ? "ts" : "js"}`,
       importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
     });

@@ -2,7 +2,7 @@
 // packages/interpreter/build/runtime/:
 //
 //   server.js   the execution server and its JS dependencies in one CommonJS file (esbuild)
-//   kernels/    the kernel scripts (python, javascript/typescript)
+//   kernels/    the kernel scripts (python; javascript/typescript bundled with acorn)
 //   node        a wrapper that runs the node of the envd runtime at /.cove, for the
 //               javascript and typescript kernels
 //
@@ -44,7 +44,18 @@ await esbuild.build({
   banner: { js: 'var __coveModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 writeFileSync(join(out, "package.json"), `${JSON.stringify({ name: "cove-interpreter-runtime", private: true, type: "commonjs" }, null, 2)}\n`);
-cpSync(join(pkg, "kernels"), join(out, "kernels"), { recursive: true, filter: (src) => !src.includes("__pycache__") });
+// The python kernel's files as they are; the javascript kernel with what it imports (acorn) in one file.
+cpSync(join(pkg, "kernels"), join(out, "kernels"), { recursive: true, filter: (src) => !src.includes("__pycache__") && !/\.mjs$/.test(src) });
+await esbuild.build({
+  entryPoints: [join(pkg, "kernels/js_kernel.mjs")],
+  outfile: join(out, "kernels/js_kernel.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node24",
+  legalComments: "none",
+  logLevel: "warning",
+});
 // The envd runtime's node needs its own loader and libraries in roots without glibc.
 writeFileSync(join(out, "node"), '#!/bin/sh\nexec /.cove/lib/ld-linux-x86-64.so.2 --library-path /.cove/lib /.cove/node "$@"\n');
 chmodSync(join(out, "node"), 0o755);

@@ -38,6 +38,28 @@ describe("javascript, typescript and bash through the SDK", () => {
     assert.equal((await t.sandbox.runCode("import('node:os').then((os) => typeof os.cpus)", { language: "js" })).text, "function");
   });
 
+  it("javascript: import declarations and top-level await, as in Node's REPL; names persist between cells", async () => {
+    const js = await t.sandbox.createCodeContext({ language: "js" });
+    const run = (code: string) => t.sandbox.runCode(code, { context: js });
+    const imported = await run(
+      "import { readFileSync } from 'fs'\nimport * as path from 'node:path'\nimport os from 'os'\nconsole.log(typeof readFileSync, typeof os.cpus)\npath.join('a', 'b')",
+    );
+    assert.deepEqual(imported.logs.stdout, ["function function\n"]);
+    assert.equal(imported.text, "a/b");
+    assert.equal((await run("await Promise.resolve('Hello World!')")).text, "Hello World!");
+    const declared = await run(
+      "const n = await Promise.resolve(20)\nlet { a, ...rest } = { a: 1, b: 2 }\nfunction twice(x) { return x * 2 }\nclass Box { constructor(v) { this.v = v } }",
+    );
+    assert.equal(declared.error, undefined, declared.error?.traceback);
+    assert.equal(declared.text, undefined, "a declaration has no value");
+    assert.equal((await run("twice(n) + a + rest.b + new Box(1).v + readFileSync.length * 0")).text, "44");
+    const failed = await run("await Promise.reject(new RangeError('nope'))");
+    assert.equal(failed.error?.name, "RangeError");
+    assert.equal(failed.error?.value, "nope");
+    const ts = await t.sandbox.runCode("const s: string = await Promise.resolve('typed'); s", { language: "ts" });
+    assert.equal(ts.text, "typed");
+  });
+
   it("javascript: an exception is an error with name, value and stack", async () => {
     const execution = await t.sandbox.runCode("function f() { throw new TypeError('boom'); }\nf()", { language: "javascript" });
     assert.equal(execution.error?.name, "TypeError");
