@@ -42,6 +42,9 @@ export const CODE_INTERPRETER_PACKAGES = [
   "python3-tabulate",
 ];
 
+/** Names the packages layer's recipe: change the version when installPackages changes. */
+const PACKAGES_KEY = `1:${CODE_INTERPRETER_PACKAGES.join(",")}`;
+
 export interface BuildCodeInterpreterOptions {
   dataDir: string;
   /** The bundled execution server (packages/interpreter/build/runtime). */
@@ -55,6 +58,8 @@ export interface BuildCodeInterpreterOptions {
 /** What a code-interpreter build was made from: a change to any of them is a rebuild. */
 interface Provenance {
   recipe: number;
+  /** The package list (and how it is installed): what the packages layer depends on besides base. */
+  packages?: string;
   base: string;
   server: string;
 }
@@ -77,7 +82,12 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
   const report = (step: number, title: string, detail?: string) => options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
   report(1, "base template");
   const base = await buildBaseTemplate({ dataDir: options.dataDir, ...(options.mirror ? { mirror: options.mirror } : {}) });
-  const provenance: Provenance = { recipe: RECIPE, base: base.manifest.builtAt, server: (await hashTree(options.serverDir)).slice(0, 16) };
+  const provenance: Provenance = {
+    recipe: RECIPE,
+    packages: PACKAGES_KEY,
+    base: base.manifest.builtAt,
+    server: (await hashTree(options.serverDir)).slice(0, 16),
+  };
 
   const dir = templateDir(options.dataDir, CODE_INTERPRETER_TEMPLATE);
   const existing = (await readManifest(dir)) as (TemplateManifest & { provenance?: Provenance }) | undefined;
@@ -89,9 +99,9 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
   const final = join(dir, "builds", id);
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
-    // The rootfs and packages only depend on base and the recipe: an interpreter change reuses them.
+    // The rootfs and packages only depend on base and the package list: a new server or start command reuses them.
     const previous = existing?.layers?.[0];
-    const reuse = existing && built && previous && built.recipe === provenance.recipe && built.base === provenance.base && !options.force;
+    const reuse = existing && built && previous && (built.packages ?? PACKAGES_KEY) === provenance.packages && built.base === provenance.base && !options.force;
     let rootfs = `builds/${id}/rootfs`;
     let packages = `builds/${id}/packages`;
     if (reuse) {
@@ -154,7 +164,7 @@ function startCommand(): string {
 }
 
 function sameProvenance(a: Provenance, b: Provenance): boolean {
-  return a.recipe === b.recipe && a.base === b.base && a.server === b.server;
+  return a.recipe === b.recipe && a.packages === b.packages && a.base === b.base && a.server === b.server;
 }
 
 /**
