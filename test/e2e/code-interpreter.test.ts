@@ -80,7 +80,8 @@ describe("@e2b/code-interpreter against cove up", { timeout: 900_000 }, () => {
         `a ${language} context from the start`,
       );
     // Code in the sandbox kills the server (inside the sandbox's own pid namespace): it comes back.
-    await sbx.commands.run("kill -9 $(pgrep -f /opt/cove/interpreter/server.js)", { user: "root" });
+    // (The server's command line starts with /.cove's loader; the restart loop's and this shell's do not.)
+    await sbx.commands.run("kill -9 $(pgrep -f '^/[.]cove/lib/ld-linux.*interpreter/server[.]js')", { user: "root" });
     let back: string | undefined;
     for (let i = 0; i < 60 && back !== "2"; i++) {
       back = await sbx.runCode("1 + 1").then(
