@@ -32,6 +32,21 @@ describe("cove template build", () => {
   it("refuses an unknown template with one clear line", async () => {
     const result = await runCove(["template", "build", "nope", "--data-dir", dataDir]);
     assert.notEqual(result.code, 0);
-    assert.equal(result.stderr.trim(), "cove: unknown template 'nope': build 'base', or a Dockerfile with --name <name> [dir]");
+    assert.equal(result.stderr.trim(), "cove: unknown template 'nope': build base or code-interpreter, or a Dockerfile with --name <name> [dir]");
+  });
+
+  it("builds or reuses code-interpreter-v1 (on base), then reuses it", { skip: isRoot ? false : "needs root", timeout: 900_000 }, async () => {
+    const first = await runCove(["template", "build", "code-interpreter", "--data-dir", dataDir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^template code-interpreter-v1: (built|reused)/m);
+    const second = await runCove(["template", "build", "code-interpreter-v1", "--data-dir", dataDir]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /^template code-interpreter-v1: reused the build from /m);
+  });
+
+  it("cove up --prebuild names only built-in templates", { skip: isRoot ? false : "needs root" }, async () => {
+    const result = await runCove(["up", "--prebuild", "nope", "--port", "0", "--data-dir", "/nonexistent/cove-prebuild-test"]);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /--prebuild nope: only base and code-interpreter are built by cove/);
   });
 });
