@@ -70,10 +70,11 @@ describe("image cache collection", () => {
       utimesSync(p, when, when);
       return p;
     };
-    const current = build("b3");
-    const reused = build("b2"); // the current build stacks its rootfs and packages
-    const runningSandbox = build("b1");
-    const replaced = build("b0");
+    const current = build("b3", 48);
+    const reused = build("b2", 48); // the current build stacks its rootfs and packages
+    const runningSandbox = build("b1", 48);
+    const replaced = build("b0", 48);
+    const justMade = build("b5"); // a CLI build switching the manifest to it right now
     const inProgress = build(".tmp-b4");
     const abandoned = build(".tmp-old", 48);
     const templates = createTemplateStore(templatesDir);
@@ -97,8 +98,8 @@ describe("image cache collection", () => {
     });
     assert.deepEqual(removed.sort(), ["template build code-interpreter-v1/.tmp-old", "template build code-interpreter-v1/b0"]);
     assert.deepEqual(
-      [current, reused, runningSandbox, replaced, inProgress, abandoned].map((p) => existsSync(p)),
-      [true, true, true, false, true, false],
+      [current, reused, runningSandbox, replaced, justMade, inProgress, abandoned].map((p) => existsSync(p)),
+      [true, true, true, false, true, true, false],
     );
   });
 });

@@ -77,6 +77,11 @@ async function collectImages(imagesDir: string, used: Set<string>, cutoff: numbe
 
 /** A build still being made (`builds/.tmp-<id>`) is left alone unless it is this old: its maker died. */
 const ABANDONED_BUILD_MS = 24 * 3_600_000;
+/**
+ * A finished build this recent is left alone: its maker (`cove template build`, another process)
+ * may be switching the manifest to it right now.
+ */
+const RECENT_BUILD_MS = 10 * 60_000;
 
 /**
  * Builds of templates that carry their own files (code-interpreter-v1: `<name>/builds/<id>/`)
@@ -89,7 +94,7 @@ async function collectTemplateBuilds(templatesDir: string, used: Set<string>, no
   for (const template of await readdir(templatesDir).catch(() => [] as string[])) {
     if (template.startsWith(".")) continue;
     for (const build of await aged(join(templatesDir, template, "builds"))) {
-      if (build.name.startsWith(".tmp-") && now - build.mtimeMs < ABANDONED_BUILD_MS) continue;
+      if (now - build.mtimeMs < (build.name.startsWith(".tmp-") ? ABANDONED_BUILD_MS : RECENT_BUILD_MS)) continue;
       if (paths.some((p) => p === build.path || p.startsWith(`${build.path}/`))) continue;
       await rm(build.path, { recursive: true, force: true });
       removed.push(`template build ${template}/${build.name}`);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CA_ENV, readExtraCaCerts } from "../builds/ca-layer.js";
 import { NodeError } from "../errors.js";
@@ -94,7 +93,10 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
   const steps = 5;
   const report = (step: number, title: string, detail?: string) => options.onProgress?.({ step, steps, title, ...(detail === undefined ? {} : { detail }) });
 
-  const scratch = join(options.dataDir, "templates", `.build-base-${randomBytes(4).toString("hex")}`);
+  // Each build is a dir of its own that never changes (sandboxes of an older build keep running
+  // from theirs; the node collects a build once nothing uses it), made under a scratch name.
+  const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+  const scratch = join(dir, "builds", `.tmp-${id}`);
   const rootfs = join(scratch, "rootfs");
   // 0700 also for the templates dir if this makes it: a rootfs holds its distribution's setuid binaries.
   await mkdir(scratch, { recursive: true, mode: 0o700 });
@@ -140,20 +142,33 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
       name: "base",
       recipe: RECIPE,
       builtAt: new Date().toISOString(),
-      rootfs: "rootfs",
+      rootfs: `builds/${id}/rootfs`,
       defaults: { user: "user", workdir: "/home/user", env: pem ? { ...CA_ENV } : {}, cpuCount: 2, memoryMB: 512, diskMB: 2048 },
     };
-    await writeFile(join(scratch, "template.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    const old = `${dir}.old-${randomBytes(4).toString("hex")}`;
-    // Whatever sits at the final path (an older recipe, a forced rebuild's
-    // predecessor, a damaged dir) is moved aside first, then removed.
-    const replacing = existsSync(dir);
-    if (replacing) await rename(dir, old);
-    await rename(scratch, dir);
-    if (replacing) await rm(old, { recursive: true, force: true });
+    await installBuild(dir, id, manifest);
     return { manifest, reused: false, dir };
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Puts a finished build (`builds/.tmp-<id>`) in place: renamed to `builds/<id>` (marked recent,
+ * so the node's collection leaves it alone while the manifest switches), `template.json`
+ * replaced in one rename, and `rootfs` made a link to the build's for tools that read a
+ * template's files (a real `rootfs` dir of an older layout is left as it is).
+ */
+export async function installBuild(dir: string, id: string, manifest: TemplateManifest): Promise<void> {
+  const now = new Date();
+  await utimes(join(dir, "builds", `.tmp-${id}`), now, now);
+  await rename(join(dir, "builds", `.tmp-${id}`), join(dir, "builds", id));
+  const tmp = join(dir, `template.json.${id}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, join(dir, "template.json"));
+  const link = join(dir, "rootfs");
+  const current = await lstat(link).catch(() => undefined);
+  if (current && !current.isSymbolicLink()) return;
+  await symlink(manifest.rootfs, `${link}.${id}.tmp`);
+  await rename(`${link}.${id}.tmp`, link);
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { cp, mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { hashTree } from "../envd-runtime.js";
 import { NodeError } from "../errors.js";
-import { type BuildProgress, type BuildResult, buildBaseTemplate, readManifest, type TemplateManifest, templateDir } from "./base-template.js";
+import { type BuildProgress, type BuildResult, buildBaseTemplate, installBuild, readManifest, type TemplateManifest, templateDir } from "./base-template.js";
 import { runStep } from "./chroot.js";
 
 /** E2B's code-interpreter template, and the alias its SDK also accepts. */
@@ -96,7 +96,6 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
 
   const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
   const scratch = join(dir, "builds", `.tmp-${id}`);
-  const final = join(dir, "builds", id);
   await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
     // The rootfs and packages only depend on base and the package list: a new server or start command reuses them.
@@ -111,7 +110,7 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
     } else {
       report(2, "root filesystem from base");
       // Hard links: a rebuilt base gets new inodes, so this template keeps the files it was built on.
-      await runStep(["cp", "-al", "--", join(base.dir, "rootfs"), join(scratch, "rootfs")]);
+      await runStep(["cp", "-al", "--", resolve(base.dir, base.manifest.rootfs), join(scratch, "rootfs")]);
       const title = `apt-get install ${CODE_INTERPRETER_PACKAGES.length} Python packages`;
       report(3, title);
       await installPackages(scratch, (line) => report(3, title, line));
@@ -138,10 +137,7 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
       defaults: { ...base.manifest.defaults, memoryMB: Math.max(base.manifest.defaults.memoryMB, 1024) },
       provenance,
     };
-    await rename(scratch, final);
-    const tmp = join(dir, `template.json.${id}.tmp`);
-    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, join(dir, "template.json"));
+    await installBuild(dir, id, manifest);
     return { manifest, reused: false, dir };
   } catch (err) {
     await rm(scratch, { recursive: true, force: true });
