@@ -41,4 +41,33 @@ describe("template build status from the node's records (api in process, fake no
     assert.equal((await status(mine.key, "", "not-kept")).statusCode, 404);
     assert.equal((await status(mine.key, "?logsOffset=-1")).statusCode, 400);
   });
+
+  it("passes AWS and GCP registry credentials (the SDK's fromAWSRegistry, fromGCPRegistry) on to the node", async () => {
+    const start = async (name: string, registry: Record<string, string>) => {
+      const created = await h.request("POST", "/v3/templates", { key: mine.key, body: { name } });
+      assert.equal(created.statusCode, 202, created.body);
+      const { templateID, buildID } = created.json() as { templateID: string; buildID: string };
+      return h.request("POST", `/v2/templates/${templateID}/builds/${buildID}`, {
+        key: mine.key,
+        body: { fromImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1", fromImageRegistry: registry, steps: [] },
+      });
+    };
+    const sent = h.node.buildRequests.length;
+    const aws = await start("from-ecr", { type: "aws", awsAccessKeyId: "AKIDEXAMPLE", awsSecretAccessKey: "secret", awsRegion: "eu-west-1" });
+    assert.equal(aws.statusCode, 202, aws.body);
+    const gcp = await start("from-gcr", { type: "gcp", serviceAccountJson: '{"type":"service_account"}' });
+    assert.equal(gcp.statusCode, 202, gcp.body);
+    for (let i = 0; i < 100 && h.node.buildRequests.length < sent + 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const [a, g] = h.node.buildRequests.slice(sent);
+    assert.deepEqual(
+      { accessKeyId: a?.awsRegistry?.accessKeyId, secretAccessKey: a?.awsRegistry?.secretAccessKey, region: a?.awsRegistry?.region },
+      { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret", region: "eu-west-1" },
+    );
+    assert.equal(g?.gcpServiceAccountJson, '{"type":"service_account"}');
+    const missing = await start("from-ecr-2", { type: "aws", awsAccessKeyId: "AKIDEXAMPLE" });
+    assert.equal(missing.statusCode, 400);
+    assert.match(missing.body, /awsSecretAccessKey is required/);
+    const unknown = await start("from-elsewhere", { type: "azure" });
+    assert.equal(unknown.statusCode, 400);
+  });
 });

@@ -3,7 +3,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { FastifyInstance } from "fastify";
 import type { NodeClient } from "@cove/protocol/nodeapi-client";
 import { parseTemplateRef, TEMPLATE_NAME, TEMPLATE_TAG } from "@cove/protocol/template-ref";
-import { ApiError, invalid, notFound, notImplemented } from "../errors.js";
+import { ApiError, invalid, notFound } from "../errors.js";
 import { fromNodeError } from "../sandboxes/node-errors.js";
 import type { BuildRegistry, TemplateBuild } from "../templates/builds.js";
 import type { BuildFilesGateway, UploadLinks } from "../templates/upload-links.js";
@@ -79,7 +79,23 @@ function source(b: Fields) {
   const image = fromImage || "e2bdev/base";
   if (!registry) return { fromImage: image };
   const type = optString(registry, "type");
-  if (type !== "registry") throw notImplemented(`fromImageRegistry of type '${type ?? ""}' (only username and password registries)`);
+  if (type === "aws") {
+    const need = (name: string) => {
+      const value = optString(registry, name);
+      if (!value) throw invalid(`fromImageRegistry.${name} is required for an AWS registry`);
+      return value;
+    };
+    return {
+      fromImage: image,
+      awsRegistry: { accessKeyId: need("awsAccessKeyId"), secretAccessKey: need("awsSecretAccessKey"), region: need("awsRegion") },
+    };
+  }
+  if (type === "gcp") {
+    const json = optString(registry, "serviceAccountJson");
+    if (!json) throw invalid("fromImageRegistry.serviceAccountJson is required for a GCP registry");
+    return { fromImage: image, gcpServiceAccountJson: json };
+  }
+  if (type !== "registry") throw invalid(`fromImageRegistry.type must be registry, aws or gcp, not '${type ?? ""}'`);
   return { fromImage: image, registryUsername: optString(registry, "username") ?? "", registryPassword: optString(registry, "password") ?? "" };
 }
 

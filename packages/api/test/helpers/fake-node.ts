@@ -5,6 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
 import {
+  type BuildTemplateRequest,
   NodeService,
   SandboxEventReason,
   SandboxEventSchema,
@@ -47,6 +48,8 @@ export interface FakeNode {
   templateBuilds: Map<string, { templateId: string; owner: string; status: string; logs: string[]; failure?: string }>;
   /** Calls per method, counted on arrival. */
   calls: Partial<Record<NodeMethod, number>>;
+  /** Every BuildTemplate request, as the node got it. */
+  buildRequests: BuildTemplateRequest[];
   /** Most sandboxes running at once, ever. */
   maxRunning: number;
   /** Open WatchEvents streams. */
@@ -341,9 +344,10 @@ export function createFakeNode(): FakeNode {
     async setTemplatePublic() {
       throw new ConnectError("the fake node has no templates to publish", Code.Unimplemented);
     },
-    // Builds need a real node (build sandboxes); the api's fake never builds.
+    // Builds need a real node (build sandboxes); the api's fake only keeps what it was asked.
     // biome-ignore lint/correctness/useYield: answers before its first message
-    async *buildTemplate() {
+    async *buildTemplate(req) {
+      fake.buildRequests.push(req);
       throw new ConnectError("the fake node does not build templates", Code.Unimplemented);
     },
   };
@@ -352,6 +356,7 @@ export function createFakeNode(): FakeNode {
 
   const fake: FakeNode = {
     templateBuilds,
+    buildRequests: [],
     client: createClient(NodeService, transport),
     sandboxes,
     calls,

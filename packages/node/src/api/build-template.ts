@@ -115,10 +115,17 @@ function sourceOf(req: BuildTemplateRequest): BuildSource {
   if ((req.registryUsername === undefined) !== (req.registryPassword === undefined)) {
     throw new NodeError("invalid_argument", "registry_username and registry_password go together");
   }
+  const kinds = [req.registryUsername !== undefined, req.awsRegistry !== undefined, req.gcpServiceAccountJson !== undefined].filter(Boolean).length;
+  if (kinds > 1) throw new NodeError("invalid_argument", "give one kind of registry credentials");
+  const aws = req.awsRegistry;
   const credentials =
     req.registryUsername !== undefined
       ? { credentials: { type: "registry" as const, username: req.registryUsername, password: req.registryPassword ?? "" } }
-      : {};
+      : aws
+        ? { credentials: { type: "aws" as const, awsAccessKeyId: aws.accessKeyId, awsSecretAccessKey: aws.secretAccessKey, awsRegion: aws.region } }
+        : req.gcpServiceAccountJson !== undefined
+          ? { credentials: { type: "gcp" as const, serviceAccountJson: req.gcpServiceAccountJson } }
+          : {};
   return { kind: "image", image: req.fromImage, ...credentials };
 }
 
