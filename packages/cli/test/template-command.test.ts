@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 
@@ -44,9 +45,11 @@ describe("cove template build", () => {
     assert.match(second.stdout, /^template code-interpreter-v1: reused the build from /m);
   });
 
-  it("cove up --prebuild names only built-in templates", { skip: isRoot ? false : "needs root" }, async () => {
-    const result = await runCove(["up", "--prebuild", "nope", "--port", "0", "--data-dir", "/nonexistent/cove-prebuild-test"]);
+  it("cove up --prebuild names only built-in templates, refused before anything is built", { skip: isRoot ? false : "needs root" }, async () => {
+    const dir = "/var/tmp/cove-prebuild-test-never-made";
+    const result = await runCove(["up", "--prebuild", "nope", "--port", "0", "--data-dir", dir]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /--prebuild nope: only base and code-interpreter are built by cove/);
+    assert.equal(existsSync(dir), false, "nothing made");
   });
 });

@@ -81,14 +81,23 @@ async function buildBuiltInTemplate(
   return node.buildCodeInterpreterTemplate({ ...options, serverDir: defaultInterpreterRuntimeDir(), onProgress });
 }
 
-/**
- * Builds the built-in templates `cove up --prebuild` names (COVE_PREBUILD) before the node
- * starts, with progress; each is reused when its build is current.
- */
-export async function prebuildTemplates(dirs: { dataDir: string; templatesDir: string }, names: string[], say: (line: string) => void): Promise<void> {
+/** The names in `--prebuild` (COVE_PREBUILD), comma-separated; only built-in templates. */
+export function checkPrebuild(text: string): string[] {
+  const names = text
+    .split(",")
+    .map((n) => n.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!BUILT_IN.includes(name)) throw new Error(`--prebuild ${name}: only ${BUILT_IN.slice(0, 2).join(" and ")} are built by cove`);
   }
+  return names;
+}
+
+/**
+ * Builds the built-in templates `cove up --prebuild` names before the node starts, with
+ * progress; each is reused when its build is current.
+ */
+export async function prebuildTemplates(dirs: { dataDir: string; templatesDir: string }, names: string[], say: (line: string) => void): Promise<void> {
   if (dirs.templatesDir !== join(dirs.dataDir, "templates")) return;
   for (const name of names) {
     const show = createProgressPrinter(process.stderr);

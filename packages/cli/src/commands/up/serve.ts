@@ -16,7 +16,7 @@ import { createGateway, createProxy, type Gateway, type Proxy } from "@cove/prox
 import type { Interceptor } from "@connectrpc/connect";
 import { createLogger, printLine } from "../../stdio.js";
 import { defaultEnvdRuntimeDir } from "../node/run.js";
-import { ensureBaseTemplate, prebuildTemplates } from "../template/build.js";
+import { checkPrebuild, ensureBaseTemplate, prebuildTemplates } from "../template/build.js";
 import { defaultDomain, publicUrl, reservePort } from "./addresses.js";
 import { startNodeChild, type NodeChild } from "./node-child.js";
 
@@ -115,6 +115,8 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   // Said here, once, before anything starts (the node would say it from its own process).
   if (process.getuid?.() !== 0) throw new Error("cove up must run as root: its node makes namespaces, mounts, cgroups and nftables rules (try sudo)");
   const apiConfig = loadApiConfig(flags, process.env);
+  // Checked before anything is built or started.
+  const prebuild = checkPrebuild(flags.prebuild ?? process.env.COVE_PREBUILD ?? "");
   // The node's own config is validated here too, so a bad flag fails before anything starts.
   const nodeConfig = loadNodeConfig(
     {
@@ -135,10 +137,6 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   say(`cove up: data dir ${apiConfig.dataDir}`);
 
   await ensureBaseTemplate(nodeConfig, (line) => say(`cove up: ${line}`));
-  const prebuild = (flags.prebuild ?? process.env.COVE_PREBUILD ?? "")
-    .split(",")
-    .map((n) => n.trim())
-    .filter(Boolean);
   await prebuildTemplates(nodeConfig, prebuild, (line) => say(`cove up: ${line}`));
   // The port stays reserved while the node starts: seen in CI, the node's own free port was
   // the one just probed. (Unreferenced, the reservation does not keep a failed start alive.)
