@@ -201,7 +201,7 @@ async function installPackages(scratch: string, onLine: (line: string) => void):
       script,
       "sh",
       join(scratch, "rootfs"),
-      join(scratch, "layers/packages"),
+      join(scratch, "packages"),
       work,
       root,
       inside,
