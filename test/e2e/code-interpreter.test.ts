@@ -121,6 +121,18 @@ describe("@e2b/code-interpreter against cove up", { timeout: 900_000 }, () => {
     assert.equal((await sbx.runCode("'still here'")).text, "still here");
   });
 
+  it("counts executions; a kernel that dies is reported and its context starts afresh", async () => {
+    const sbx = await create();
+    const context = await sbx.createCodeContext();
+    const first = await sbx.runCode("n = 1", { context });
+    const second = await sbx.runCode("n", { context });
+    assert.equal((second.executionCount ?? 0) - (first.executionCount ?? 0), 1);
+    const died = await sbx.runCode("import os\nos._exit(1)", { context });
+    assert.equal(died.error?.name, "UnexpectedEndOfExecution");
+    const after = await sbx.runCode("'n' in globals()", { context });
+    assert.equal(after.text, "False", "a fresh kernel");
+  });
+
   it("five contexts run at once", async () => {
     const sbx = await create();
     const contexts = await Promise.all([1, 2, 3, 4, 5].map(() => sbx.createCodeContext()));
