@@ -97,6 +97,20 @@ describe("image cache collection", () => {
       templatesDir,
     });
     assert.deepEqual(removed.sort(), ["template build code-interpreter-v1/.tmp-old", "template build code-interpreter-v1/b0"]);
+    // A deleted template (manifest gone) goes with its last unused build.
+    const gone = join(templatesDir, "deleted-one");
+    mkdirSync(join(gone, "builds", "x", "rootfs"), { recursive: true });
+    const old = new Date(Date.now() - 48 * 3_600_000);
+    utimesSync(join(gone, "builds", "x"), old, old);
+    const again = await collectLayers({
+      layers: await createDiskLayerStore(join(dir, "layers2")),
+      templates,
+      sandboxLowerDirs: async () => [join(runningSandbox, "rootfs")],
+      keepMs: 0,
+      templatesDir,
+    });
+    assert.deepEqual(again.sort(), ["template build deleted-one/x", "template deleted-one"]);
+    assert.equal(existsSync(gone), false);
     assert.deepEqual(
       [current, reused, runningSandbox, replaced, justMade, inProgress, abandoned].map((p) => existsSync(p)),
       [true, true, true, false, true, true, false],

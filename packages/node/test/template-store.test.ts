@@ -1,7 +1,7 @@
 // The node's template store on a temp dir: tags as manifests per tag, owners, public templates,
 // and what create and builds may resolve. (The SDK's view of the same: test/e2e/sdk-templates.)
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { TemplateManifest } from "../src/templates/base-template.js";
@@ -95,6 +95,21 @@ describe("template store", () => {
       "kept aside for the sandboxes that still run from it",
     );
     await assert.rejects(store.resolve("code-interpreter"), /not found/);
+  });
+
+  it("deleting a template of immutable builds removes its manifests and leaves the builds to collection", async () => {
+    const dirOf = join(dir, "code-interpreter-v1");
+    mkdirSync(join(dirOf, "builds", "b1", "rootfs"), { recursive: true });
+    await store.write({ ...manifest(id1), name: "code-interpreter-v1", rootfs: "builds/b1/rootfs", layers: ["builds/b1/server"] }, ["default"]);
+    assert.equal((await store.resolve("code-interpreter-v1")).rootfs, join(dirOf, "builds/b1/rootfs"));
+    await store.remove("code-interpreter-v1");
+    await assert.rejects(store.resolve("code-interpreter-v1"), /not found/);
+    assert.ok(existsSync(join(dirOf, "builds", "b1", "rootfs")), "a sandbox may still run from it");
+    assert.deepEqual(
+      (await store.entries()).map((e) => e.name),
+      [],
+    );
+    rmSync(dirOf, { recursive: true });
   });
 
   it("a team's own template named like an alias is that template", async () => {

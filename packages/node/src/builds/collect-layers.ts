@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { DiskLayerStore } from "@cove/builder";
@@ -93,11 +94,20 @@ async function collectTemplateBuilds(templatesDir: string, used: Set<string>, no
   const paths = [...used];
   for (const template of await readdir(templatesDir).catch(() => [] as string[])) {
     if (template.startsWith(".")) continue;
-    for (const build of await aged(join(templatesDir, template, "builds"))) {
+    const builds = await aged(join(templatesDir, template, "builds"));
+    let left = builds.length;
+    for (const build of builds) {
       if (now - build.mtimeMs < (build.name.startsWith(".tmp-") ? ABANDONED_BUILD_MS : RECENT_BUILD_MS)) continue;
       if (paths.some((p) => p === build.path || p.startsWith(`${build.path}/`))) continue;
       await rm(build.path, { recursive: true, force: true });
       removed.push(`template build ${template}/${build.name}`);
+      left--;
+    }
+    // A deleted template (no manifest any more) goes with its last build.
+    const dir = join(templatesDir, template);
+    if (builds.length > 0 && left === 0 && !existsSync(join(dir, "template.json")) && !existsSync(join(dir, "tags"))) {
+      await rm(dir, { recursive: true, force: true });
+      removed.push(`template ${template}`);
     }
   }
   return removed;

@@ -184,7 +184,13 @@ export function createTemplateStore(templatesDir: string): TemplateStore {
       // recipe) keeps it until no sandbox runs from it: move it aside instead of deleting under them.
       const manifest = tags[0]?.manifest;
       if (manifest && isAbsolute(manifest.rootfs)) await rm(dir, { recursive: true, force: true });
-      else await rename(dir, join(templatesDir, `.deleted-${templateId}-${Date.now()}`));
+      else if (manifest?.rootfs.startsWith("builds/")) {
+        // Its builds stay where sandboxes' records name them; the node collects them once unused.
+        await rm(join(dir, "tags"), { recursive: true, force: true });
+        await rm(join(dir, "public"), { force: true });
+        await rm(join(dir, "rootfs"), { force: true });
+        await unlink(join(dir, "template.json"));
+      } else await rename(dir, join(templatesDir, `.deleted-${templateId}-${Date.now()}`));
     },
     async list() {
       return (await store.entries()).flatMap((e) => e.tags.map((t) => t.manifest));
