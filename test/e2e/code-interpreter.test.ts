@@ -4,10 +4,12 @@
 // token checked through envd; interrupts; contexts in parallel; a killed sandbox.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Sandbox } from "@e2b/code-interpreter";
+import { Template } from "e2b";
 import { type CoveUp, killLeftovers, repoRoot, startCoveUp, testTemplatesDir } from "./helpers/cove-up.js";
 import { removeDataDir } from "../support/data-dirs.js";
 import { suiteNetwork } from "../support/networks.js";
@@ -163,6 +165,18 @@ describe("@e2b/code-interpreter against cove up", { timeout: 900_000 }, () => {
       const res = await execute(token);
       assert.equal(res.status, 401, `token ${token}`);
       await res.body?.cancel();
+    }
+  });
+
+  it("a template built from code-interpreter-v1 with the SDK keeps its server", async () => {
+    const name = `ci-derived-${Date.now().toString(36)}`;
+    try {
+      const t = Template().fromTemplate("code-interpreter-v1").runCmd("echo extra > /opt/extra.txt", { user: "root" });
+      await Template.build(t, name, opts());
+      const sbx = await create({}, name);
+      assert.equal((await sbx.runCode("import getpass; open('/opt/extra.txt').read().strip(), getpass.getuser()")).text, "('extra', 'root')");
+    } finally {
+      rmSync(join(testTemplatesDir, name), { recursive: true, force: true });
     }
   });
 
