@@ -9,11 +9,8 @@ export {
   type BuildResult,
   type TemplateManifest,
 } from "./templates/base-template.js";
-export {
-  buildCodeInterpreterTemplate,
-  CODE_INTERPRETER_TEMPLATE,
-  type BuildCodeInterpreterOptions,
-} from "./templates/code-interpreter.js";
+export { buildCodeInterpreterTemplate, type BuildCodeInterpreterOptions } from "./templates/code-interpreter.js";
+export { BUILT_IN_TEMPLATES, CODE_INTERPRETER_TEMPLATE } from "./templates/template-ref.js";
 export { findDebianMirror, readAptSources } from "./templates/apt-mirror.js";
 export {
   buildOciSpec,

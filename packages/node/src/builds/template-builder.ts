@@ -2,14 +2,10 @@ import { randomUUID } from "node:crypto";
 import { type BuildLogEntry, type BuildSpec, BuilderError, type DiskLayerStore, executeBuild, planBuild } from "@cove/builder";
 import { NodeError } from "../errors.js";
 import type { TemplateManifest } from "../templates/base-template.js";
-import { CODE_INTERPRETER_ALIAS, CODE_INTERPRETER_TEMPLATE } from "../templates/code-interpreter.js";
-import { buildTags, TEMPLATE_NAME, TEMPLATE_TAG } from "../templates/template-ref.js";
+import { BUILT_IN_TEMPLATES, buildTags, TEMPLATE_NAME, TEMPLATE_TAG } from "../templates/template-ref.js";
 import { resolveBuildSource, type SourceDeps } from "./build-source.js";
 import { CA_ENV, caLayer } from "./ca-layer.js";
 import { profilePathLayer } from "./profile-layer.js";
-
-/** Templates Cove builds itself (`cove template build <name>`), whose names builds may not take. */
-const BUILT_IN = new Set(["base", CODE_INTERPRETER_TEMPLATE, CODE_INTERPRETER_ALIAS]);
 
 export interface TemplateBuildRequest {
   /** The template's name on this node (its dir under templates/). */
@@ -51,7 +47,7 @@ export async function buildTemplate(deps: TemplateBuilderDeps, req: TemplateBuil
   const tags = buildTags(req.tags);
   for (const t of tags) if (!TEMPLATE_TAG.test(t)) throw new NodeError("invalid_argument", `invalid tag '${t}'`);
   const signal = req.signal ?? new AbortController().signal;
-  if (BUILT_IN.has(req.name))
+  if (BUILT_IN_TEMPLATES.includes(req.name))
     throw new NodeError("invalid_argument", `${req.name} is built by cove (cove template build ${req.name}); give your template another name`);
   const existing = await deps.templates.ownerOf(req.name);
   if (existing !== undefined && (existing ?? undefined) !== req.owner) {

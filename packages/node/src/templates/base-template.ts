@@ -95,11 +95,8 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
 
   // Each build is a dir of its own that never changes (sandboxes of an older build keep running
   // from theirs; the node collects a build once nothing uses it), made under a scratch name.
-  const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
-  const scratch = join(dir, "builds", `.tmp-${id}`);
+  const { id, scratch } = await startBuild(dir);
   const rootfs = join(scratch, "rootfs");
-  // 0700 also for the templates dir if this makes it: a rootfs holds its distribution's setuid binaries.
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
   try {
     report(1, "debootstrap (Debian minbase)");
     await runStep(["debootstrap", "--variant=minbase", SUITE, rootfs, mirror], {
@@ -151,6 +148,15 @@ export async function buildBaseTemplate(options: BuildBaseOptions): Promise<Buil
     await rm(scratch, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A new build's id and its scratch dir (`builds/.tmp-<id>`), made. */
+export async function startBuild(dir: string): Promise<{ id: string; scratch: string }> {
+  const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+  const scratch = join(dir, "builds", `.tmp-${id}`);
+  // 0700 also for the templates dir if this makes it: a rootfs holds its distribution's setuid binaries.
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  return { id, scratch };
 }
 
 /**

@@ -34,13 +34,23 @@ export async function runStep(argv: string[], options: RunOptions = {}): Promise
   }
 }
 
+/** An overlay to chroot into instead: `rootfs` below, `upperDir` taking the writes, mounted at `mountPoint`. */
+export interface ChrootOverlay {
+  upperDir: string;
+  workDir: string;
+  mountPoint: string;
+}
+
 /**
- * Runs argv inside `rootfs` with its own /proc and the host's /dev, in a
- * private mount namespace, so nothing stays mounted when it ends (even if we
- * crash). The rootfs path is passed as a positional parameter, never spliced
- * into the script.
+ * Runs argv inside `rootfs` (or an overlay over it) with its own /proc and the host's /dev, in a
+ * private mount namespace, so nothing stays mounted when it ends (even if we crash). Paths are
+ * passed as positional parameters, never spliced into the script.
  */
-export function runInChroot(rootfs: string, argv: string[], options: RunOptions = {}): Promise<void> {
-  const script = 'r=$1; shift; mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && exec chroot "$r" "$@"';
-  return runStep(["unshare", "--mount", "--propagation", "private", "--fork", "--", "sh", "-c", script, "sh", rootfs, ...argv], options);
+export function runInChroot(rootfs: string, argv: string[], options: RunOptions & { overlay?: ChrootOverlay } = {}): Promise<void> {
+  const { overlay, ...run } = options;
+  const chroot = 'mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && exec chroot "$r" "$@"';
+  const unshare = ["unshare", "--mount", "--propagation", "private", "--fork", "--", "sh", "-c"];
+  if (!overlay) return runStep([...unshare, `r=$1; shift; ${chroot}`, "sh", rootfs, ...argv], run);
+  const mount = 'l=$1 u=$2 w=$3 r=$4; shift 4; mount -t overlay overlay -o "lowerdir=$l,upperdir=$u,workdir=$w" "$r" && ';
+  return runStep([...unshare, `${mount}${chroot}`, "sh", rootfs, overlay.upperDir, overlay.workDir, overlay.mountPoint, ...argv], run);
 }

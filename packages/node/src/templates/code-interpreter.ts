@@ -1,15 +1,20 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { cp, mkdir, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { hashTree } from "../envd-runtime.js";
 import { NodeError } from "../errors.js";
-import { type BuildProgress, type BuildResult, buildBaseTemplate, installBuild, readManifest, type TemplateManifest, templateDir } from "./base-template.js";
-import { runStep } from "./chroot.js";
-
-/** E2B's code-interpreter template, and the alias its SDK also accepts. */
-export const CODE_INTERPRETER_TEMPLATE = "code-interpreter-v1";
-export const CODE_INTERPRETER_ALIAS = "code-interpreter";
+import {
+  type BuildProgress,
+  type BuildResult,
+  buildBaseTemplate,
+  installBuild,
+  startBuild,
+  readManifest,
+  type TemplateManifest,
+  templateDir,
+} from "./base-template.js";
+import { runInChroot, runStep } from "./chroot.js";
+import { CODE_INTERPRETER_TEMPLATE } from "./template-ref.js";
 
 // Bumped when the recipe changes; the interpreter's own changes are caught by its hash.
 // 2: the server runs as root, warms python and javascript, and is restarted if it dies.
@@ -94,9 +99,7 @@ export async function buildCodeInterpreterTemplate(options: BuildCodeInterpreter
   const built = existing?.provenance;
   if (existing && built && sameProvenance(built, provenance) && !options.force) return { manifest: existing, reused: true, dir };
 
-  const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
-  const scratch = join(dir, "builds", `.tmp-${id}`);
-  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const { id, scratch } = await startBuild(dir);
   try {
     // The rootfs and packages only depend on base and the package list: a new server or start command reuses them.
     const previous = existing?.layers?.[0];
@@ -185,29 +188,11 @@ async function installPackages(scratch: string, onLine: (line: string) => void):
     "find /var/lib/apt/lists -type f -delete",
     "rm -f /usr/sbin/policy-rc.d",
   ].join("\n");
-  const script =
-    'l=$1 u=$2 w=$3 r=$4; shift 4; mount -t overlay overlay -o "lowerdir=$l,upperdir=$u,workdir=$w" "$r" && ' +
-    'mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && exec chroot "$r" /bin/sh -c "$1"';
-  await runStep(
-    [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "--fork",
-      "--",
-      "sh",
-      "-c",
-      script,
-      "sh",
-      join(scratch, "rootfs"),
-      join(scratch, "packages"),
-      work,
-      root,
-      inside,
-    ],
-    { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C", HOME: "/root" }, onLine },
-  );
+  await runInChroot(join(scratch, "rootfs"), ["/bin/sh", "-c", inside], {
+    overlay: { upperDir: join(scratch, "packages"), workDir: work, mountPoint: root },
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive", LC_ALL: "C", HOME: "/root" },
+    onLine,
+  });
   await rm(work, { recursive: true, force: true });
   await rm(root, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@ import { access, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 
 import { isAbsolute, join, resolve } from "node:path";
 import { NodeError } from "../errors.js";
 import { readManifest, type TemplateManifest } from "./base-template.js";
-import { DEFAULT_TAG, parseTemplateRef, TEMPLATE_NAME, TEMPLATE_TAG } from "./template-ref.js";
+import { DEFAULT_TAG, parseTemplateRef, TEMPLATE_ALIASES, TEMPLATE_NAME, TEMPLATE_TAG } from "./template-ref.js";
 
 export interface ResolvedTemplate {
   manifest: TemplateManifest;
@@ -61,9 +61,6 @@ export interface TemplateStore {
 export function templateIdentity(t: ResolvedTemplate): { ref: string; build: string } {
   return { ref: t.ref ?? t.manifest.name, build: t.manifest.buildId ?? t.manifest.builtAt };
 }
-
-/** Names the SDKs use for Cove's built-in templates (E2B's alias of its code interpreter). */
-const TEMPLATE_ALIASES: Record<string, string> = { "code-interpreter": "code-interpreter-v1" };
 
 const BUILD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

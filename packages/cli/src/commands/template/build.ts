@@ -58,8 +58,8 @@ export function registerTemplateCommands(program: Command): void {
     );
 }
 
-/** The templates `cove template build <name>` and `cove up --prebuild` make themselves. */
-const BUILT_IN = ["base", "code-interpreter", "code-interpreter-v1"];
+/** What to name when a name is not one of the built-in templates (the node's BUILT_IN_TEMPLATES). */
+const BUILT_IN_NAMES = ["base", "code-interpreter"];
 
 /** The execution server the code-interpreter template carries (`npm run build` bundles it beside its package). */
 export function defaultInterpreterRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -73,22 +73,23 @@ async function buildBuiltInTemplate(
   options: { dataDir: string; force?: boolean; mirror?: string },
   onProgress: (p: BuildProgress) => void,
 ): Promise<BuildResult> {
-  if (!BUILT_IN.includes(name)) {
-    throw new Error(`unknown template '${name}': build ${BUILT_IN.slice(0, 2).join(" or ")}, or a Dockerfile with --name <name> [dir]`);
-  }
   const node = await import("@cove/node");
+  if (!node.BUILT_IN_TEMPLATES.includes(name)) {
+    throw new Error(`unknown template '${name}': build ${BUILT_IN_NAMES.join(" or ")}, or a Dockerfile with --name <name> [dir]`);
+  }
   if (name === "base") return node.buildBaseTemplate({ ...options, onProgress });
   return node.buildCodeInterpreterTemplate({ ...options, serverDir: defaultInterpreterRuntimeDir(), onProgress });
 }
 
 /** The names in `--prebuild` (COVE_PREBUILD), comma-separated; only built-in templates. */
-export function checkPrebuild(text: string): string[] {
+export async function checkPrebuild(text: string): Promise<string[]> {
+  const { BUILT_IN_TEMPLATES } = await import("@cove/node");
   const names = text
     .split(",")
     .map((n) => n.trim())
     .filter(Boolean);
   for (const name of names) {
-    if (!BUILT_IN.includes(name)) throw new Error(`--prebuild ${name}: only ${BUILT_IN.slice(0, 2).join(" and ")} are built by cove`);
+    if (!BUILT_IN_TEMPLATES.includes(name)) throw new Error(`--prebuild ${name}: only ${BUILT_IN_NAMES.join(" and ")} are built by cove`);
   }
   return names;
 }

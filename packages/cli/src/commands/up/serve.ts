@@ -116,7 +116,7 @@ export async function upCommand(flags: ServeFlags): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("cove up must run as root: its node makes namespaces, mounts, cgroups and nftables rules (try sudo)");
   const apiConfig = loadApiConfig(flags, process.env);
   // Checked before anything is built or started.
-  const prebuild = checkPrebuild(flags.prebuild ?? process.env.COVE_PREBUILD ?? "");
+  const prebuild = await checkPrebuild(flags.prebuild ?? process.env.COVE_PREBUILD ?? "");
   // The node's own config is validated here too, so a bad flag fails before anything starts.
   const nodeConfig = loadNodeConfig(
     {
